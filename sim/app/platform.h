@@ -1,0 +1,40 @@
+// The simulated machine as a SystemC module tree ("system"): elaborated from a PlatformConfig.
+// Today: host memory and host-side DMA masters bound straight to it. The PCIe hierarchy and the
+// IOMMU slot in between as their issues land.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "models/memory/memory.h"
+#include "models/traffic/dma_master.h"
+#include "sim/app/platform_config.h"
+#include "sim/base/trace_writer.h"
+#include "sim/stats/group.h"
+
+namespace vfiosim {
+
+class Platform : public sc_core::sc_module {
+ public:
+  /// `stats_root` is the "system" group; every model hangs its own group below it.
+  Platform(const sc_core::sc_module_name& name, const PlatformConfig& config, stats::Group& stats_root,
+           uint64_t seed, TraceWriter* trace);
+
+  const PlatformConfig& config() const { return config_; }
+  Memory& memory() { return *memory_; }
+  /// The master of that name; nullptr if there is none (steps are checked before elaboration).
+  DmaMaster* master(const std::string& name);
+
+  /// Brings derived stats up to date at the end of a run.
+  void finalize(const sc_core::sc_time& end);
+
+ private:
+  PlatformConfig config_;
+  std::unique_ptr<Memory> memory_;
+  std::vector<std::unique_ptr<DmaMaster>> masters_;
+};
+
+}  // namespace vfiosim

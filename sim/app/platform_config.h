@@ -1,0 +1,26 @@
+// The platform section of a scenario: its spec (as written) and the resolved, typed configuration
+// from which the Platform module is elaborated.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/memory/memory_params.h"
+#include "models/traffic/dma_master_params.h"
+#include "sim/config/spec.h"
+
+namespace vfiosim {
+
+struct PlatformConfig {
+  MemoryParams memory;
+  std::vector<DmaMasterParams> dma_masters;
+
+  static std::shared_ptr<const config::ObjectSpec> spec();
+  static PlatformConfig from(const config::json& resolved);
+
+  const DmaMasterParams* find_master(const std::string& name) const;
+  std::vector<std::string> master_names() const;
+};
+
+}  // namespace vfiosim

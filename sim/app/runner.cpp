@@ -1,0 +1,124 @@
+#include "sim/app/runner.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "sim/app/expect.h"
+#include "sim/app/platform.h"
+#include "sim/app/report.h"
+#include "sim/app/scenario_driver.h"
+#include "sim/base/clock.h"
+#include "sim/base/log.h"
+#include "sim/base/trace_writer.h"
+#include "sim/base/units.h"
+#include "sim/config/errors.h"
+
+namespace vfiosim {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Advances simulated time in slices so a heartbeat can be printed and a time limit honoured,
+// without any periodic simulation event. Returns false when the time limit stopped the run.
+bool simulate(const RunOptions& options) {
+  const auto wall0 = Clock::now();
+  auto last_beat = wall0;
+  const uint64_t slice_ps = 10'000'000;  // 10 us of simulated time per slice
+  sc_core::sc_start(sc_core::SC_ZERO_TIME);
+  while (sc_core::sc_pending_activity()) {
+    uint64_t slice = slice_ps;
+    const uint64_t now = ClockDomain::to_ps(sc_core::sc_time_stamp());
+    if (options.max_time_ps) {
+      if (now >= *options.max_time_ps) return false;
+      slice = std::min(slice, *options.max_time_ps - now);
+    }
+    sc_core::sc_start(ClockDomain::to_time(slice), sc_core::SC_EXIT_ON_STARVATION);
+    if (options.heartbeat_s > 0 && std::chrono::duration<double>(Clock::now() - last_beat).count() >= options.heartbeat_s) {
+      last_beat = Clock::now();
+      log::write(log::Level::Info, "progress: simulated " + format_ns(ClockDomain::to_ps(sc_core::sc_time_stamp())) +
+                                       " ns in " + format_fixed(seconds_since(wall0), 1) + " s of wall time");
+    }
+  }
+  return true;
+}
+
+void check_stat_references(const Scenario& scenario, const stats::Group& root) {
+  config::Issues issues;
+  for (size_t i = 0; i < scenario.expect.size(); ++i) {
+    const auto& e = scenario.expect[i];
+    if (!e.contains("stat")) continue;
+    const auto path = e["stat"].get<std::string>();
+    const auto rel = path.substr(std::string("system.").size());
+    // A histogram field ("system.dma0.latency.p99") names a stat plus one of its summary keys.
+    bool found = root.lookup(rel) != nullptr;
+    const auto dot = rel.rfind('.');
+    if (!found && dot != std::string::npos) {
+      const auto* stat = root.lookup(rel.substr(0, dot));
+      found = stat && stat->to_json().contains(rel.substr(dot + 1));
+    }
+    if (!found) issues.add("/expect/" + std::to_string(i) + "/stat", "no stat named \"" + path + "\"");
+  }
+  issues.raise_if_any();
+}
+
+}  // namespace
+
+RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
+  log::route_systemc_reports();
+  const auto wall0 = Clock::now();
+
+  std::unique_ptr<TraceWriter> trace;
+  if (options.trace && !options.out_dir.empty()) {
+    std::filesystem::create_directories(options.out_dir);
+    trace = std::make_unique<TraceWriter>((std::filesystem::path(options.out_dir) / "trace.json").string());
+  }
+  stats::Group root("system");
+  Platform platform("system", scenario.platform, root, scenario.seed, trace.get());
+  ScenarioDriver driver("userspace", scenario, platform, trace.get());
+  check_stat_references(scenario, root);
+
+  const bool within_limit = simulate(options);
+  const uint64_t end_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());
+  platform.finalize(sc_core::sc_time_stamp());
+  if (trace) trace->close();
+
+  RunResult result;
+  result.sim_ps = end_ps;
+  std::string stall;
+  if (!within_limit) stall = "stopped at the simulated time limit";
+  else if (!driver.all_finished()) stall = "no more events, but steps are still blocked (deadlock)";
+  result.report = build_report(scenario, driver, root, end_ps, stall);
+  result.passed = result.report["passed"].get<bool>();
+  result.summary = render_summary(result.report);
+  std::ostringstream stats_text;
+  stats_text << "---------- Begin Simulation Statistics ----------\n";
+  root.write_text(stats_text);
+  stats_text << "---------- End Simulation Statistics   ----------\n";
+  result.stats_text = stats_text.str();
+  result.wall_s = seconds_since(wall0);
+  return result;
+}
+
+void write_run_directory(const std::string& dir, const Scenario& scenario, const RunResult& result) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  auto write = [&](const char* name, const std::string& text) {
+    std::ofstream out(fs::path(dir) / name, std::ios::binary);
+    if (!out) throw std::runtime_error("cannot write " + (fs::path(dir) / name).string());
+    out << text;
+  };
+  write("report.json", result.report.dump(2) + "\n");
+  write("summary.txt", result.summary);
+  write("stats.txt", result.stats_text);
+  write("config.json", scenario.resolved.dump(2) + "\n");
+}
+
+}  // namespace vfiosim

@@ -1,0 +1,66 @@
+#include "sim/app/scenario_driver.h"
+
+#include "sim/app/expect.h"
+#include "sim/app/platform.h"
+#include "sim/base/clock.h"
+#include "sim/base/log.h"
+#include "sim/base/trace_writer.h"
+
+namespace vfiosim {
+
+ScenarioDriver::ScenarioDriver(const sc_core::sc_module_name& name, const Scenario& scenario, Platform& platform,
+                               TraceWriter* trace)
+    : sc_module(name), scenario_(scenario), platform_(platform), trace_(trace), records_(scenario.steps.size()) {
+  if (trace_) track_ = trace_->track("userspace");
+  for (const auto& process : scenario_.processes()) {
+    sc_core::sc_spawn_options opts;
+    sc_core::sc_spawn([this, process] { run_process(process); }, ("process_" + process).c_str(), &opts);
+  }
+}
+
+bool ScenarioDriver::all_finished() const {
+  for (const auto& r : records_)
+    if (!r.finished) return false;
+  return true;
+}
+
+void ScenarioDriver::run_process(const std::string& process) {
+  for (const auto& step : scenario_.steps)
+    if (step.process == process) run_step(step);
+}
+
+void ScenarioDriver::run_step(const PreparedStep& step) {
+  StepRecord& rec = records_[step.index];
+  rec.started = true;
+  rec.start_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());
+  log::debug("step " + step.name + " (" + step.op + ") starts at " + std::to_string(rec.start_ps) + " ps");
+  uint64_t trace_id = 0;
+  if (trace_) {
+    trace_id = trace_->next_id();
+    trace_->async_begin(track_, "step", step.name, trace_id, rec.start_ps, {{"op", step.op}, {"process", step.process}});
+  }
+
+  StepContext ctx{platform_, scenario_.seed, trace_, step.index, step.name, nlohmann::json::object(), &results_};
+  step.step->run(ctx);
+
+  rec.end_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());
+  rec.outputs = std::move(ctx.outputs);
+  rec.finished = true;
+  if (trace_) trace_->async_end(track_, "step", step.name, trace_id, rec.end_ps);
+
+  for (auto it = step.expect.begin(); it != step.expect.end(); ++it) {
+    const auto actual = rec.outputs.contains(it.key()) ? rec.outputs[it.key()] : nlohmann::json();
+    const auto outcome = evaluate_expectation(it.key(), actual, it.value());
+    rec.expectations.push_back({{"output", it.key()},
+                                {"expected", it.value()},
+                                {"actual", actual},
+                                {"pass", outcome.pass},
+                                {"message", outcome.message}});
+    if (!outcome.pass) {
+      rec.expectations_pass = false;
+      log::warn("step " + step.name + " (" + step.pointer + "): " + outcome.message);
+    }
+  }
+}
+
+}  // namespace vfiosim

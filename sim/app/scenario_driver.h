@@ -1,0 +1,50 @@
+// The simulated userspace of a scenario: one SystemC thread per scenario process, each running
+// its steps in order and recording when each started and ended, its outputs and its step-level
+// expectations.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <nlohmann/json.hpp>
+
+#include "sim/app/scenario.h"
+
+namespace vfiosim {
+
+class Platform;
+class TraceWriter;
+
+struct StepRecord {
+  bool started = false;
+  bool finished = false;
+  uint64_t start_ps = 0;
+  uint64_t end_ps = 0;
+  nlohmann::json outputs = nlohmann::json::object();
+  nlohmann::json expectations = nlohmann::json::array();
+  bool expectations_pass = true;
+};
+
+class ScenarioDriver : public sc_core::sc_module {
+ public:
+  ScenarioDriver(const sc_core::sc_module_name& name, const Scenario& scenario, Platform& platform,
+                 TraceWriter* trace);
+
+  const std::vector<StepRecord>& records() const { return records_; }
+  const std::vector<nlohmann::json>& results() const { return results_; }
+  bool all_finished() const;
+
+ private:
+  void run_process(const std::string& process);
+  void run_step(const PreparedStep& step);
+
+  const Scenario& scenario_;
+  Platform& platform_;
+  TraceWriter* trace_;
+  int track_ = 0;
+  std::vector<StepRecord> records_;
+  std::vector<nlohmann::json> results_;
+};
+
+}  // namespace vfiosim

@@ -1,0 +1,111 @@
+// op "dma": a DMA master runs a workload against memory and reports bandwidth and latency.
+#include "sim/base/int128.h"
+#include "sim/app/platform.h"
+#include "sim/app/steps/step.h"
+
+namespace vfiosim {
+
+namespace {
+
+class DmaStep : public Step {
+ public:
+  DmaStep(std::string master, Workload w) : master_(std::move(master)), work_(w) {}
+
+  void run(StepContext& ctx) override {
+    DmaMaster* m = ctx.platform.master(master_);
+    const WorkloadResult r = m->run(work_);
+    ctx.outputs = r.to_json();
+    nlohmann::json row = {{"step", ctx.step_name},
+                          {"workload", "dma"},
+                          {"master", master_},
+                          {"direction", to_string(work_.direction)},
+                          {"pattern", to_string(work_.pattern)},
+                          {"size_bytes", work_.size},
+                          {"count", work_.count},
+                          {"outstanding", work_.outstanding},
+                          {"window_bytes", work_.window}};
+    row.update(ctx.outputs);
+    ctx.results->push_back(std::move(row));
+  }
+
+ private:
+  std::string master_;
+  Workload work_;
+};
+
+}  // namespace
+
+StepType dma_step_type() {
+  using config::Field;
+  StepType t;
+  t.op = "dma";
+  t.desc = "Run a DMA workload on a DMA master and measure bandwidth and latency";
+  t.fields = {
+      Field::string("master").require().describe("Name of the DMA master (platform.dma_masters[].name)"),
+      Field::enumeration("direction", {"read", "write"}).require().describe("Read from or write to memory"),
+      Field::size("size").with_unit("bytes").require().describe("Bytes per request").at_least(1).at_most(1 << 20),
+      Field::integer("count").with_unit("requests").require().describe("Number of requests").at_least(1)
+          .at_most(1e12),
+      Field::integer("outstanding").with_unit("requests").describe("Requests in flight at most").defaults(1)
+          .at_least(1).at_most(65536),
+      Field::enumeration("pattern", {"sequential", "random"}).defaults("sequential")
+          .describe("Address order: sequential slots wrapping in the window, or uniform random slots"),
+      Field::size("address").with_unit("bytes").require().describe("Physical base address of the window"),
+      Field::size("window").with_unit("bytes").describe("Bytes the addresses stay within (default size x count)"),
+      Field::integer("data_seed").describe("Selects the data pattern written, or expected by verify").defaults(0)
+          .at_least(0),
+      Field::boolean("verify").describe("Reads: compare the data read with the pattern").defaults(false),
+  };
+  t.outputs = {
+      Field::integer("requests").with_unit("requests").describe("Requests completed"),
+      Field::integer("bytes").with_unit("bytes").describe("Payload bytes moved by successful requests"),
+      Field::integer("errors").with_unit("requests").describe("Requests completed with an error response"),
+      Field::integer("data_mismatches").with_unit("bytes").describe("Bytes that failed verification"),
+      Field::number("duration_ns").with_unit("ns").describe("First issue to last completion"),
+      Field::number("bandwidth_gbps").with_unit("Gb/s").describe("Payload bandwidth over the duration"),
+      Field::number("latency_ns_mean").with_unit("ns").describe("Mean request latency"),
+      Field::number("latency_ns_min").with_unit("ns").describe("Minimum request latency"),
+      Field::number("latency_ns_p50").with_unit("ns").describe("Median request latency"),
+      Field::number("latency_ns_p90").with_unit("ns").describe("90th percentile request latency"),
+      Field::number("latency_ns_p99").with_unit("ns").describe("99th percentile request latency"),
+      Field::number("latency_ns_max").with_unit("ns").describe("Maximum request latency"),
+  };
+  t.prepare = [](const nlohmann::json& s, const std::string& ptr, const PlatformConfig& platform,
+                 config::Issues& issues) -> std::unique_ptr<Step> {
+    const auto name = s["master"].get<std::string>();
+    const DmaMasterParams* m = platform.find_master(name);
+    if (!m) {
+      std::string msg = "no DMA master named \"" + name + "\"";
+      const auto hint = config::did_you_mean(name, platform.master_names());
+      if (!hint.empty()) msg += " (did you mean \"" + hint + "\"?)";
+      else if (platform.dma_masters.empty()) msg += "; /platform/dma_masters is empty";
+      issues.add(ptr + "/master", msg);
+      return nullptr;
+    }
+    Workload w;
+    w.direction = s["direction"] == "read" ? DmaDirection::Read : DmaDirection::Write;
+    w.pattern = s["pattern"] == "random" ? AddressPattern::Random : AddressPattern::Sequential;
+    w.size = s["size"].get<uint64_t>();
+    w.count = s["count"].get<uint64_t>();
+    w.outstanding = s["outstanding"].get<uint64_t>();
+    w.address = s["address"].get<uint64_t>();
+    w.data_seed = s["data_seed"].get<uint64_t>();
+    w.verify = s["verify"].get<bool>();
+    const uint128_t span = static_cast<uint128_t>(w.size) * w.count;
+    w.window = s.contains("window") ? s["window"].get<uint64_t>()
+                                    : static_cast<uint64_t>(std::min<uint128_t>(span, ~0ULL));
+    if (w.window < w.size)
+      issues.add(ptr + "/window", "window (" + std::to_string(w.window) + " bytes) is smaller than one request (" +
+                                      std::to_string(w.size) + " bytes)");
+    if (w.outstanding > m->max_outstanding)
+      issues.add(ptr + "/outstanding", "master \"" + name + "\" allows at most " +
+                                           std::to_string(m->max_outstanding) + " requests in flight, got " +
+                                           std::to_string(w.outstanding));
+    if (w.verify && w.direction == DmaDirection::Write)
+      issues.add(ptr + "/verify", "verify applies to reads only");
+    return std::make_unique<DmaStep>(name, w);
+  };
+  return t;
+}
+
+}  // namespace vfiosim

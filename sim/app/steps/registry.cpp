@@ -1,0 +1,17 @@
+#include "sim/app/steps/step.h"
+
+namespace vfiosim {
+
+const std::vector<StepType>& step_types() {
+  static const std::vector<StepType> types = {dma_step_type(), delay_step_type(), memory_fill_step_type(),
+                                              memory_check_step_type()};
+  return types;
+}
+
+const StepType* find_step_type(const std::string& op) {
+  for (const auto& t : step_types())
+    if (t.op == op) return &t;
+  return nullptr;
+}
+
+}  // namespace vfiosim

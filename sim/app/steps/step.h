@@ -1,0 +1,60 @@
+// Scenario steps: the operations userspace performs. Each op is a StepType — its input fields,
+// its named outputs (which step-level "expect" may check), and a `prepare` function that turns a
+// resolved step into an executable Step, checking everything it can before simulation starts.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/app/platform_config.h"
+#include "sim/config/spec.h"
+
+namespace vfiosim {
+
+class Platform;
+class TraceWriter;
+
+/// What a running step may touch.
+struct StepContext {
+  Platform& platform;
+  uint64_t seed;
+  TraceWriter* trace;
+  size_t step_index;
+  std::string step_name;
+  nlohmann::json outputs = nlohmann::json::object();  // filled by the step
+  std::vector<nlohmann::json>* results;               // workload table rows
+};
+
+class Step {
+ public:
+  virtual ~Step() = default;
+  /// Runs in the step's process thread; may block on simulated time.
+  virtual void run(StepContext& ctx) = 0;
+};
+
+struct StepType {
+  std::string op;
+  std::string desc;
+  std::vector<config::Field> fields;
+  std::vector<config::Field> outputs;
+  std::function<std::unique_ptr<Step>(const nlohmann::json& step, const std::string& pointer,
+                                      const PlatformConfig& platform, config::Issues& issues)>
+      prepare;
+};
+
+/// Every op a scenario may use, in documentation order.
+const std::vector<StepType>& step_types();
+const StepType* find_step_type(const std::string& op);
+
+// The registry is explicit (no static self-registration), so no step type can be dropped by the
+// linker. Each op file provides one of these.
+StepType dma_step_type();
+StepType delay_step_type();
+StepType memory_check_step_type();
+StepType memory_fill_step_type();
+
+}  // namespace vfiosim

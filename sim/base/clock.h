@@ -1,0 +1,46 @@
+// Clock domains: named frequencies and exact cycle <-> time conversion.
+//
+// Simulated time has SystemC's default resolution of 1 ps. A domain's cycle n begins at
+// ceil(n * 1e12 / f) ps, computed from cycle 0 at time 0 with 128-bit integers, so a 1200 MHz
+// domain has no drift however long it runs (its periods are 833 or 834 ps). Every timed event of
+// a component is placed with `align_up` or `time_of`, so it lands on a cycle boundary of the
+// component's own domain.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <systemc>
+
+namespace vfiosim {
+
+class ClockDomain {
+ public:
+  ClockDomain(std::string name, uint64_t freq_hz);
+
+  const std::string& name() const { return name_; }
+  uint64_t freq_hz() const { return freq_hz_; }
+  double freq_mhz() const { return static_cast<double>(freq_hz_) / 1e6; }
+
+  /// Picoseconds at which cycle `cycle` begins.
+  uint64_t ps_of(uint64_t cycle) const;
+  /// Index of the first cycle that begins at or after `ps`.
+  uint64_t cycle_at_or_after(uint64_t ps) const;
+
+  sc_core::sc_time time_of(uint64_t cycle) const { return to_time(ps_of(cycle)); }
+  uint64_t cycle_at_or_after(const sc_core::sc_time& t) const { return cycle_at_or_after(to_ps(t)); }
+  /// The first cycle boundary at or after `t`.
+  sc_core::sc_time align_up(const sc_core::sc_time& t) const { return time_of(cycle_at_or_after(t)); }
+
+  /// Nominal period in picoseconds (rounded); for reporting only, never for scheduling.
+  double period_ps() const { return 1e12 / static_cast<double>(freq_hz_); }
+
+  static uint64_t to_ps(const sc_core::sc_time& t);
+  static sc_core::sc_time to_time(uint64_t ps);
+
+ private:
+  std::string name_;
+  uint64_t freq_hz_;
+};
+
+}  // namespace vfiosim
