@@ -1,5 +1,6 @@
 #include "sim/app/runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -34,13 +35,16 @@ bool simulate(const RunOptions& options) {
   const uint64_t slice_ps = 10'000'000;  // 10 us of simulated time per slice
   sc_core::sc_start(sc_core::SC_ZERO_TIME);
   while (sc_core::sc_pending_activity()) {
-    uint64_t slice = slice_ps;
     const uint64_t now = ClockDomain::to_ps(sc_core::sc_time_stamp());
+    const uint64_t next_event = now + ClockDomain::to_ps(sc_core::sc_time_to_pending_activity());
+    // Run at least to the next event (starvation exit would otherwise not advance time), and
+    // never past the time limit.
+    uint64_t target = std::max(now + slice_ps, next_event);
     if (options.max_time_ps) {
-      if (now >= *options.max_time_ps) return false;
-      slice = std::min(slice, *options.max_time_ps - now);
+      if (next_event > *options.max_time_ps) return false;
+      target = std::min(target, *options.max_time_ps);
     }
-    sc_core::sc_start(ClockDomain::to_time(slice), sc_core::SC_EXIT_ON_STARVATION);
+    sc_core::sc_start(ClockDomain::to_time(target - now), sc_core::SC_EXIT_ON_STARVATION);
     if (options.heartbeat_s > 0 && std::chrono::duration<double>(Clock::now() - last_beat).count() >= options.heartbeat_s) {
       last_beat = Clock::now();
       log::write(log::Level::Info, "progress: simulated " + format_ns(ClockDomain::to_ps(sc_core::sc_time_stamp())) +
