@@ -1,7 +1,8 @@
 // Clock domains: named frequencies and exact cycle <-> time conversion.
 //
-// Simulated time has SystemC's default resolution of 1 ps. A domain's cycle n begins at
-// ceil(n * 1e12 / f) ps, computed from cycle 0 at time 0 with 128-bit integers, so a 1200 MHz
+// Simulated time has SystemC's default resolution of 1 ps. A domain's frequency is a rational
+// number of hertz, f = num / den (a Gen3 PCIe lane moves 8e9 * 128/130 / 8 bytes per second), and
+// its cycle n begins at ceil(n * 1e12 / f) ps, computed from cycle 0 at time 0 with 128-bit integers, so a 1200 MHz
 // domain has no drift however long it runs (its periods are 833 or 834 ps). Every timed event of
 // a component is placed with `align_up` or `time_of`, so it lands on a cycle boundary of the
 // component's own domain.
@@ -16,11 +17,14 @@ namespace vfiosim {
 
 class ClockDomain {
  public:
-  ClockDomain(std::string name, uint64_t freq_hz);
+  ClockDomain(std::string name, uint64_t freq_hz) : ClockDomain(std::move(name), freq_hz, 1) {}
+  /// A frequency of freq_num / freq_den hertz.
+  ClockDomain(std::string name, uint64_t freq_num, uint64_t freq_den);
 
   const std::string& name() const { return name_; }
-  uint64_t freq_hz() const { return freq_hz_; }
-  double freq_mhz() const { return static_cast<double>(freq_hz_) / 1e6; }
+  /// Frequency in hertz, rounded down (exact when den is 1).
+  uint64_t freq_hz() const { return freq_num_ / freq_den_; }
+  double freq_mhz() const { return static_cast<double>(freq_num_) / static_cast<double>(freq_den_) / 1e6; }
 
   /// Picoseconds at which cycle `cycle` begins.
   uint64_t ps_of(uint64_t cycle) const;
@@ -33,14 +37,15 @@ class ClockDomain {
   sc_core::sc_time align_up(const sc_core::sc_time& t) const { return time_of(cycle_at_or_after(t)); }
 
   /// Nominal period in picoseconds (rounded); for reporting only, never for scheduling.
-  double period_ps() const { return 1e12 / static_cast<double>(freq_hz_); }
+  double period_ps() const { return 1e12 * static_cast<double>(freq_den_) / static_cast<double>(freq_num_); }
 
   static uint64_t to_ps(const sc_core::sc_time& t);
   static sc_core::sc_time to_time(uint64_t ps);
 
  private:
   std::string name_;
-  uint64_t freq_hz_;
+  uint64_t freq_num_;
+  uint64_t freq_den_;
 };
 
 }  // namespace vfiosim

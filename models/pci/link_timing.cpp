@@ -1,0 +1,146 @@
+#include "models/pci/link_timing.h"
+
+#include <stdexcept>
+
+namespace vfiosim::pcie {
+
+bool valid_generation(unsigned gen) { return gen >= 1 && gen <= 5; }
+
+namespace {
+
+int width_index(unsigned width) {
+  switch (width) {
+    case 1: return 0;
+    case 2: return 1;
+    case 4: return 2;
+    case 8: return 3;
+    case 12: return 4;  // x12 uses the x16 row (no separate row in the tables)
+    case 16: return 4;
+    case 32: return 5;
+  }
+  return -1;
+}
+
+int mps_index(uint32_t mps) {
+  int i = 0;
+  for (uint32_t v = 128; v <= 4096; v <<= 1, ++i)
+    if (v == mps) return i;
+  return -1;
+}
+
+// PCIe Base Spec r5.0 Ack latency limits (tables 3-7..3-9) and UpdateFC intervals (tables
+// 2-46..2-48), in symbol times, by [gen 1, 2, 3+][width x1..x32][MPS 128..4096]. Gen4 and Gen5
+// use the Gen3 rows, as the pcie-bench model does.
+constexpr uint16_t kAck[3][6][6] = {
+    {{237, 416, 559, 1071, 2095, 4143}, {128, 217, 289, 545, 1057, 2081}, {73, 118, 154, 282, 538, 1050},
+     {67, 107, 86, 150, 278, 534}, {48, 72, 86, 150, 278, 534}, {33, 45, 52, 84, 148, 276}},
+    {{288, 467, 610, 1122, 2146, 4194}, {179, 268, 340, 596, 1108, 2132}, {124, 169, 205, 333, 589, 1101},
+     {118, 158, 137, 201, 329, 585}, {99, 123, 137, 201, 329, 585}, {84, 96, 103, 135, 199, 237}},
+    {{333, 512, 655, 1167, 2191, 4239}, {224, 313, 385, 641, 1153, 2177}, {169, 214, 250, 378, 634, 1146},
+     {163, 203, 182, 246, 374, 630}, {144, 168, 182, 246, 374, 630}, {129, 141, 148, 180, 244, 372}},
+};
+constexpr uint16_t kFc[3][6][6] = {
+    {{237, 416, 559, 1071, 2095, 4143}, {128, 217, 289, 545, 1057, 2081}, {73, 118, 154, 282, 538, 1050},
+     {67, 107, 86, 150, 278, 534}, {48, 72, 86, 150, 278, 534}, {33, 45, 52, 84, 248, 276}},
+    {{288, 467, 610, 1122, 2146, 4194}, {179, 268, 340, 596, 1108, 2132}, {124, 169, 205, 333, 589, 1101},
+     {118, 158, 137, 201, 329, 585}, {99, 123, 137, 201, 329, 585}, {84, 96, 103, 135, 199, 327}},
+    {{333, 512, 655, 1167, 2191, 4239}, {224, 313, 385, 641, 1153, 2177}, {169, 214, 250, 378, 634, 1146},
+     {163, 203, 182, 246, 374, 630}, {144, 168, 182, 246, 374, 630}, {129, 141, 148, 180, 244, 372}},
+};
+
+constexpr uint32_t kDllpBytes = 8;     // 2 B framing + 4 B DLLP + 2 B CRC
+constexpr uint32_t kSkipLength = 4;    // SKP ordered set symbols
+constexpr uint32_t kSkipInterval = 1538;
+
+// Bytes per second on one lane = GT/s x encoding / 8 bits, as lane_num(gen) / lane_den(gen).
+uint64_t lane_num(unsigned gen) {
+  static const uint64_t gts[] = {2500000000ULL, 5000000000ULL, 8000000000ULL, 16000000000ULL, 32000000000ULL};
+  return gen <= 2 ? gts[gen - 1] * 8 / 10 / 8 : gts[gen - 1] * 128 / 8;
+}
+uint64_t lane_den(unsigned gen) { return gen <= 2 ? 1 : 130; }
+
+ClockDomain symbol_clock_for(unsigned gen, unsigned width) {
+  if (!valid_generation(gen)) throw std::invalid_argument("PCIe generation must be 1..5");
+  return ClockDomain("pcie.gen" + std::to_string(gen) + "x" + std::to_string(width) + ".symbol", lane_num(gen),
+                     lane_den(gen));
+}
+
+}  // namespace
+
+bool valid_width(unsigned width) { return width_index(width) >= 0; }
+bool valid_payload_size(uint32_t bytes) { return mps_index(bytes) >= 0; }
+
+uint32_t LinkTiming::ack_limit(unsigned gen, unsigned width, uint32_t mps) {
+  return kAck[std::min(gen, 3u) - 1][width_index(width)][mps_index(mps)];
+}
+uint32_t LinkTiming::fc_interval(unsigned gen, unsigned width, uint32_t mps) {
+  return kFc[std::min(gen, 3u) - 1][width_index(width)][mps_index(mps)];
+}
+
+LinkTiming::LinkTiming(unsigned gen, unsigned width, uint32_t mps)
+    : gen_(gen), width_(width), mps_(mps), clock_(symbol_clock_for(gen, width)) {
+  if (!valid_width(width)) throw std::invalid_argument("PCIe link width must be x1, x2, x4, x8, x12, x16 or x32");
+  if (!valid_payload_size(mps)) throw std::invalid_argument("MPS must be a power of two from 128 to 4096");
+  // One wire byte occupies 1/width symbol times, stretched by 1/(1 - 8/A - 8/F - 4/1538).
+  // With symbol time = 1e12 * den / num ps and the stretch = A*F*S / (A*F*S - 8*F*S - 8*A*S - 4*A*F):
+  //   occupancy(byte) = 1e12 * den * A*F*S / (width * num * D)
+  const uint128_t a = ack_limit(gen, width, mps), f = fc_interval(gen, width, mps), s = kSkipInterval;
+  const uint128_t afs = a * f * s;
+  const uint128_t d = afs - kDllpBytes * f * s - kDllpBytes * a * s - kSkipLength * a * f;
+  per_byte_raw_ = static_cast<uint128_t>(1000000000000ULL) * lane_den(gen) * d;
+  per_byte_num_ = static_cast<uint128_t>(1000000000000ULL) * lane_den(gen) * afs;
+  q_ = static_cast<uint128_t>(width) * lane_num(gen) * d;
+}
+
+double LinkTiming::raw_gbps() const {
+  return static_cast<double>(lane_num(gen_)) * 8.0 / static_cast<double>(lane_den(gen_)) * width_ / 1e9;
+}
+
+double LinkTiming::dll_overhead() const {
+  return static_cast<double>(kDllpBytes) / ack_limit(gen_, width_, mps_) +
+         static_cast<double>(kDllpBytes) / fc_interval(gen_, width_, mps_) +
+         static_cast<double>(kSkipLength) / kSkipInterval;
+}
+
+LinkTiming::Span LinkTiming::transfer(uint32_t wire_bytes) const {
+  const uint128_t n = per_byte_raw_ * wire_bytes;
+  return {static_cast<uint64_t>(n / q_), n % q_};
+}
+
+LinkTiming::Span LinkTiming::occupancy(uint32_t wire_bytes) const {
+  const uint128_t n = per_byte_num_ * wire_bytes;
+  return {static_cast<uint64_t>(n / q_), n % q_};
+}
+
+uint64_t Serialiser::send(uint64_t ready_ps, uint32_t wire_bytes) {
+  if (ready_ps > free_ps_ || (ready_ps == free_ps_ && free_rem_ == 0)) {
+    free_ps_ = ready_ps;
+    free_rem_ = 0;
+  }
+  const uint128_t q = timing_.denominator();
+  const uint64_t start_ps = free_ps_;
+  const uint128_t start_rem = free_rem_;
+  // End of this TLP's bytes: start + transfer.
+  const auto xfer = timing_.transfer(wire_bytes);
+  uint64_t end_ps = start_ps + xfer.ps;
+  uint128_t end_rem = start_rem + xfer.rem;
+  if (end_rem >= q) {
+    end_rem -= q;
+    ++end_ps;
+  }
+  // The link is taken for the occupancy (transfer plus the DLLP/SKP share).
+  const auto occ = timing_.occupancy(wire_bytes);
+  free_ps_ += occ.ps;
+  free_rem_ += occ.rem;
+  if (free_rem_ >= q) {
+    free_rem_ -= q;
+    ++free_ps_;
+  }
+  busy_ps_ += free_ps_ - start_ps;
+  ++tlps_;
+  bytes_ += wire_bytes;
+  const uint64_t end = end_ps + (end_rem ? 1 : 0);
+  return timing_.symbol_clock().ps_of(timing_.symbol_clock().cycle_at_or_after(end));
+}
+
+}  // namespace vfiosim::pcie
