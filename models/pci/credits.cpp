@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace vfiosim::pcie {
+namespace vfiosim::pci {
 
 uint64_t CreditPool::acquire(uint64_t ready_ps, uint32_t n) {
   if (infinite() || n == 0) return ready_ps;
@@ -32,4 +32,4 @@ void CreditPool::release_at(uint64_t ps, uint32_t n) {
   returns_.emplace(ps, std::min(n, limit_));
 }
 
-}  // namespace vfiosim::pcie
+}  // namespace vfiosim::pci

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace vfiosim::pcie {
+namespace vfiosim::pci {
 
 class CreditPool {
  public:
@@ -37,4 +37,4 @@ class CreditPool {
   uint64_t stall_ps_ = 0;
 };
 
-}  // namespace vfiosim::pcie
+}  // namespace vfiosim::pci

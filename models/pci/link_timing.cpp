@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-namespace vfiosim::pcie {
+namespace vfiosim::pci {
 
 bool valid_generation(unsigned gen) { return gen >= 1 && gen <= 5; }
 
@@ -143,4 +143,4 @@ uint64_t Serialiser::send(uint64_t ready_ps, uint32_t wire_bytes) {
   return timing_.symbol_clock().ps_of(timing_.symbol_clock().cycle_at_or_after(end));
 }
 
-}  // namespace vfiosim::pcie
+}  // namespace vfiosim::pci

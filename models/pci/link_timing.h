@@ -18,7 +18,7 @@
 #include "sim/base/clock.h"
 #include "sim/base/int128.h"
 
-namespace vfiosim::pcie {
+namespace vfiosim::pci {
 
 /// True for the generations (1-5) and widths (1, 2, 4, 8, 12, 16, 32) a link may have.
 bool valid_generation(unsigned gen);
@@ -92,4 +92,4 @@ class Serialiser {
   uint64_t bytes_ = 0;
 };
 
-}  // namespace vfiosim::pcie
+}  // namespace vfiosim::pci

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace vfiosim::pcie {
+namespace vfiosim::pci {
 
 namespace {
 constexpr uint64_t k4KiB = 4096;
@@ -61,4 +61,4 @@ CreditNeed credits_for(TlpType type, uint32_t payload) {
   return {CreditType::NonPostedHeader, CreditType::NonPostedData, 1, data};
 }
 
-}  // namespace vfiosim::pcie
+}  // namespace vfiosim::pci

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace vfiosim::pcie {
+namespace vfiosim::pci {
 
 enum class TlpType { MemRead, MemWrite, Completion, CompletionData, ConfigRead, ConfigWrite, Message };
 
@@ -59,4 +59,4 @@ struct CreditNeed {
 /// The credits a TLP consumes at its receiver (A4.5, C4.7).
 CreditNeed credits_for(TlpType type, uint32_t payload);
 
-}  // namespace vfiosim::pcie
+}  // namespace vfiosim::pci

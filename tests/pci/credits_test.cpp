@@ -3,7 +3,7 @@
 
 #include "models/pci/credits.h"
 
-using namespace vfiosim::pcie;
+using namespace vfiosim::pci;
 
 TEST(Credits, InfiniteCreditsNeverStall) {
   CreditPool pool(0);

@@ -8,7 +8,7 @@
 #include "models/pci/link_timing.h"
 #include "models/pci/tlp.h"
 
-using namespace vfiosim::pcie;
+using namespace vfiosim::pci;
 
 namespace {
 

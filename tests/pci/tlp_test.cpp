@@ -4,7 +4,7 @@
 
 #include "models/pci/tlp.h"
 
-using namespace vfiosim::pcie;
+using namespace vfiosim::pci;
 
 TEST(Tlp, C4_1_MWr32WithPayloadIs276WireBytes) {
   EXPECT_EQ(wire_bytes(TlpType::MemWrite, 0xFE000000, 256), 8u + 12u + 256u);
