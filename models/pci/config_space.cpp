@@ -40,7 +40,7 @@ void ConfigSpace::write(uint32_t offset, unsigned len, uint32_t value) {
     b = static_cast<uint8_t>((b & ~wmask_[offset + i]) | (v & wmask_[offset + i]));
     b = static_cast<uint8_t>(b & ~(v & w1cmask_[offset + i]));
   }
-  if (observer_) observer_(offset, len, old, get(offset, len));
+  if (observer_) observer_(offset, len, value, old, get(offset, len));
 }
 
 }  // namespace vfiosim::pci

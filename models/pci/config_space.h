@@ -37,8 +37,10 @@ class ConfigSpace {
   uint32_t get(uint32_t offset, unsigned len) const;        // same as read() without checks
   void set_wmask(uint32_t offset, unsigned len, uint32_t wmask);
 
-  /// Called after every software write with the offset, length, and old and new register value.
-  using Observer = std::function<void(uint32_t offset, unsigned len, uint32_t old_value, uint32_t new_value)>;
+  /// Called after every software write with the offset, length, the value as written (command
+  /// bits such as Initiate FLR are not stored), and the old and new register value.
+  using Observer =
+      std::function<void(uint32_t offset, unsigned len, uint32_t written, uint32_t old_value, uint32_t new_value)>;
   void observe(Observer fn) { observer_ = std::move(fn); }
 
   /// Snapshot of values (not masks) for reset; restore() brings the values back.

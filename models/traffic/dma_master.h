@@ -17,6 +17,7 @@
 
 #include "models/traffic/dma_master_params.h"
 #include "models/traffic/workload.h"
+#include "models/traffic/workload_loop.h"
 #include "sim/base/clock.h"
 #include "sim/base/trace_writer.h"
 #include "sim/stats/group.h"
@@ -45,7 +46,6 @@ class DmaMaster : public sc_core::sc_module {
     sc_core::sc_event done;
   };
   void engine();
-  void execute(const Workload& w, WorkloadResult& r);
 
   DmaMasterParams params_;
   ClockDomain clock_;
@@ -56,11 +56,7 @@ class DmaMaster : public sc_core::sc_module {
   sc_core::sc_event kick_;
 
   stats::Group& stats_;
-  stats::Counter& requests_;
-  stats::Counter& bytes_;
-  stats::Counter& errors_;
-  stats::Counter& mismatches_;
-  stats::Histogram& latency_;
+  WorkloadStats wstats_;
 };
 
 }  // namespace vfiosim

@@ -1,0 +1,121 @@
+// One PCI function as the hardware sees it: its config space, its BARs, its place in the tree
+// (devfn on a bus), and the reactions every function shares — Function Level Reset through the
+// PCIe Device Control register. Device models derive from it and implement BAR accesses.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+
+#include "models/pci/config_builder.h"
+#include "models/pci/config_space.h"
+#include "models/pci/decode.h"
+
+namespace vfiosim::pci {
+
+class PciBus;
+class PcieLink;
+
+class PciFunction {
+ public:
+  PciFunction(std::string name, uint8_t devfn, uint32_t config_size = kConfigSizeExpress);
+  virtual ~PciFunction() = default;
+  PciFunction(const PciFunction&) = delete;
+  PciFunction& operator=(const PciFunction&) = delete;
+
+  const std::string& name() const { return name_; }
+  uint8_t devfn() const { return devfn_; }
+  ConfigSpace& config() { return config_; }
+  const ConfigSpace& config() const { return config_; }
+  BarSpecs& bars() { return bars_; }
+  const BarSpecs& bars() const { return bars_; }
+  bool is_bridge() const;
+
+  /// The bus this function sits on (set when it is attached to the tree).
+  PciBus* bus() const { return bus_; }
+  void attach(PciBus* bus) { bus_ = bus; }
+  /// Requester ID from the current bus number (firmware/OS may renumber buses).
+  uint16_t rid() const;
+  /// Command.MASTER: the function may issue requests (DMA and MSI).
+  bool bus_master() const;
+
+  /// Offset of the PCI Express capability, 0 if none.
+  uint16_t pcie_cap() const { return pcie_cap_; }
+
+  /// A memory (or I/O) access that hit BAR `bar` at `offset`. Runs at the time the request
+  /// arrives at the function; may add to `delay` for the device's own latency.
+  virtual tlm::tlm_response_status bar_access(int bar, uint64_t offset, bool write, uint8_t* data, unsigned len,
+                                              sc_core::sc_time& delay);
+
+  /// Function Level Reset: config space back to its power-on image, then on_reset().
+  void function_level_reset();
+  uint64_t resets() const { return resets_; }
+
+  /// Call once the config space is laid out: records the power-on image and hooks writes.
+  void finish_config();
+
+ protected:
+  virtual void on_config_write(uint32_t offset, unsigned len, uint32_t old_value, uint32_t new_value) {}
+  virtual void on_reset() {}
+  void set_pcie_cap(uint16_t offset) { pcie_cap_ = offset; }
+
+ private:
+  std::string name_;
+  uint8_t devfn_;
+  ConfigSpace config_;
+  BarSpecs bars_{};
+  PciBus* bus_ = nullptr;
+  uint16_t pcie_cap_ = 0;
+  std::vector<uint8_t> power_on_;
+  uint64_t resets_ = 0;
+};
+
+/// A type 1 function (root port, switch port, PCI bridge): owns its secondary bus.
+class PciBridge : public PciFunction {
+ public:
+  PciBridge(std::string name, uint8_t devfn, PortType type);
+  ~PciBridge() override;
+
+  PortType port_type() const { return type_; }
+  PciBus& secondary() { return *secondary_; }
+  const PciBus& secondary() const { return *secondary_; }
+  /// Offset of the ACS capability, 0 if none.
+  uint16_t acs_cap() const { return acs_cap_; }
+  void set_acs_cap(uint16_t off) { acs_cap_ = off; }
+
+ private:
+  PortType type_;
+  std::unique_ptr<PciBus> secondary_;
+  uint16_t acs_cap_ = 0;
+};
+
+/// A bus: the functions on it in devfn order, the bridge above it (none for the root bus), and
+/// the link that connects it to that bridge (root and downstream ports have one; a switch's
+/// internal bus and conventional PCI buses do not).
+class PciBus {
+ public:
+  explicit PciBus(PciBridge* bridge) : bridge_(bridge) {}
+
+  PciBridge* bridge() const { return bridge_; }
+  /// The bus number: the bridge's Secondary Bus Number register, 0 for the root bus.
+  uint8_t number() const;
+  const std::vector<PciFunction*>& functions() const { return functions_; }
+  PciFunction* function_at(uint8_t devfn) const;
+  void add(PciFunction* fn);
+
+  PcieLink* link() const { return link_; }
+  void set_link(PcieLink* link) { link_ = link; }
+  /// True for the internal bus of a switch (its bridge is an upstream port).
+  bool is_switch_internal() const { return bridge_ && bridge_->port_type() == PortType::UpstreamPort; }
+
+ private:
+  PciBridge* bridge_;
+  std::vector<PciFunction*> functions_;
+  PcieLink* link_ = nullptr;
+};
+
+}  // namespace vfiosim::pci

@@ -1,0 +1,59 @@
+#include "models/pci/pcie_link.h"
+
+namespace vfiosim::pci {
+
+PcieLink::Direction::Direction(const LinkTiming& t, stats::Group& g, const char* label)
+    : serialiser(t),
+      tlps(g.counter(std::string(label) + "_tlps", "TLPs", std::string("TLPs sent ") + label)),
+      wire_bytes(g.counter(std::string(label) + "_wire_bytes", "bytes",
+                           std::string("Bytes on the wire ") + label + " (framing, header, payload)")),
+      payload_bytes(g.counter(std::string(label) + "_payload_bytes", "bytes", std::string("Payload bytes ") + label)),
+      utilisation(g.gauge(std::string(label) + "_utilisation", "ratio",
+                          std::string("Fraction of simulated time the ") + label + " direction was busy")) {}
+
+PcieLink::PcieLink(std::string name, const LinkParams& params, stats::Group& parent, TraceWriter* trace)
+    : name_(std::move(name)),
+      params_(params),
+      timing_(params.gen, params.width, params.mps),
+      stats_(parent.child(name_)),
+      up_(timing_, stats_, "up"),
+      down_(timing_, stats_, "down"),
+      trace_(trace) {
+  stats_.gauge("tlp_layer_gbps", "Gb/s", "Link bandwidth left for TLPs after DLLP and SKP overhead")
+      .set(timing_.tlp_gbps());
+  if (trace_) {
+    up_.track = trace_->track(name_ + ".up");
+    down_.track = trace_->track(name_ + ".down");
+  }
+}
+
+uint64_t PcieLink::send(Direction& d, uint64_t ready_ps, TlpType type, uint64_t address, uint32_t payload) {
+  const uint32_t wire = wire_bytes(type, address, payload);
+  const uint64_t busy_before = d.serialiser.busy_ps();
+  const uint64_t end = d.serialiser.send(ready_ps, wire);
+  ++d.tlps;
+  d.wire_bytes += wire;
+  d.payload_bytes += payload;
+  if (trace_) {
+    const uint64_t start = end - std::min(end, d.serialiser.busy_ps() - busy_before);
+    trace_->counter(d.track, "busy", std::max(start, ready_ps), 1);
+    trace_->counter(d.track, "busy", end, 0);
+  }
+  return end + params_.latency_ps;
+}
+
+uint64_t PcieLink::send_up(uint64_t ready_ps, TlpType type, uint64_t address, uint32_t payload) {
+  return send(up_, ready_ps, type, address, payload);
+}
+
+uint64_t PcieLink::send_down(uint64_t ready_ps, TlpType type, uint64_t address, uint32_t payload) {
+  return send(down_, ready_ps, type, address, payload);
+}
+
+void PcieLink::finalize(uint64_t end_ps) {
+  for (Direction* d : {&up_, &down_})
+    d->utilisation.set(end_ps ? std::min(1.0, static_cast<double>(d->serialiser.busy_ps()) / static_cast<double>(end_ps))
+                              : 0.0);
+}
+
+}  // namespace vfiosim::pci

@@ -1,0 +1,258 @@
+#include "models/pci/root_complex.h"
+
+#include <linux/pci_regs.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "models/pci/pcie_extension.h"
+
+namespace vfiosim::pci {
+
+namespace {
+uint32_t payload_field(const PciFunction& fn, unsigned shift) {
+  if (!fn.pcie_cap()) return 128;
+  const uint32_t devctl = fn.config().get(fn.pcie_cap() + PCI_EXP_DEVCTL, 2);
+  return 128u << ((devctl >> shift) & 7);
+}
+uint32_t mps_of(const PciFunction& fn) { return payload_field(fn, 5); }
+uint32_t mrrs_of(const PciFunction& fn) { return payload_field(fn, 12); }
+}  // namespace
+
+RootComplex::RootComplex(const sc_core::sc_module_name& name, const RootComplexParams& params, stats::Group& parent,
+                         TraceWriter* trace)
+    : sc_module(name),
+      host("host"),
+      memory("memory"),
+      params_(params),
+      clock_(std::string(this->name()) + ".clk", params.clock_mhz * 1000000ULL),
+      trace_(trace),
+      stats_(parent.child(basename())),
+      dma_reads_(stats_.counter("dma_reads", "requests", "Device memory reads (before TLP splitting)")),
+      dma_writes_(stats_.counter("dma_writes", "requests", "Device memory writes, MSI excluded")),
+      dma_bytes_(stats_.counter("dma_bytes", "bytes", "Bytes moved by device DMA")),
+      msi_writes_(stats_.counter("msi_writes", "messages", "MSI/MSI-X writes received")),
+      config_requests_(stats_.counter("config_requests", "requests", "ECAM config requests from the host")),
+      mmio_requests_(stats_.counter("mmio_requests", "requests", "Host MMIO requests to the hierarchy")),
+      unsupported_(stats_.counter("unsupported_requests", "requests", "Host requests no function claimed (UR)")),
+      blocked_no_bme_(stats_.counter("blocked_no_bus_master", "requests",
+                                     "Device requests dropped because Bus Master Enable was clear")) {
+  host.register_b_transport(this, &RootComplex::host_transport);
+}
+
+RootComplex::~RootComplex() = default;
+
+PcieLink& RootComplex::connect(PciBus& bus, const LinkParams& params) {
+  const std::string link_name = "link_" + (bus.bridge() ? bus.bridge()->name() : std::string("root"));
+  links_.push_back(std::make_unique<PcieLink>(link_name, params, stats_, trace_));
+  bus.set_link(links_.back().get());
+  return *links_.back();
+}
+
+std::vector<PciFunction*> RootComplex::all_functions() const {
+  std::vector<PciFunction*> out;
+  for (const auto& f : owned_) out.push_back(f.get());
+  return out;
+}
+
+uint64_t RootComplex::through_rc(uint64_t t) const {
+  return clock_.ps_of(clock_.cycle_at_or_after(t) + params_.latency_cycles);
+}
+
+std::vector<const PciBus*> RootComplex::path_from_root(const PciBus* bus) {
+  std::vector<const PciBus*> path;
+  for (const PciBus* b = bus; b && b->bridge(); b = b->bridge()->bus()) path.push_back(b);
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+uint64_t RootComplex::up_to_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload) {
+  for (const PciBus* b = bus; b && b->bridge(); b = b->bridge()->bus()) {
+    if (b->link()) t = b->link()->send_up(t, type, addr, payload);
+    if (b->is_switch_internal()) t += params_.switch_latency_ps;
+  }
+  return t;
+}
+
+uint64_t RootComplex::down_from_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload) {
+  for (const PciBus* b : path_from_root(bus)) {
+    if (b->is_switch_internal()) t += params_.switch_latency_ps;
+    if (b->link()) t = b->link()->send_down(t, type, addr, payload);
+  }
+  return t;
+}
+
+RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t addr, uint8_t* data, uint32_t len,
+                                        uint64_t ready_ps) {
+  if (!src.bus_master()) {
+    ++blocked_no_bme_;
+    return {ready_ps, false};
+  }
+  const uint32_t mps = mps_of(src);
+  const bool msi = write && addr >= kMsiBase && addr < kMsiBase + kMsiSize;
+  if (msi) ++msi_writes_;
+  else if (write) ++dma_writes_;
+  else ++dma_reads_;
+
+  PcieExtension ext;
+  ext.rid = src.rid();
+  tlm::tlm_generic_payload trans;
+  trans.set_extension(&ext);
+  const auto now_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());
+  uint64_t done = ready_ps;
+  bool ok = true;
+  uint32_t off = 0;
+  for (const auto& c : split_request(addr, len, write ? mps : mrrs_of(src))) {
+    uint8_t* chunk = data + off;
+    off += c.length;
+    uint64_t t = up_to_root(src.bus(), ready_ps, write ? TlpType::MemWrite : TlpType::MemRead, c.address,
+                            write ? c.length : 0);
+    t = through_rc(t);
+    if (msi) {
+      uint32_t value = 0;
+      std::memcpy(&value, chunk, std::min<uint32_t>(4, c.length));
+      if (msi_) msi_(ext.rid, c.address, value, t);
+      done = std::max(done, t);
+      continue;
+    }
+    trans.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    trans.set_address(c.address);
+    trans.set_data_ptr(chunk);
+    trans.set_data_length(c.length);
+    trans.set_streaming_width(c.length);
+    trans.set_byte_enable_ptr(nullptr);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = ClockDomain::to_time(t - std::min(t, now_ps));
+    memory->b_transport(trans, delay);
+    const uint64_t mem_done = now_ps + ClockDomain::to_ps(delay);
+    const bool chunk_ok = trans.is_response_ok();
+    ok = ok && chunk_ok;
+    if (chunk_ok) dma_bytes_ += c.length;
+    if (write) {
+      done = std::max(done, mem_done);
+      continue;
+    }
+    const uint64_t back = through_rc(mem_done);
+    if (!chunk_ok) {  // Unsupported Request / Completer Abort: a completion without data
+      done = std::max(done, down_from_root(src.bus(), back, TlpType::Completion, c.address, 0));
+      continue;
+    }
+    for (const auto& cpl : split_completion(c.address, c.length, mps, params_.rcb))
+      done = std::max(done, down_from_root(src.bus(), back, TlpType::CompletionData, cpl.address, cpl.length));
+  }
+  trans.clear_extension(&ext);
+  return {done, ok};
+}
+
+PciFunction* RootComplex::find_function(uint8_t bus, uint8_t devfn) const {
+  const PciBus* b = &root_bus_;
+  for (int depth = 0; depth < 256; ++depth) {
+    if (b->number() == bus) {
+      // Below a root or downstream port only device 0 answers (no ARI forwarding modelled).
+      if (b->link() && (devfn >> 3) != 0) return nullptr;
+      return b->function_at(devfn);
+    }
+    const PciBus* next = nullptr;
+    for (PciFunction* f : b->functions())
+      if (f->is_bridge() && bridge_routes_bus(f->config(), bus)) {
+        next = &static_cast<PciBridge*>(f)->secondary();
+        break;
+      }
+    if (!next) return nullptr;
+    b = next;
+  }
+  return nullptr;
+}
+
+std::optional<RootComplex::MmioTarget> RootComplex::route_mmio(uint64_t addr, uint64_t len) const {
+  const PciBus* b = &root_bus_;
+  for (int depth = 0; depth < 256; ++depth) {
+    const PciBus* next = nullptr;
+    for (PciFunction* f : b->functions()) {
+      if (f->is_bridge()) {
+        // A bridge's own BARs first, then its windows.
+        if (auto hit = decode_bar(f->config(), f->bars(), addr, len, false)) return MmioTarget{f, *hit};
+        if (bridge_forwards_memory(f->config(), addr)) {
+          next = &static_cast<PciBridge*>(f)->secondary();
+          break;
+        }
+      } else if (auto hit = decode_bar(f->config(), f->bars(), addr, len, false)) {
+        return MmioTarget{f, *hit};
+      }
+    }
+    if (!next) return std::nullopt;
+    b = next;
+  }
+  return std::nullopt;
+}
+
+void RootComplex::config_access(tlm::tlm_generic_payload& trans, uint64_t offset, uint64_t& t) {
+  ++config_requests_;
+  const auto bus = static_cast<uint8_t>(offset >> 20);
+  const auto devfn = static_cast<uint8_t>(offset >> 12);
+  const auto reg = static_cast<uint32_t>(offset & 0xFFF);
+  const unsigned len = trans.get_data_length();
+  PciFunction* fn = find_function(bus, devfn);
+  t = through_rc(t);
+  if (!fn) {
+    ++unsupported_;
+    if (trans.is_read()) std::memset(trans.get_data_ptr(), 0xFF, len);
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    return;
+  }
+  const bool write = trans.is_write();
+  t = down_from_root(fn->bus(), t, write ? TlpType::ConfigWrite : TlpType::ConfigRead, 0, write ? 4 : 0);
+  uint32_t value = 0;
+  if (write) {
+    std::memcpy(&value, trans.get_data_ptr(), std::min(len, 4u));
+    fn->config().write(reg, len, value);
+  } else {
+    value = fn->config().read(reg, len);
+    std::memcpy(trans.get_data_ptr(), &value, std::min(len, 4u));
+  }
+  t = up_to_root(fn->bus(), t, write ? TlpType::Completion : TlpType::CompletionData, 0, write ? 0 : 4);
+  t = through_rc(t);
+  trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void RootComplex::mmio_access(tlm::tlm_generic_payload& trans, uint64_t& t) {
+  ++mmio_requests_;
+  const uint64_t addr = trans.get_address();
+  const unsigned len = trans.get_data_length();
+  t = through_rc(t);
+  const auto target = route_mmio(addr, len);
+  if (!target) {
+    ++unsupported_;
+    if (trans.is_read()) std::memset(trans.get_data_ptr(), 0xFF, len);
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    return;
+  }
+  const bool write = trans.is_write();
+  const PciBus* bus = target->fn->bus();
+  t = down_from_root(bus, t, write ? TlpType::MemWrite : TlpType::MemRead, addr, write ? len : 0);
+  sc_core::sc_time device_delay = sc_core::SC_ZERO_TIME;
+  const auto status =
+      target->fn->bar_access(target->hit.bar, target->hit.offset, write, trans.get_data_ptr(), len, device_delay);
+  t += ClockDomain::to_ps(device_delay);
+  if (!write) {
+    if (status != tlm::TLM_OK_RESPONSE) std::memset(trans.get_data_ptr(), 0xFF, len);
+    t = up_to_root(bus, t, TlpType::CompletionData, addr, len);
+    t = through_rc(t);
+  }
+  trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void RootComplex::host_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  const uint64_t now = ClockDomain::to_ps(sc_core::sc_time_stamp());
+  uint64_t t = now + ClockDomain::to_ps(delay);
+  const uint64_t addr = trans.get_address();
+  if (addr >= params_.ecam_base && addr - params_.ecam_base < kEcamSize) config_access(trans, addr - params_.ecam_base, t);
+  else mmio_access(trans, t);
+  delay = ClockDomain::to_time(t - now);
+}
+
+void RootComplex::finalize(uint64_t end_ps) {
+  for (auto& l : links_) l->finalize(end_ps);
+}
+
+}  // namespace vfiosim::pci

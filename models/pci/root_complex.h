@@ -1,0 +1,133 @@
+// The root complex: the host bridge that owns PCI segment 0, its root bus and everything below
+// it, and routes all traffic of the hierarchy.
+//
+// What it models:
+// - Host accesses (CPU -> `host` socket): ECAM config requests routed by bus number (Type 1
+//   forwarding by [secondary, subordinate], Type 0 on the target bus, device 0 only below a
+//   link), and MMIO routed by bridge windows and decoded by BARs with Command gating. Unclaimed
+//   requests complete as Unsupported Request: reads return all ones.
+// - Device DMA: requests split into TLPs by the requester's MPS/MRRS and 4 KiB boundaries, sent
+//   up every link and through every switch on the way, then into memory through `memory` (the
+//   IOMMU's translation port when there is one) with the requester ID in a PcieExtension; read
+//   data returns in completions split at the completer's MPS and RCB, down the same path.
+//   Memory writes to the MSI window (0xFEE00000-0xFEEFFFFF) are interrupts, handed to the MSI
+//   handler at their arrival time. A function without Bus Master Enable emits nothing.
+// - Timing is arithmetic: every link direction is a Serialiser, the root complex and each switch
+//   add a fixed latency; no kernel event is scheduled here.
+// What it does not model (yet): peer-to-peer and ACS redirection (all DMA goes to the root
+// complex), PCIe-to-PCI bridges, SR-IOV, ATS, completion timeouts, poisoned TLPs.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "models/pci/function.h"
+#include "models/pci/pcie_link.h"
+#include "sim/base/clock.h"
+#include "sim/stats/group.h"
+
+namespace vfiosim::pci {
+
+struct RootComplexParams {
+  uint64_t clock_mhz = 1000;
+  uint64_t latency_cycles = 100;        // each traversal of the root complex
+  uint64_t switch_latency_ps = 100000;  // cut-through latency of one switch (PEX 8747: 100 ns)
+  uint32_t rcb = 64;                    // read completion boundary of the root complex
+  uint64_t ecam_base = 0xB0000000;      // 256 MiB: buses 0-255
+  uint64_t mmio32_base = 0xC0000000;    // non-prefetchable window below 4 GiB
+  uint64_t mmio32_size = 0x3EC00000;    // up to 0xFEC00000 (below IOAPIC/MSI)
+  uint64_t mmio64_base = 0x8000000000;  // prefetchable 64-bit window at 512 GiB
+  uint64_t mmio64_size = 0x4000000000;  // 256 GiB
+};
+
+constexpr uint64_t kMsiBase = 0xFEE00000;
+constexpr uint64_t kMsiSize = 0x100000;
+constexpr uint64_t kEcamSize = 256ULL << 20;
+
+class RootComplex : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<RootComplex> host;        // CPU: ECAM and MMIO
+  tlm_utils::simple_initiator_socket<RootComplex> memory;   // to the IOMMU / memory
+
+  RootComplex(const sc_core::sc_module_name& name, const RootComplexParams& params, stats::Group& parent,
+              TraceWriter* trace);
+  ~RootComplex() override;
+
+  const RootComplexParams& params() const { return params_; }
+  stats::Group& stats() { return stats_; }
+
+  // Building the tree (elaboration).
+  PciBus& root_bus() { return root_bus_; }
+  /// Takes ownership of a function and puts it on `bus`.
+  template <typename T>
+  T& add(PciBus& bus, std::unique_ptr<T> fn) {
+    T& ref = *fn;
+    bus.add(fn.get());
+    owned_.push_back(std::move(fn));
+    return ref;
+  }
+  /// Puts a link between the port that owns `bus` and the device below it.
+  PcieLink& connect(PciBus& bus, const LinkParams& params);
+  const std::vector<std::unique_ptr<PcieLink>>& links() const { return links_; }
+  std::vector<PciFunction*> all_functions() const;
+
+  /// A memory read (write = false) or write by `src` of `len` bytes at `addr`, ready at
+  /// `ready_ps`. Returns when the data has arrived (reads) or been accepted by memory (writes).
+  struct DmaResult {
+    uint64_t done_ps;
+    bool ok;
+  };
+  DmaResult dma(PciFunction& src, bool write, uint64_t addr, uint8_t* data, uint32_t len, uint64_t ready_ps);
+
+  /// Called for every MSI write: requester, address, data, arrival time in ps.
+  using MsiHandler = std::function<void(uint16_t rid, uint64_t address, uint32_t data, uint64_t arrival_ps)>;
+  void on_msi(MsiHandler handler) { msi_ = std::move(handler); }
+
+  /// The function that answers config requests for (bus, devfn), or nullptr.
+  PciFunction* find_function(uint8_t bus, uint8_t devfn) const;
+
+  void finalize(uint64_t end_ps);
+
+ private:
+  void host_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  void config_access(tlm::tlm_generic_payload& trans, uint64_t offset, uint64_t& t);
+  void mmio_access(tlm::tlm_generic_payload& trans, uint64_t& t);
+
+  /// Buses from the root (exclusive) down to `bus` (inclusive).
+  static std::vector<const PciBus*> path_from_root(const PciBus* bus);
+  uint64_t up_to_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
+  uint64_t down_from_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
+  uint64_t through_rc(uint64_t t) const;
+
+  struct MmioTarget {
+    PciFunction* fn;
+    BarHit hit;
+  };
+  std::optional<MmioTarget> route_mmio(uint64_t addr, uint64_t len) const;
+
+  RootComplexParams params_;
+  ClockDomain clock_;
+  TraceWriter* trace_;
+  PciBus root_bus_{nullptr};
+  std::vector<std::unique_ptr<PciFunction>> owned_;
+  std::vector<std::unique_ptr<PcieLink>> links_;
+  MsiHandler msi_;
+
+  stats::Group& stats_;
+  stats::Counter& dma_reads_;
+  stats::Counter& dma_writes_;
+  stats::Counter& dma_bytes_;
+  stats::Counter& msi_writes_;
+  stats::Counter& config_requests_;
+  stats::Counter& mmio_requests_;
+  stats::Counter& unsupported_;
+  stats::Counter& blocked_no_bme_;
+};
+
+}  // namespace vfiosim::pci
