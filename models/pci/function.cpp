@@ -19,7 +19,8 @@ uint16_t PciFunction::rid() const { return make_rid(bus_ ? bus_->number() : 0, d
 
 bool PciFunction::bus_master() const { return config_.get(PCI_COMMAND, 2) & PCI_COMMAND_MASTER; }
 
-tlm::tlm_response_status PciFunction::bar_access(int, uint64_t, bool, uint8_t*, unsigned, sc_core::sc_time&) {
+tlm::tlm_response_status PciFunction::bar_access(int, uint64_t, bool, uint8_t*, unsigned, uint64_t,
+                                                sc_core::sc_time&) {
   return tlm::TLM_ADDRESS_ERROR_RESPONSE;
 }
 

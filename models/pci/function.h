@@ -27,7 +27,7 @@ class PciFunction {
   PciFunction(const PciFunction&) = delete;
   PciFunction& operator=(const PciFunction&) = delete;
 
-  const std::string& name() const { return name_; }
+  const std::string& pci_name() const { return name_; }
   uint8_t devfn() const { return devfn_; }
   ConfigSpace& config() { return config_; }
   const ConfigSpace& config() const { return config_; }
@@ -46,10 +46,11 @@ class PciFunction {
   /// Offset of the PCI Express capability, 0 if none.
   uint16_t pcie_cap() const { return pcie_cap_; }
 
-  /// A memory (or I/O) access that hit BAR `bar` at `offset`. Runs at the time the request
-  /// arrives at the function; may add to `delay` for the device's own latency.
+  /// A memory (or I/O) access that hit BAR `bar` at `offset`, arriving at `arrival_ps` (the call
+  /// happens at the requester's current time; effects that start work schedule it for the
+  /// arrival). May add to `delay` for the device's own latency.
   virtual tlm::tlm_response_status bar_access(int bar, uint64_t offset, bool write, uint8_t* data, unsigned len,
-                                              sc_core::sc_time& delay);
+                                              uint64_t arrival_ps, sc_core::sc_time& delay);
 
   /// Function Level Reset: config space back to its power-on image, then on_reset().
   void function_level_reset();

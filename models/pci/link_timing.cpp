@@ -112,35 +112,60 @@ LinkTiming::Span LinkTiming::occupancy(uint32_t wire_bytes) const {
   return {static_cast<uint64_t>(n / q_), n % q_};
 }
 
+Serialiser::Exact Serialiser::add(Exact a, LinkTiming::Span s) const {
+  a.ps += s.ps;
+  a.rem += s.rem;
+  if (a.rem >= timing_.denominator()) {
+    a.rem -= timing_.denominator();
+    ++a.ps;
+  }
+  return a;
+}
+
+void Serialiser::prune(uint64_t now_ps) {
+  // Nobody books before the current time, so intervals that ended by then can go.
+  while (!busy_.empty() && busy_.begin()->second.ps < now_ps) busy_.erase(busy_.begin());
+}
+
 uint64_t Serialiser::send(uint64_t ready_ps, uint32_t wire_bytes) {
-  if (ready_ps > free_ps_ || (ready_ps == free_ps_ && free_rem_ == 0)) {
-    free_ps_ = ready_ps;
-    free_rem_ = 0;
-  }
-  const uint128_t q = timing_.denominator();
-  const uint64_t start_ps = free_ps_;
-  const uint128_t start_rem = free_rem_;
-  // End of this TLP's bytes: start + transfer.
-  const auto xfer = timing_.transfer(wire_bytes);
-  uint64_t end_ps = start_ps + xfer.ps;
-  uint128_t end_rem = start_rem + xfer.rem;
-  if (end_rem >= q) {
-    end_rem -= q;
-    ++end_ps;
-  }
-  // The link is taken for the occupancy (transfer plus the DLLP/SKP share).
+  prune(ClockDomain::to_ps(sc_core::sc_time_stamp()));
   const auto occ = timing_.occupancy(wire_bytes);
-  free_ps_ += occ.ps;
-  free_rem_ += occ.rem;
-  if (free_rem_ >= q) {
-    free_rem_ -= q;
-    ++free_ps_;
+  // Earliest start >= ready where the whole occupancy fits between busy intervals.
+  Exact start{ready_ps, 0};
+  auto it = busy_.upper_bound(start);
+  if (it != busy_.begin()) {
+    auto prev = std::prev(it);
+    if (start < prev->second) start = prev->second;
   }
-  busy_ps_ += free_ps_ - start_ps;
+  while (it != busy_.end() && it->first < add(start, occ)) {
+    if (start < it->second) start = it->second;
+    ++it;
+  }
+  const Exact end = add(start, occ);
+  // Insert, merging with touching neighbours so the map stays small.
+  auto next = busy_.lower_bound(end);
+  Exact new_start = start, new_end = end;
+  if (next != busy_.end() && next->first == end) {
+    new_end = next->second;
+    next = busy_.erase(next);
+  }
+  if (next != busy_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->second == start) {
+      new_start = prev->first;
+      busy_.erase(prev);
+    }
+  }
+  busy_.emplace(new_start, new_end);
+
+  busy_ps_ += end.ps - start.ps;
   ++tlps_;
   bytes_ += wire_bytes;
-  const uint64_t end = end_ps + (end_rem ? 1 : 0);
-  return timing_.symbol_clock().ps_of(timing_.symbol_clock().cycle_at_or_after(end));
+  // The TLP's last byte is on the wire after its transfer time (the rest of its occupancy is
+  // its share of DLLPs and SKPs).
+  const Exact done = add(start, timing_.transfer(wire_bytes));
+  const uint64_t done_ps = done.ps + (done.rem ? 1 : 0);
+  return timing_.symbol_clock().ps_of(timing_.symbol_clock().cycle_at_or_after(done_ps));
 }
 
 }  // namespace vfiosim::pci

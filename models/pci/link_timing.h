@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "sim/base/clock.h"
@@ -69,7 +70,10 @@ class LinkTiming {
 };
 
 /// One direction of a link: a serialiser that sends one TLP at a time. Bookings are arithmetic
-/// (no kernel event) and must arrive in non-decreasing time order.
+/// (no kernel event). They may be made for a time in the future (a completion that will be ready
+/// after a memory access): a TLP ready earlier still goes first if it fits in the gap before such
+/// a booking, so a future booking never holds up traffic that is ready now. Busy intervals that
+/// ended before the current simulated time are forgotten.
 class Serialiser {
  public:
   explicit Serialiser(const LinkTiming& timing) : timing_(timing) {}
@@ -84,9 +88,17 @@ class Serialiser {
   uint64_t bytes() const { return bytes_; }
 
  private:
+  struct Exact {  // ps + rem / q
+    uint64_t ps;
+    uint128_t rem;
+    bool operator<(const Exact& o) const { return ps != o.ps ? ps < o.ps : rem < o.rem; }
+    bool operator==(const Exact& o) const { return ps == o.ps && rem == o.rem; }
+  };
+  Exact add(Exact a, LinkTiming::Span s) const;
+  void prune(uint64_t now_ps);
+
   const LinkTiming& timing_;
-  uint64_t free_ps_ = 0;   // exact free time: free_ps_ + free_rem_ / q
-  uint128_t free_rem_ = 0;
+  std::map<Exact, Exact> busy_;  // start -> end, disjoint
   uint64_t busy_ps_ = 0;
   uint64_t tlps_ = 0;
   uint64_t bytes_ = 0;

@@ -43,7 +43,7 @@ RootComplex::RootComplex(const sc_core::sc_module_name& name, const RootComplexP
 RootComplex::~RootComplex() = default;
 
 PcieLink& RootComplex::connect(PciBus& bus, const LinkParams& params) {
-  const std::string link_name = "link_" + (bus.bridge() ? bus.bridge()->name() : std::string("root"));
+  const std::string link_name = "link_" + (bus.bridge() ? bus.bridge()->pci_name() : std::string("root"));
   links_.push_back(std::make_unique<PcieLink>(link_name, params, stats_, trace_));
   bus.set_link(links_.back().get());
   return *links_.back();
@@ -232,7 +232,7 @@ void RootComplex::mmio_access(tlm::tlm_generic_payload& trans, uint64_t& t) {
   t = down_from_root(bus, t, write ? TlpType::MemWrite : TlpType::MemRead, addr, write ? len : 0);
   sc_core::sc_time device_delay = sc_core::SC_ZERO_TIME;
   const auto status =
-      target->fn->bar_access(target->hit.bar, target->hit.offset, write, trans.get_data_ptr(), len, device_delay);
+      target->fn->bar_access(target->hit.bar, target->hit.offset, write, trans.get_data_ptr(), len, t, device_delay);
   t += ClockDomain::to_ps(device_delay);
   if (!write) {
     if (status != tlm::TLM_OK_RESPONSE) std::memset(trans.get_data_ptr(), 0xFF, len);

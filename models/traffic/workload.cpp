@@ -9,7 +9,7 @@ const char* to_string(AddressPattern p) { return p == AddressPattern::Sequential
 
 uint64_t AddressGenerator::next() {
   const uint64_t slot = w_.pattern == AddressPattern::Sequential ? index_++ % w_.slots() : rng_.below(w_.slots());
-  return w_.address + slot * w_.size;
+  return w_.address + slot * w_.slot_stride();
 }
 
 namespace {

@@ -26,11 +26,13 @@ struct Workload {
   uint64_t outstanding = 1;  // requests in flight at most
   uint64_t address = 0;      // window base
   uint64_t window = 0;       // bytes the addresses stay within (>= size)
+  uint64_t stride = 0;       // bytes between slot starts (0: size); aligns requests when larger
   uint64_t data_seed = 0;    // selects the data pattern written or expected
   bool verify = false;       // reads: compare data with the pattern
 
-  /// Slots of `size` bytes in the window (at least 1).
-  uint64_t slots() const { return window >= size ? window / size : 1; }
+  uint64_t slot_stride() const { return stride ? stride : size; }
+  /// Request slots in the window: every slot starts a stride apart and fits entirely (at least 1).
+  uint64_t slots() const { return window >= size ? (window - size) / slot_stride() + 1 : 1; }
 };
 
 /// Generates request addresses: sequential slots wrapping in the window, or uniform random slots.

@@ -51,7 +51,9 @@ StepType dma_step_type() {
       Field::enumeration("pattern", {"sequential", "random"}).defaults("sequential")
           .describe("Address order: sequential slots wrapping in the window, or uniform random slots"),
       Field::size("address").with_unit("bytes").require().describe("Physical base address of the window"),
-      Field::size("window").with_unit("bytes").describe("Bytes the addresses stay within (default size x count)"),
+      Field::size("window").with_unit("bytes").describe("Bytes the addresses stay within (default stride x count)"),
+      Field::size("stride").with_unit("bytes").describe("Bytes between request slots (default size); e.g. 4096 "
+                                                       "starts every request on a page").at_least(1),
       Field::integer("data_seed").describe("Selects the data pattern written, or expected by verify").defaults(0)
           .at_least(0),
       Field::boolean("verify").describe("Reads: compare the data read with the pattern").defaults(false),
@@ -91,7 +93,8 @@ StepType dma_step_type() {
     w.address = s["address"].get<uint64_t>();
     w.data_seed = s["data_seed"].get<uint64_t>();
     w.verify = s["verify"].get<bool>();
-    const uint128_t span = static_cast<uint128_t>(w.size) * w.count;
+    w.stride = s.contains("stride") ? s["stride"].get<uint64_t>() : 0;
+    const uint128_t span = static_cast<uint128_t>(w.slot_stride()) * w.count;
     w.window = s.contains("window") ? s["window"].get<uint64_t>()
                                     : static_cast<uint64_t>(std::min<uint128_t>(span, ~0ULL));
     if (w.window < w.size)

@@ -1,0 +1,218 @@
+#include "models/pci/dma_engine.h"
+
+#include <linux/pci_regs.h>
+
+#include <cstring>
+
+namespace vfiosim::pci {
+
+using namespace dmae;
+
+DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const DmaEngineParams& params,
+                     RootComplex& rc, stats::Group& parent, uint64_t seed, TraceWriter* trace)
+    : sc_module(name),
+      PciFunction(std::string(sc_core::sc_module::name()), devfn),
+      params_(params),
+      rc_(rc),
+      clock_(std::string(sc_core::sc_module::name()) + ".clk", params.clock_mhz * 1000000ULL),
+      seed_(seed),
+      trace_(trace),
+      stats_(parent.child(basename())),
+      wstats_(stats_),
+      jobs_(stats_.counter("jobs", "jobs", "DMA jobs completed")),
+      interrupts_(stats_.counter("interrupts", "messages", "MSI-X messages sent")),
+      interrupts_pending_(stats_.counter("interrupts_pended", "events", "Completions that found their vector masked")),
+      last_bandwidth_(stats_.gauge("last_job_bandwidth_gbps", "Gb/s", "Payload bandwidth of the last job")) {
+  ConfigBuilder b(config());
+  b.type0(kVendorId, kDeviceId, kClassCode, 1, false, 1);
+  bars()[0] = BarSpec{BarSpec::Kind::Mem32, kBar0Size, false};
+  b.bar(0, bars()[0]);
+  b.add_pm();
+  set_pcie_cap(b.add_pcie(params_.pcie));
+  b.add_msi(0, true, false);
+  msix_cap_ = b.add_msix(kMsixVectors, 0, MSIX_TABLE, 0, MSIX_PBA);
+  b.add_aer();
+  if (params_.acs) b.add_acs(params_.acs);
+  if (params_.ats) b.add_ats();
+  if (params_.pasid) b.add_pasid(20);
+  finish_config();
+  on_reset();
+  if (trace_) track_ = trace_->track(sc_core::sc_module::name());
+  SC_HAS_PROCESS(DmaEngine);
+  SC_THREAD(engine);
+}
+
+uint64_t DmaEngine::reg64(uint32_t off) const {
+  uint64_t v;
+  std::memcpy(&v, &regs_[off], 8);
+  return v;
+}
+
+void DmaEngine::set_reg64(uint32_t off, uint64_t v) { std::memcpy(&regs_[off], &v, 8); }
+
+void DmaEngine::on_reset() {
+  ++generation_;
+  regs_.fill(0);
+  std::memcpy(&regs_[ID], &kIdValue, 4);
+  std::memcpy(&regs_[VERSION], &kVersionValue, 4);
+  std::memcpy(&regs_[TAGS], &params_.tags, 4);
+  msix_table_.fill(0);
+  for (unsigned v = 0; v < kMsixVectors; ++v) msix_table_[v * 16 + PCI_MSIX_ENTRY_VECTOR_CTRL] = 1;  // masked
+  pba_ = 0;
+}
+
+void DmaEngine::on_config_write(uint32_t offset, unsigned len, uint32_t, uint32_t) {
+  // Enabling MSI-X or clearing its function mask delivers pending vectors whose entries are unmasked.
+  const uint32_t flags = msix_cap_ + PCI_MSIX_FLAGS;
+  if (offset > flags + 1 || offset + len <= flags) return;
+  for (unsigned v = 0; v < kMsixVectors; ++v)
+    if ((pba_ >> v) & 1) raise_msix(v);
+}
+
+bool DmaEngine::msix_enabled() const {
+  return config().get(msix_cap_ + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE;
+}
+
+bool DmaEngine::msix_function_masked() const {
+  return config().get(msix_cap_ + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_MASKALL;
+}
+
+tlm::tlm_response_status DmaEngine::bar_access(int bar, uint64_t off, bool write, uint8_t* data, unsigned len,
+                                               uint64_t arrival_ps, sc_core::sc_time&) {
+  if (bar != 0 || (len != 4 && len != 8) || off % len) return tlm::TLM_ADDRESS_ERROR_RESPONSE;
+  // MSI-X table and PBA.
+  if (off >= MSIX_TABLE && off + len <= MSIX_TABLE + msix_table_.size()) {
+    const uint64_t i = off - MSIX_TABLE;
+    if (!write) {
+      std::memcpy(data, &msix_table_[i], len);
+      return tlm::TLM_OK_RESPONSE;
+    }
+    std::memcpy(&msix_table_[i], data, len);
+    const unsigned vector = static_cast<unsigned>(i / 16);
+    if ((pba_ >> vector) & 1) raise_msix(vector);  // unmasking delivers what is pending
+    return tlm::TLM_OK_RESPONSE;
+  }
+  if (off >= MSIX_PBA && off + len <= MSIX_PBA + 8) {
+    if (!write) std::memcpy(data, reinterpret_cast<const uint8_t*>(&pba_) + (off - MSIX_PBA), len);
+    return tlm::TLM_OK_RESPONSE;
+  }
+  if (off + len > regs_.size()) return tlm::TLM_ADDRESS_ERROR_RESPONSE;
+  if (!write) {
+    std::memcpy(data, &regs_[off], len);
+    return tlm::TLM_OK_RESPONSE;
+  }
+  uint64_t value = 0;
+  std::memcpy(&value, data, len);
+  uint32_t status;
+  std::memcpy(&status, &regs_[STATUS], 4);
+  switch (off) {
+    case DOORBELL:
+      if ((value & 1) && !(status & STATUS_BUSY)) {
+        status = STATUS_BUSY;
+        std::memcpy(&regs_[STATUS], &status, 4);
+        const uint64_t now = ClockDomain::to_ps(sc_core::sc_time_stamp());
+        kick_.notify(ClockDomain::to_time(clock_.ps_of(clock_.cycle_at_or_after(std::max(arrival_ps, now))) - now));
+      }
+      return tlm::TLM_OK_RESPONSE;
+    case STATUS:
+      status &= ~(static_cast<uint32_t>(value) & (STATUS_DONE | STATUS_ERROR));
+      std::memcpy(&regs_[STATUS], &status, 4);
+      return tlm::TLM_OK_RESPONSE;
+    case CONTROL: case ADDR: case ADDR + 4: case WINDOW: case WINDOW + 4: case SIZE: case OUTSTANDING:
+    case COUNT: case COUNT + 4: case DATA_SEED: case MSIX_VECTOR: case STRIDE:
+      if (!(status & STATUS_BUSY)) std::memcpy(&regs_[off], data, len);  // job registers are locked while busy
+      return tlm::TLM_OK_RESPONSE;
+    default:
+      return tlm::TLM_OK_RESPONSE;  // read-only registers ignore writes
+  }
+}
+
+Workload DmaEngine::job_from_registers() const {
+  uint32_t control, size, outstanding, seed;
+  std::memcpy(&control, &regs_[CONTROL], 4);
+  std::memcpy(&size, &regs_[SIZE], 4);
+  std::memcpy(&outstanding, &regs_[OUTSTANDING], 4);
+  std::memcpy(&seed, &regs_[DATA_SEED], 4);
+  Workload w;
+  w.direction = (control & CTRL_WRITE) ? DmaDirection::Write : DmaDirection::Read;
+  w.pattern = (control & CTRL_RANDOM) ? AddressPattern::Random : AddressPattern::Sequential;
+  w.verify = (control & CTRL_VERIFY) && !(control & CTRL_WRITE);
+  w.size = size;
+  w.outstanding = outstanding;
+  w.count = reg64(COUNT);
+  w.address = reg64(ADDR);
+  w.window = reg64(WINDOW);
+  w.data_seed = seed;
+  uint32_t stride;
+  std::memcpy(&stride, &regs_[STRIDE], 4);
+  w.stride = stride;
+  return w;
+}
+
+void DmaEngine::engine() {
+  for (;;) {
+    sc_core::wait(kick_);
+    const uint64_t generation = generation_;
+    const Workload w = job_from_registers();
+    WorkloadResult r;
+    const bool valid = w.size > 0 && w.size <= (1u << 20) && w.count > 0 && w.outstanding > 0 && w.window >= w.size;
+    if (valid) {
+      const IssueFn issue = [this](bool write, uint64_t addr, uint8_t* buf, uint64_t len) {
+        const auto res = rc_.dma(*this, write, addr, buf, static_cast<uint32_t>(len),
+                                 ClockDomain::to_ps(sc_core::sc_time_stamp()));
+        return IssueOutcome{res.done_ps, res.ok};
+      };
+      run_workload(w,
+                   LoopContext{clock_, params_.issue_cycles, params_.tags,
+                               Rng::stream(seed_ + jobs_.value(), sc_core::sc_module::name()), wstats_, trace_, track_},
+                   issue, r);
+    }
+    if (generation != generation_) continue;  // reset while running: no results, no interrupt
+    publish(r);
+    const uint32_t status = STATUS_DONE | ((!valid || r.errors) ? uint32_t{STATUS_ERROR} : 0u);
+    std::memcpy(&regs_[STATUS], &status, 4);
+    ++jobs_;
+    uint32_t control, vector;
+    std::memcpy(&control, &regs_[CONTROL], 4);
+    std::memcpy(&vector, &regs_[MSIX_VECTOR], 4);
+    if (control & CTRL_IRQ) raise_msix(vector);
+  }
+}
+
+void DmaEngine::publish(const WorkloadResult& r) {
+  set_reg64(RES_REQUESTS, r.requests);
+  set_reg64(RES_BYTES, r.bytes);
+  set_reg64(RES_ERRORS, r.errors);
+  set_reg64(RES_MISMATCHES, r.mismatches);
+  set_reg64(RES_ELAPSED_PS, r.duration_ps());
+  set_reg64(RES_LAT_MIN_PS, r.latency_ps.min());
+  set_reg64(RES_LAT_P50_PS, r.latency_ps.percentile(50));
+  set_reg64(RES_LAT_P90_PS, r.latency_ps.percentile(90));
+  set_reg64(RES_LAT_P99_PS, r.latency_ps.percentile(99));
+  set_reg64(RES_LAT_MAX_PS, r.latency_ps.max());
+  set_reg64(RES_LAT_MEAN_PS, static_cast<uint64_t>(r.latency_ps.mean()));
+  last_bandwidth_.set(r.bandwidth_gbps());
+}
+
+void DmaEngine::raise_msix(unsigned vector) {
+  if (vector >= kMsixVectors || !msix_enabled()) return;
+  const uint8_t* e = &msix_table_[vector * 16];
+  if (msix_function_masked() || (e[PCI_MSIX_ENTRY_VECTOR_CTRL] & PCI_MSIX_ENTRY_CTRL_MASKBIT)) {
+    if (!((pba_ >> vector) & 1)) ++interrupts_pending_;
+    pba_ |= 1ULL << vector;
+    return;
+  }
+  pba_ &= ~(1ULL << vector);
+  uint32_t lo, hi, data;
+  std::memcpy(&lo, e + PCI_MSIX_ENTRY_LOWER_ADDR, 4);
+  std::memcpy(&hi, e + PCI_MSIX_ENTRY_UPPER_ADDR, 4);
+  std::memcpy(&data, e + PCI_MSIX_ENTRY_DATA, 4);
+  uint8_t payload[4];
+  std::memcpy(payload, &data, 4);
+  // A posted write on the same path as the data writes, so it arrives after them (C4.8).
+  if (rc_.dma(*this, true, (static_cast<uint64_t>(hi) << 32) | lo, payload, 4,
+              ClockDomain::to_ps(sc_core::sc_time_stamp())).ok)
+    ++interrupts_;
+}
+
+}  // namespace vfiosim::pci
