@@ -24,9 +24,11 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
       interrupts_pending_(stats_.counter("interrupts_pended", "events", "Completions that found their vector masked")),
       last_bandwidth_(stats_.gauge("last_job_bandwidth_gbps", "Gb/s", "Payload bandwidth of the last job")) {
   ConfigBuilder b(config());
-  b.type0(kVendorId, kDeviceId, kClassCode, 1, false, 1);
-  bars()[0] = BarSpec{BarSpec::Kind::Mem32, kBar0Size, false};
-  b.bar(0, bars()[0]);
+  b.type0(kVendorId, kDeviceId, kClassCode, 1, params_.multifunction, 1);
+  for (size_t i = 0; i < params_.bars.size() && i < 6; ++i) {
+    bars()[i] = BarSpec{BarSpec::Kind::Mem32, params_.bars[i], false};
+    b.bar(static_cast<int>(i), bars()[i]);
+  }
   b.add_pm();
   set_pcie_cap(b.add_pcie(params_.pcie));
   b.add_msi(0, true, false);

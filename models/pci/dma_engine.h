@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include <systemc>
 
@@ -34,6 +35,8 @@ struct DmaEngineParams {
   uint16_t acs = 0;           // ACS capability bits (0: no ACS capability)
   bool ats = false;
   bool pasid = false;
+  bool multifunction = false;  // header type bit 7 (set on function 0 of a multi-function device)
+  std::vector<uint64_t> bars = {dmae::kBar0Size};  // BAR sizes; BAR0 holds the registers (>= 16 KiB)
 };
 
 class DmaEngine : public sc_core::sc_module, public PciFunction {

@@ -44,25 +44,42 @@ uint64_t count_mismatches(uint64_t addr, uint64_t seed, const uint8_t* buf, uint
   return bad;
 }
 
-double WorkloadResult::bandwidth_gbps() const {
-  const uint64_t ps = duration_ps();
-  return ps ? static_cast<double>(bytes) * 8.0 / static_cast<double>(ps) * 1000.0 : 0.0;
+double WorkloadResult::bandwidth_gbps() const { return summary().bandwidth_gbps(); }
+
+WorkloadSummary WorkloadResult::summary() const {
+  WorkloadSummary s;
+  s.requests = requests;
+  s.bytes = bytes;
+  s.errors = errors;
+  s.mismatches = mismatches;
+  s.duration_ps = duration_ps();
+  s.lat_min_ps = latency_ps.min();
+  s.lat_p50_ps = latency_ps.percentile(50);
+  s.lat_p90_ps = latency_ps.percentile(90);
+  s.lat_p99_ps = latency_ps.percentile(99);
+  s.lat_max_ps = latency_ps.max();
+  s.lat_mean_ps = latency_ps.mean();
+  return s;
 }
 
-nlohmann::json WorkloadResult::to_json() const {
+double WorkloadSummary::bandwidth_gbps() const {
+  return duration_ps ? static_cast<double>(bytes) * 8.0 / static_cast<double>(duration_ps) * 1000.0 : 0.0;
+}
+
+nlohmann::json WorkloadSummary::to_json() const {
   auto ns = [](uint64_t ps) { return round_to(static_cast<double>(ps) / 1000.0, 3); };
   return {{"requests", requests},
           {"bytes", bytes},
           {"errors", errors},
           {"data_mismatches", mismatches},
-          {"duration_ns", ns(duration_ps())},
+          {"duration_ns", ns(duration_ps)},
           {"bandwidth_gbps", round_to(bandwidth_gbps(), 4)},
-          {"latency_ns_mean", round_to(latency_ps.mean() / 1000.0, 3)},
-          {"latency_ns_min", ns(latency_ps.min())},
-          {"latency_ns_p50", ns(latency_ps.percentile(50))},
-          {"latency_ns_p90", ns(latency_ps.percentile(90))},
-          {"latency_ns_p99", ns(latency_ps.percentile(99))},
-          {"latency_ns_max", ns(latency_ps.max())}};
+          {"latency_ns_mean", round_to(lat_mean_ps / 1000.0, 3)},
+          {"latency_ns_min", ns(lat_min_ps)},
+          {"latency_ns_p50", ns(lat_p50_ps)},
+          {"latency_ns_p90", ns(lat_p90_ps)},
+          {"latency_ns_p99", ns(lat_p99_ps)},
+          {"latency_ns_max", ns(lat_max_ps)}};
 }
 
 }  // namespace vfiosim

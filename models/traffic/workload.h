@@ -53,6 +53,15 @@ void fill_pattern(uint64_t addr, uint64_t seed, uint8_t* buf, uint64_t len);
 /// Number of bytes in buf that differ from the pattern.
 uint64_t count_mismatches(uint64_t addr, uint64_t seed, const uint8_t* buf, uint64_t len);
 
+/// The outputs of a workload as a step reports them (also a results row's measured columns).
+struct WorkloadSummary {
+  uint64_t requests = 0, bytes = 0, errors = 0, mismatches = 0, duration_ps = 0;
+  uint64_t lat_min_ps = 0, lat_p50_ps = 0, lat_p90_ps = 0, lat_p99_ps = 0, lat_max_ps = 0;
+  double lat_mean_ps = 0;
+  double bandwidth_gbps() const;
+  nlohmann::json to_json() const;
+};
+
 struct WorkloadResult {
   uint64_t requests = 0;
   uint64_t bytes = 0;        // bytes moved by successful requests
@@ -65,8 +74,8 @@ struct WorkloadResult {
   uint64_t duration_ps() const { return last_done_ps - first_issue_ps; }
   /// Payload bandwidth in Gb/s (1e9 bits per second) over first issue .. last completion.
   double bandwidth_gbps() const;
-  /// Output fields of a workload step (also its results row).
-  nlohmann::json to_json() const;
+  WorkloadSummary summary() const;
+  nlohmann::json to_json() const { return summary().to_json(); }
 };
 
 }  // namespace vfiosim

@@ -11,6 +11,7 @@
 
 #include "models/memory/memory.h"
 #include "models/traffic/dma_master.h"
+#include "sim/app/pci_platform.h"
 #include "sim/app/platform_config.h"
 #include "sim/base/trace_writer.h"
 #include "sim/stats/group.h"
@@ -28,11 +29,22 @@ class Platform : public sc_core::sc_module {
   /// The master of that name; nullptr if there is none (steps are checked before elaboration).
   DmaMaster* master(const std::string& name);
 
+  /// The PCI Express side, if the platform has one.
+  PciPlatform* pci() { return pci_.get(); }
+
+  /// Blocks the calling thread until the kernel has booted (PCI enumerated).
+  void wait_until_booted();
+
   /// Brings derived stats up to date at the end of a run.
   void finalize(const sc_core::sc_time& end);
 
  private:
+  void boot();
+
   PlatformConfig config_;
+  std::unique_ptr<PciPlatform> pci_;
+  bool booted_ = false;
+  sc_core::sc_event booted_event_;
   std::unique_ptr<Memory> memory_;
   std::vector<std::unique_ptr<DmaMaster>> masters_;
 };

@@ -12,6 +12,7 @@ std::shared_ptr<const config::ObjectSpec> PlatformConfig::spec() {
     s->add(Field::array_of("dma_masters", Field::object_of("", DmaMasterParams::spec()))
                .describe("Host-side DMA masters (traffic generators) attached to memory")
                .defaults(config::json::array()).items(0, 64));
+    s->add(Field::object_of("pci", PciConfig::spec()).describe("The PCI Express hierarchy (absent: none)"));
     s->check([](const config::json& r, const std::string& ptr, config::Issues& issues) {
       std::set<std::string> seen;
       const auto& masters = r["dma_masters"];
@@ -32,6 +33,7 @@ PlatformConfig PlatformConfig::from(const config::json& r) {
   PlatformConfig p;
   p.memory = MemoryParams::from(r.at("memory"));
   for (const auto& m : r.at("dma_masters")) p.dma_masters.push_back(DmaMasterParams::from(m));
+  if (r.contains("pci")) p.pci = PciConfig::from(r.at("pci"));
   return p;
 }
 

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "models/memory/memory_params.h"
 #include "models/traffic/dma_master_params.h"
+#include "sim/app/pci_config.h"
 #include "sim/config/spec.h"
 
 namespace vfiosim {
@@ -15,6 +17,7 @@ namespace vfiosim {
 struct PlatformConfig {
   MemoryParams memory;
   std::vector<DmaMasterParams> dma_masters;
+  std::optional<PciConfig> pci;
 
   static std::shared_ptr<const config::ObjectSpec> spec();
   static PlatformConfig from(const config::json& resolved);

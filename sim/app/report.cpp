@@ -112,7 +112,7 @@ std::string render_summary(const nlohmann::json& report) {
 
   if (!report["results"].empty()) {
     static const std::vector<std::string> preferred = {
-        "step",    "direction", "pattern",        "size_bytes",     "count",          "outstanding",
+        "step",    "device", "mps", "direction", "pattern",        "size_bytes",     "count",          "outstanding",
         "window_bytes", "bandwidth_gbps", "latency_ns_p50", "latency_ns_p99", "errors", "data_mismatches"};
     std::vector<std::string> cols;
     for (const auto& c : preferred)

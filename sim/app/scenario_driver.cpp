@@ -25,6 +25,7 @@ bool ScenarioDriver::all_finished() const {
 }
 
 void ScenarioDriver::run_process(const std::string& process) {
+  platform_.wait_until_booted();
   for (const auto& step : scenario_.steps)
     if (step.process == process) run_step(step);
 }

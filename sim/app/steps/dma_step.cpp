@@ -1,6 +1,7 @@
-// op "dma": a DMA master runs a workload against memory and reports bandwidth and latency.
-#include "sim/base/int128.h"
+// op "dma": a DMA workload, on a host-side DMA master or on a PCIe DMA engine programmed through its
+// BAR, and its bandwidth and latency.
 #include "sim/app/platform.h"
+#include "sim/app/steps/dma_engine_driver.h"
 #include "sim/app/steps/step.h"
 
 namespace vfiosim {
@@ -9,27 +10,35 @@ namespace {
 
 class DmaStep : public Step {
  public:
-  DmaStep(std::string master, Workload w) : master_(std::move(master)), work_(w) {}
+  DmaStep(std::string master, std::string device, Workload w)
+      : master_(std::move(master)), device_(std::move(device)), work_(w) {}
 
   void run(StepContext& ctx) override {
-    DmaMaster* m = ctx.platform.master(master_);
-    const WorkloadResult r = m->run(work_);
-    ctx.outputs = r.to_json();
-    nlohmann::json row = {{"step", ctx.step_name},
-                          {"workload", "dma"},
-                          {"master", master_},
-                          {"direction", to_string(work_.direction)},
-                          {"pattern", to_string(work_.pattern)},
-                          {"size_bytes", work_.size},
-                          {"count", work_.count},
-                          {"outstanding", work_.outstanding},
-                          {"window_bytes", work_.window}};
+    nlohmann::json row = {{"step", ctx.step_name}, {"workload", "dma"}};
+    if (!device_.empty()) {
+      const EngineRun job = run_engine_job(*ctx.platform.pci(), device_, work_);
+      ctx.outputs = job.summary.to_json();
+      row["device"] = device_;
+      row["mps"] = job.mps;
+      row["mrrs"] = job.mrrs;
+    } else {
+      ctx.outputs = ctx.platform.master(master_)->run(work_).to_json();
+      row["master"] = master_;
+    }
+    row.update({
+                {"direction", to_string(work_.direction)},
+                {"pattern", to_string(work_.pattern)},
+                {"size_bytes", work_.size},
+                {"count", work_.count},
+                {"outstanding", work_.outstanding},
+                {"window_bytes", work_.window}});
     row.update(ctx.outputs);
     ctx.results->push_back(std::move(row));
   }
 
  private:
   std::string master_;
+  std::string device_;
   Workload work_;
 };
 
@@ -39,9 +48,10 @@ StepType dma_step_type() {
   using config::Field;
   StepType t;
   t.op = "dma";
-  t.desc = "Run a DMA workload on a DMA master and measure bandwidth and latency";
+  t.desc = "Run a DMA workload on a host DMA master or a PCIe DMA engine; measure bandwidth and latency";
   t.fields = {
-      Field::string("master").require().describe("Name of the DMA master (platform.dma_masters[].name)"),
+      Field::string("master").describe("Name of a host-side DMA master (platform.dma_masters[].name)"),
+      Field::string("device").describe("BDF of a PCIe DMA engine (\"01:00.0\"); the step drives it through its BAR"),
       Field::enumeration("direction", {"read", "write"}).require().describe("Read from or write to memory"),
       Field::size("size").with_unit("bytes").require().describe("Bytes per request").at_least(1).at_most(1 << 20),
       Field::integer("count").with_unit("requests").require().describe("Number of requests").at_least(1)
@@ -74,15 +84,37 @@ StepType dma_step_type() {
   };
   t.prepare = [](const nlohmann::json& s, const std::string& ptr, const PlatformConfig& platform,
                  config::Issues& issues) -> std::unique_ptr<Step> {
-    const auto name = s["master"].get<std::string>();
-    const DmaMasterParams* m = platform.find_master(name);
-    if (!m) {
-      std::string msg = "no DMA master named \"" + name + "\"";
-      const auto hint = config::did_you_mean(name, platform.master_names());
-      if (!hint.empty()) msg += " (did you mean \"" + hint + "\"?)";
-      else if (platform.dma_masters.empty()) msg += "; /platform/dma_masters is empty";
-      issues.add(ptr + "/master", msg);
+    if (s.contains("master") == s.contains("device")) {
+      issues.add(ptr, "expected exactly one of \"master\" (a host DMA master) or \"device\" (a PCIe DMA engine)");
       return nullptr;
+    }
+    const auto name = s.contains("master") ? s["master"].get<std::string>() : std::string();
+    std::string device;
+    uint64_t max_outstanding = 0;
+    std::string what;
+    if (!name.empty()) {
+      const DmaMasterParams* m = platform.find_master(name);
+      if (!m) {
+        std::string msg = "no DMA master named \"" + name + "\"";
+        const auto hint = config::did_you_mean(name, platform.master_names());
+        if (!hint.empty()) msg += " (did you mean \"" + hint + "\"?)";
+        else if (platform.dma_masters.empty()) msg += "; /platform/dma_masters is empty";
+        issues.add(ptr + "/master", msg);
+        return nullptr;
+      }
+      max_outstanding = m->max_outstanding;
+      what = "master \"" + name + "\"";
+    } else {
+      const auto written = s["device"].get<std::string>();
+      const PciEndpointConfig* e = platform.pci ? platform.pci->find_endpoint(written) : nullptr;
+      if (!e) {
+        issues.add(ptr + "/device", "no DMA engine at \"" + written + "\"" +
+                                        (platform.pci ? "" : "; the platform has no /platform/pci"));
+        return nullptr;
+      }
+      device = e->bdf.str();
+      max_outstanding = e->engine.tags;
+      what = "device " + device;
     }
     Workload w;
     w.direction = s["direction"] == "read" ? DmaDirection::Read : DmaDirection::Write;
@@ -100,13 +132,15 @@ StepType dma_step_type() {
     if (w.window < w.size)
       issues.add(ptr + "/window", "window (" + std::to_string(w.window) + " bytes) is smaller than one request (" +
                                       std::to_string(w.size) + " bytes)");
-    if (w.outstanding > m->max_outstanding)
-      issues.add(ptr + "/outstanding", "master \"" + name + "\" allows at most " +
-                                           std::to_string(m->max_outstanding) + " requests in flight, got " +
-                                           std::to_string(w.outstanding));
+    if (w.outstanding > max_outstanding)
+      issues.add(ptr + "/outstanding", what + " allows at most " + std::to_string(max_outstanding) +
+                                           " requests in flight, got " + std::to_string(w.outstanding));
+    if (!device.empty() && w.stride > 0xFFFFFFFFu)
+      issues.add(ptr + "/stride", "the DMA engine's STRIDE register is 32 bits wide");
+    if (!device.empty() && w.size > 0xFFFFFFFFu) issues.add(ptr + "/size", "too large for the SIZE register");
     if (w.verify && w.direction == DmaDirection::Write)
       issues.add(ptr + "/verify", "verify applies to reads only");
-    return std::make_unique<DmaStep>(name, w);
+    return std::make_unique<DmaStep>(name, device, w);
   };
   return t;
 }

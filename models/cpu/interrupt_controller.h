@@ -1,0 +1,41 @@
+// Where message-signalled interrupts land: the root complex hands every write to the MSI window
+// here at its arrival time; each distinct message data value is a vector kernel code can wait on.
+// Models the delivery point only (no APIC routing, priorities or interrupt remapping).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include <systemc>
+
+#include "sim/stats/group.h"
+
+namespace vfiosim {
+
+class InterruptController {
+ public:
+  explicit InterruptController(stats::Group& parent);
+
+  /// An MSI write with `data` arriving at `arrival_ps` (from the root complex, during a call).
+  void deliver(uint16_t rid, uint64_t address, uint32_t data, uint64_t arrival_ps);
+
+  /// The event notified when `vector` fires.
+  sc_core::sc_event& event(uint32_t vector);
+  /// Messages delivered so far for `vector` (counted at delivery time, not arrival).
+  uint64_t count(uint32_t vector) const;
+  /// Blocks the calling thread until `vector` has fired more than `seen` times; returns the count.
+  uint64_t wait_for(uint32_t vector, uint64_t seen);
+
+ private:
+  struct Vector {
+    std::unique_ptr<sc_core::sc_event> event;
+    uint64_t fired = 0;
+  };
+  Vector& vec(uint32_t v);
+  std::map<uint32_t, Vector> vectors_;
+  stats::Group& stats_;
+  stats::Counter& messages_;
+};
+
+}  // namespace vfiosim

@@ -1,0 +1,303 @@
+#include "sim/app/pci_config.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+namespace vfiosim {
+
+using config::Field;
+using config::json;
+
+std::string Bdf::str() const {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0000:%02x:%02x.%x", bus, device, function);
+  return buf;
+}
+
+std::optional<Bdf> Bdf::parse(const std::string& text) {
+  std::string t = text;
+  if (t.size() == 12 && t.compare(0, 5, "0000:") == 0) t = t.substr(5);
+  unsigned b, d, f;
+  char tail;
+  if (t.size() != 7 || std::sscanf(t.c_str(), "%2x:%2x.%1x%c", &b, &d, &f, &tail) != 3) return std::nullopt;
+  if (b > 255 || d > 31 || f > 7) return std::nullopt;
+  return Bdf{static_cast<uint8_t>(b), static_cast<uint8_t>(d), static_cast<uint8_t>(f)};
+}
+
+namespace {
+
+Field bdf_field() {
+  return Field::string("bdf").require().describe("Bus:device.function, e.g. \"01:00.0\" (the bus must be the one "
+                                                 "depth-first enumeration gives)");
+}
+
+void check_bdf(const json& r, const std::string& ptr, config::Issues& issues) {
+  if (!Bdf::parse(r["bdf"].get<std::string>()))
+    issues.add(ptr + "/bdf", "expected \"bb:dd.f\" (hex bus, device 0-1f, function 0-7), got \"" +
+                                 r["bdf"].get<std::string>() + "\"");
+}
+
+std::shared_ptr<const config::ObjectSpec> link_spec() {
+  static const auto spec = [] {
+    auto s = std::make_shared<config::ObjectSpec>("link", "The PCIe link below a port");
+    s->add(Field::integer("gen").describe("PCIe generation (2.5, 5, 8, 16, 32 GT/s)").defaults(3).at_least(1).at_most(5));
+    s->add(Field::integer("width").with_unit("lanes").describe("Link width: 1, 2, 4, 8, 12, 16 or 32").defaults(8)
+               .at_least(1).at_most(32));
+    s->add(Field::number("latency_ns").with_unit("ns").describe("One-way PHY and data-link pipeline latency")
+               .defaults(0).at_least(0).at_most(1e6));
+    s->check([](const json& r, const std::string& ptr, config::Issues& issues) {
+      if (!pci::valid_width(r["width"].get<unsigned>()))
+        issues.add(ptr + "/width", "expected one of 1, 2, 4, 8, 12, 16, 32, got " + r["width"].dump());
+    });
+    return s;
+  }();
+  return spec;
+}
+
+std::shared_ptr<const config::ObjectSpec> engine_spec() {
+  static const auto spec = [] {
+    auto s = std::make_shared<config::ObjectSpec>("dma-engine", "The vfiosim DMA engine endpoint (docs/dma-engine.md)");
+    s->add(bdf_field());
+    s->add(Field::enumeration("model", {"dma-engine"}).require().describe("Device model"));
+    s->add(Field::array_of("bars", Field::size("").at_least(16).at_most(static_cast<double>(1ULL << 31)).pow2())
+               .describe("Memory BAR sizes from BAR0; BAR0 holds the registers and must be at least 16 KiB")
+               .defaults(json::array({"16KiB"})).items(1, 6));
+    s->add(Field::integer("clock_mhz").with_unit("MHz").describe("Engine clock").defaults(250).at_least(1).at_most(10000));
+    s->add(Field::integer("tags").with_unit("requests").describe("Outstanding read requests the engine can track")
+               .defaults(64).at_least(1).at_most(256));
+    s->add(Field::integer("mps_supported").with_unit("bytes").describe("Max_Payload_Size supported (Device Cap)")
+               .defaults(512).at_least(128).at_most(4096).pow2());
+    s->add(Field::boolean("acs").describe("Implement an ACS capability (SV, RR, CR, UF)").defaults(false));
+    s->add(Field::boolean("ats").describe("Implement an ATS capability").defaults(false));
+    s->add(Field::boolean("pasid").describe("Implement a PASID capability").defaults(false));
+    s->check(check_bdf);
+    s->check([](const json& r, const std::string& ptr, config::Issues& issues) {
+      if (r["bars"][0].get<uint64_t>() < pci::dmae::kBar0Size)
+        issues.add(ptr + "/bars/0", "BAR0 holds the registers and MSI-X table: expected at least 16 KiB, got " +
+                                        r["bars"][0].dump());
+    });
+    return s;
+  }();
+  return spec;
+}
+
+std::shared_ptr<const config::ObjectSpec> port_spec(int depth);
+
+std::shared_ptr<const config::ObjectSpec> switch_spec() {
+  static const auto spec = [] {
+    auto s = std::make_shared<config::ObjectSpec>("switch", "A PCIe switch: an upstream port and its downstream ports");
+    s->add(bdf_field().describe("BDF of the upstream port"));
+    s->add(Field::enumeration("model", {"switch"}).require().describe("Device model"));
+    s->add(Field::array_of("downstream_ports", Field::object_of("", port_spec(1))).require().items(1, 32)
+               .describe("Downstream ports on the switch's internal bus"));
+    s->check(check_bdf);
+    return s;
+  }();
+  return spec;
+}
+
+std::shared_ptr<const config::ObjectSpec> port_spec(int depth) {
+  auto s = std::make_shared<config::ObjectSpec>(depth == 0 ? "root_port" : "downstream_port",
+                                                depth == 0 ? "A root port on bus 0" : "A switch downstream port");
+  s->add(bdf_field());
+  s->add(Field::boolean("acs").describe("Implement ACS with SV, RR, CR and UF").defaults(true));
+  s->add(Field::object_of("link", link_spec()).describe("The link to the device below").defaults(json::object()));
+  auto children = std::make_shared<config::UnionSpec>("model");
+  children->add("dma-engine", engine_spec());
+  if (depth == 0) children->add("switch", switch_spec());
+  s->add(Field::array_of("children", Field::union_of("", children)).defaults(json::array()).items(0, 8)
+             .describe(depth == 0 ? "The device below: endpoint functions, or one switch" : "Endpoint functions below"));
+  s->check(check_bdf);
+  return s;
+}
+
+// Depth-first numbering as Linux's pci_scan_child_bus gives it; checks every written BDF.
+struct Numbering {
+  config::Issues& issues;
+  std::set<std::string> seen;
+  unsigned next = 0;
+
+  std::optional<Bdf> bdf_at(const json& node, const std::string& ptr, unsigned bus, bool below_port) {
+    const auto b = Bdf::parse(node["bdf"].get<std::string>());
+    if (!b) return std::nullopt;
+    if (!seen.insert(b->str()).second) issues.add(ptr + "/bdf", "duplicate BDF " + b->str());
+    if (b->bus != bus)
+      issues.add(ptr + "/bdf", "enumeration puts this function on bus " + hex(bus) + ", not " + hex(b->bus));
+    if (below_port && b->device != 0)
+      issues.add(ptr + "/bdf", "only device 0 exists below a PCIe port (no ARI), got device " + hex(b->device));
+    return b;
+  }
+  static std::string hex(unsigned v) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%02x", v);
+    return buf;
+  }
+  unsigned take(const std::string& ptr) {
+    if (next >= 255) {
+      issues.add(ptr, "PCI bus numbers exhausted (more than 255 buses)");
+      return 255;
+    }
+    return ++next;
+  }
+  static std::vector<size_t> by_devfn(const json& arr) {
+    std::vector<size_t> order(arr.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      const auto x = Bdf::parse(arr[a]["bdf"].get<std::string>()), y = Bdf::parse(arr[b]["bdf"].get<std::string>());
+      return (x ? x->devfn() : 0) < (y ? y->devfn() : 0);
+    });
+    return order;
+  }
+  void port(const json& p, const std::string& ptr, unsigned bus, bool below_port) {
+    bdf_at(p, ptr, bus, below_port);
+    const unsigned sec = take(ptr);
+    const json& kids = p["children"];
+    bool has_switch = false, has_fn0 = kids.empty();
+    for (const size_t i : by_devfn(kids)) {
+      const std::string kp = ptr + "/children/" + std::to_string(i);
+      const auto b = bdf_at(kids[i], kp, sec, true);
+      if (b && b->function == 0) has_fn0 = true;
+      if (kids[i]["model"] == "switch") {
+        has_switch = true;
+        const unsigned internal = take(kp);
+        const json& dsps = kids[i]["downstream_ports"];
+        for (const size_t j : by_devfn(dsps))
+          port(dsps[j], kp + "/downstream_ports/" + std::to_string(j), internal, false);
+      }
+    }
+    if (has_switch && kids.size() > 1) issues.add(ptr + "/children", "a switch must be the only device below a port");
+    if (!has_fn0) issues.add(ptr + "/children", "a multi-function device needs function 0 (Linux scans 1-7 only "
+                                                "when function 0 says it is multi-function)");
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const config::ObjectSpec> PciConfig::spec() {
+  static const auto spec = [] {
+    auto rc = std::make_shared<config::ObjectSpec>("root_complex", "The host bridge");
+    rc->add(Field::integer("clock_mhz").with_unit("MHz").describe("Root complex clock").defaults(1000).at_least(1)
+                .at_most(10000));
+    rc->add(Field::integer("latency_cycles").with_unit("cycles")
+                .describe("Latency of each traversal of the root complex (upstream or downstream)").defaults(100)
+                .at_least(0).at_most(1000000));
+    rc->add(Field::number("switch_latency_ns").with_unit("ns").describe("Cut-through latency of one switch traversal")
+                .defaults(100).at_least(0).at_most(1e6));
+    rc->add(Field::integer("rcb").with_unit("bytes").describe("Read completion boundary of the root complex (64 or 128)")
+                .defaults(64).at_least(64).at_most(128).pow2());
+    auto s = std::make_shared<config::ObjectSpec>("pci", "The PCI Express hierarchy of segment 0");
+    s->add(Field::object_of("root_complex", rc).describe("Root complex parameters").defaults(json::object()));
+    s->add(Field::integer("mps").with_unit("bytes")
+               .describe("Max_Payload_Size Linux programs, lowered per root port to what its hierarchy supports")
+               .defaults(256).at_least(128).at_most(4096).pow2());
+    s->add(Field::integer("mrrs").with_unit("bytes").describe("Max_Read_Request_Size programmed into endpoints")
+               .defaults(512).at_least(128).at_most(4096).pow2());
+    s->add(Field::array_of("root_ports", Field::object_of("", port_spec(0))).defaults(json::array()).items(0, 32)
+               .describe("Root ports on bus 0, each with the device below it"));
+    s->check([](const json& r, const std::string& ptr, config::Issues& issues) {
+      Numbering n{issues, {}, 0};
+      const json& rps = r["root_ports"];
+      for (const size_t i : Numbering::by_devfn(rps)) n.port(rps[i], ptr + "/root_ports/" + std::to_string(i), 0, false);
+    });
+    return s;
+  }();
+  return spec;
+}
+
+namespace {
+
+pci::LinkParams link_from(const json& l, uint32_t mps) {
+  pci::LinkParams p;
+  p.gen = l["gen"].get<unsigned>();
+  p.width = l["width"].get<unsigned>();
+  p.latency_ps = static_cast<uint64_t>(l["latency_ns"].get<double>() * 1000.0 + 0.5);
+  p.mps = mps;
+  return p;
+}
+
+PciPortConfig port_from(const json& p, uint32_t mps) {
+  PciPortConfig port;
+  port.bdf = *Bdf::parse(p["bdf"].get<std::string>());
+  port.acs = p["acs"].get<bool>();
+  port.link = link_from(p["link"], mps);
+  const size_t functions = p["children"].size();
+  for (const auto& c : p["children"]) {
+    if (c["model"] == "switch") {
+      PciSwitchConfig sw;
+      sw.bdf = *Bdf::parse(c["bdf"].get<std::string>());
+      for (const auto& d : c["downstream_ports"]) sw.downstream_ports.push_back(port_from(d, mps));
+      port.switch_below = std::move(sw);
+      continue;
+    }
+    PciEndpointConfig e;
+    e.bdf = *Bdf::parse(c["bdf"].get<std::string>());
+    e.model = c["model"].get<std::string>();
+    e.engine.clock_mhz = c["clock_mhz"].get<uint64_t>();
+    e.engine.tags = c["tags"].get<uint32_t>();
+    e.engine.pcie.mps_supported = c["mps_supported"].get<uint32_t>();
+    e.engine.pcie.link_gen = port.link.gen;
+    e.engine.pcie.link_width = port.link.width;
+    e.engine.acs = c["acs"].get<bool>() ? 0x1F : 0;  // SV TB RR CR UF
+    e.engine.ats = c["ats"].get<bool>();
+    e.engine.pasid = c["pasid"].get<bool>();
+    e.engine.multifunction = functions > 1 && e.bdf.function == 0;
+    e.engine.bars.clear();
+    for (const auto& b : c["bars"]) e.engine.bars.push_back(b.get<uint64_t>());
+    e.bar0_size = e.engine.bars[0];
+    port.endpoints.push_back(e);
+  }
+  return port;
+}
+
+void collect(const PciPortConfig& p, std::vector<const PciEndpointConfig*>& out) {
+  for (const auto& e : p.endpoints) out.push_back(&e);
+  if (p.switch_below)
+    for (const auto& d : p.switch_below->downstream_ports) collect(d, out);
+}
+
+// The links of a hierarchy run at the MPS Linux will program there (the smallest supported).
+void set_link_mps(PciPortConfig& p, uint32_t mps) {
+  p.link.mps = mps;
+  if (p.switch_below)
+    for (auto& d : p.switch_below->downstream_ports) set_link_mps(d, mps);
+}
+
+}  // namespace
+
+PciConfig PciConfig::from(const json& r) {
+  PciConfig c;
+  const auto& rc = r["root_complex"];
+  c.root_complex.clock_mhz = rc["clock_mhz"].get<uint64_t>();
+  c.root_complex.latency_cycles = rc["latency_cycles"].get<uint64_t>();
+  c.root_complex.switch_latency_ps = static_cast<uint64_t>(rc["switch_latency_ns"].get<double>() * 1000.0 + 0.5);
+  c.root_complex.rcb = rc["rcb"].get<uint32_t>();
+  c.mps = r["mps"].get<uint32_t>();
+  c.mrrs = r["mrrs"].get<uint32_t>();
+  for (const auto& p : r["root_ports"]) {
+    PciPortConfig port = port_from(p, c.mps);
+    std::vector<const PciEndpointConfig*> below;
+    collect(port, below);
+    uint32_t mps = c.mps;
+    for (const auto* e : below) mps = std::min(mps, e->engine.pcie.mps_supported);
+    set_link_mps(port, mps);
+    c.root_ports.push_back(std::move(port));
+  }
+  return c;
+}
+
+std::vector<const PciEndpointConfig*> PciConfig::endpoints() const {
+  std::vector<const PciEndpointConfig*> out;
+  for (const auto& p : root_ports) collect(p, out);
+  return out;
+}
+
+const PciEndpointConfig* PciConfig::find_endpoint(const std::string& bdf) const {
+  const auto b = Bdf::parse(bdf);
+  if (!b) return nullptr;
+  for (const auto* e : endpoints())
+    if (e->bdf.str() == b->str()) return e;
+  return nullptr;
+}
+
+}  // namespace vfiosim

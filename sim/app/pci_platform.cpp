@@ -1,0 +1,98 @@
+#include "sim/app/pci_platform.h"
+
+#include <cstdio>
+
+namespace vfiosim {
+
+namespace {
+std::string module_name(const char* prefix, const Bdf& b) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s_%02x_%02x_%x", prefix, b.bus, b.device, b.function);
+  return buf;
+}
+
+constexpr uint16_t kAcsBits = 0x1F;  // SV TB RR CR UF
+constexpr uint16_t kBridgeVendor = 0x8086;
+constexpr uint16_t kRootPortDevice = 0x7a38;
+constexpr uint16_t kSwitchUpDevice = 0x8747;
+constexpr uint16_t kSwitchDownDevice = 0x8748;
+}  // namespace
+
+PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t seed, TraceWriter* trace)
+    : config_(config), stats_(root), seed_(seed), trace_(trace) {
+  rc_ = std::make_unique<pci::RootComplex>("rc", config_.root_complex, root, trace);
+  cpu_ = std::make_unique<HostPort>("cpu", root);
+  cpu_->socket.bind(rc_->host);
+  irq_ = std::make_unique<InterruptController>(root);
+  rc_->on_msi([this](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { irq_->deliver(rid, a, d, t); });
+  for (const auto& p : config_.root_ports) build_port(p, rc_->root_bus(), pci::PortType::RootPort);
+  const auto& rcp = config_.root_complex;
+  kernel::HostBridgeInfo hb{rcp.ecam_base, rcp.mmio32_base, rcp.mmio32_size, rcp.mmio64_base, rcp.mmio64_size};
+  kernel_ = std::make_unique<kernel::PciCore>(*cpu_, hb);
+  auto& k = root.child("kernel");
+  boot_config_accesses_ = &k.counter("pci_boot_config_accesses", "accesses", "Config accesses of PCI enumeration");
+  boot_time_ = &k.gauge("pci_boot_ns", "ns", "Simulated time PCI enumeration and resource assignment took");
+}
+
+void PciPlatform::build_port(const PciPortConfig& p, pci::PciBus& bus, pci::PortType type) {
+  auto port = std::make_unique<pci::PciBridge>(module_name(type == pci::PortType::RootPort ? "rp" : "dsp", p.bdf),
+                                               p.bdf.devfn(), type);
+  pci::ConfigBuilder b(port->config());
+  b.type1(kBridgeVendor, type == pci::PortType::RootPort ? kRootPortDevice : kSwitchDownDevice, false);
+  pci::PcieCapSpec cap;
+  cap.type = type;
+  cap.mps_supported = 4096;
+  cap.flr = false;
+  cap.link_gen = p.link.gen;
+  cap.link_width = p.link.width;
+  b.add_pcie(cap);
+  if (p.acs) port->set_acs_cap(b.add_acs(kAcsBits));
+  port->finish_config();
+  pci::PciBridge& ref = rc_->add(bus, std::move(port));
+  rc_->connect(ref.secondary(), p.link);
+  if (p.switch_below) {
+    const auto& sw = *p.switch_below;
+    auto up = std::make_unique<pci::PciBridge>(module_name("usp", sw.bdf), sw.bdf.devfn(), pci::PortType::UpstreamPort);
+    pci::ConfigBuilder ub(up->config());
+    ub.type1(kBridgeVendor, kSwitchUpDevice, false);
+    pci::PcieCapSpec ucap;
+    ucap.type = pci::PortType::UpstreamPort;
+    ucap.mps_supported = 4096;
+    ucap.flr = false;
+    ucap.link_gen = p.link.gen;
+    ucap.link_width = p.link.width;
+    ub.add_pcie(ucap);
+    up->finish_config();
+    pci::PciBridge& usp = rc_->add(ref.secondary(), std::move(up));
+    for (const auto& d : sw.downstream_ports) build_port(d, usp.secondary(), pci::PortType::DownstreamPort);
+    return;
+  }
+  build_endpoints(p, ref.secondary());
+}
+
+void PciPlatform::build_endpoints(const PciPortConfig& p, pci::PciBus& bus) {
+  for (const auto& e : p.endpoints) {
+    auto engine = std::make_unique<pci::DmaEngine>(module_name("ep", e.bdf).c_str(), e.bdf.devfn(), e.engine, *rc_,
+                                                   stats_, seed_, trace_);
+    engines_[e.bdf.str()] = &rc_->add(bus, std::move(engine));
+  }
+}
+
+pci::DmaEngine* PciPlatform::engine(const std::string& bdf) {
+  const auto b = Bdf::parse(bdf);
+  if (!b) return nullptr;
+  auto it = engines_.find(b->str());
+  return it == engines_.end() ? nullptr : it->second;
+}
+
+void PciPlatform::boot() {
+  const uint64_t start = sc_core::sc_time_stamp().value();
+  kernel::BusSettings s;
+  s.mps = config_.mps;
+  s.mrrs = config_.mrrs;
+  kernel_->scan(s);
+  *boot_config_accesses_ += kernel_->config_accesses();
+  boot_time_->set(static_cast<double>(sc_core::sc_time_stamp().value() - start) / 1000.0);
+}
+
+}  // namespace vfiosim

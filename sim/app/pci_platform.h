@@ -1,0 +1,56 @@
+// Elaborates /platform/pci: the root complex and its tree (root ports, switches, DMA engines and
+// the links between them), the CPU's host port and interrupt controller, and the kernel's PCI
+// core, which enumerates the tree at boot through config cycles.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <systemc>
+
+#include "models/cpu/host_port.h"
+#include "models/cpu/interrupt_controller.h"
+#include "models/pci/dma_engine.h"
+#include "models/pci/root_complex.h"
+#include "sim/app/pci_config.h"
+#include "vfio/linux/pci/pci_core.h"
+
+namespace vfiosim {
+
+class PciPlatform {
+ public:
+  /// The caller binds rc().memory to memory (or the IOMMU).
+  PciPlatform(const PciConfig& config, stats::Group& root, uint64_t seed, TraceWriter* trace);
+
+  pci::RootComplex& rc() { return *rc_; }
+  HostPort& cpu() { return *cpu_; }
+  InterruptController& irq() { return *irq_; }
+  kernel::PciCore& kernel() { return *kernel_; }
+  const PciConfig& config() const { return config_; }
+  /// The DMA engine model at a BDF ("0000:01:00.0"), or nullptr.
+  pci::DmaEngine* engine(const std::string& bdf);
+
+  /// Linux's PCI boot: enumerate, assign resources, set MPS/MRRS. Runs in a SystemC thread.
+  void boot();
+
+  void finalize(uint64_t end_ps) { rc_->finalize(end_ps); }
+
+ private:
+  void build_port(const PciPortConfig& p, pci::PciBus& bus, pci::PortType type);
+  void build_endpoints(const PciPortConfig& p, pci::PciBus& bus);
+
+  PciConfig config_;
+  stats::Group& stats_;
+  uint64_t seed_;
+  TraceWriter* trace_;
+  std::unique_ptr<pci::RootComplex> rc_;
+  std::unique_ptr<HostPort> cpu_;
+  std::unique_ptr<InterruptController> irq_;
+  std::unique_ptr<kernel::PciCore> kernel_;
+  std::map<std::string, pci::DmaEngine*> engines_;
+  stats::Counter* boot_config_accesses_ = nullptr;
+  stats::Gauge* boot_time_ = nullptr;
+};
+
+}  // namespace vfiosim

@@ -1,0 +1,102 @@
+#include "sim/app/steps/dma_engine_driver.h"
+
+#include <linux/pci_regs.h>
+
+#include <map>
+#include <stdexcept>
+
+#include "models/pci/dma_engine_regs.h"
+#include "models/pci/root_complex.h"
+
+namespace vfiosim {
+
+namespace {
+
+using namespace pci::dmae;
+
+struct Bound {
+  uint64_t bar0 = 0;
+  uint32_t vector = 0;
+  uint64_t interrupts = 0;
+};
+
+// The per-device state a probe() would keep in drvdata, for the devices this harness drives.
+std::map<std::string, Bound>& bound_devices() {
+  static std::map<std::string, Bound> devices;
+  return devices;
+}
+
+constexpr uint32_t kFirstVector = 0x40;
+
+// probe(): enable, bus master, MSI-X with one vector (msix_capability_init order: enable with
+// the function masked, program the entry, unmask).
+Bound& probe(PciPlatform& pci, kernel::pci_dev& dev) {
+  auto& devices = bound_devices();
+  auto it = devices.find(dev.name());
+  if (it != devices.end()) return it->second;
+  kernel::PciCore& k = pci.kernel();
+  HostPort& cpu = pci.cpu();
+  k.enable_device(dev);
+  k.set_master(dev);
+  Bound b;
+  b.bar0 = dev.res[0].start;
+  b.vector = kFirstVector + static_cast<uint32_t>(devices.size());
+  if (!dev.msix_cap) throw std::runtime_error(dev.name() + " has no MSI-X capability");
+  const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
+  const uint32_t ctl = k.read_config(dev, flags, 2);
+  k.write_config(dev, flags, 2, ctl | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+  const uint64_t entry = b.bar0 + MSIX_TABLE;
+  cpu.write(entry + PCI_MSIX_ENTRY_LOWER_ADDR, 4, pci::kMsiBase);
+  cpu.write(entry + PCI_MSIX_ENTRY_UPPER_ADDR, 4, 0);
+  cpu.write(entry + PCI_MSIX_ENTRY_DATA, 4, b.vector);
+  cpu.write(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+  k.write_config(dev, flags, 2, (ctl | PCI_MSIX_FLAGS_ENABLE) & ~uint32_t{PCI_MSIX_FLAGS_MASKALL});
+  return devices.emplace(dev.name(), b).first->second;
+}
+
+}  // namespace
+
+EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workload& w) {
+  kernel::pci_dev* dev = pci.kernel().find(bdf);
+  if (!dev) throw std::runtime_error("no PCI device " + bdf + " after enumeration");
+  Bound& b = probe(pci, *dev);
+  HostPort& cpu = pci.cpu();
+  const uint64_t r = b.bar0;
+
+  const uint32_t control = (w.direction == DmaDirection::Write ? uint32_t{CTRL_WRITE} : 0u) |
+                           (w.pattern == AddressPattern::Random ? uint32_t{CTRL_RANDOM} : 0u) |
+                           (w.verify ? uint32_t{CTRL_VERIFY} : 0u) | CTRL_IRQ;
+  cpu.write(r + ADDR, 8, w.address);
+  cpu.write(r + WINDOW, 8, w.window);
+  cpu.write(r + SIZE, 4, w.size);
+  cpu.write(r + COUNT, 8, w.count);
+  cpu.write(r + OUTSTANDING, 4, w.outstanding);
+  cpu.write(r + STRIDE, 4, w.stride);
+  cpu.write(r + DATA_SEED, 4, w.data_seed);
+  cpu.write(r + MSIX_VECTOR, 4, 0);
+  cpu.write(r + CONTROL, 4, control);
+  cpu.write(r + DOORBELL, 4, 1);
+  b.interrupts = pci.irq().wait_for(b.vector, b.interrupts);
+
+  EngineRun out;
+  WorkloadSummary& s = out.summary;
+  s.requests = cpu.read(r + RES_REQUESTS, 8);
+  s.bytes = cpu.read(r + RES_BYTES, 8);
+  s.errors = cpu.read(r + RES_ERRORS, 8);
+  s.mismatches = cpu.read(r + RES_MISMATCHES, 8);
+  s.duration_ps = cpu.read(r + RES_ELAPSED_PS, 8);
+  s.lat_min_ps = cpu.read(r + RES_LAT_MIN_PS, 8);
+  s.lat_p50_ps = cpu.read(r + RES_LAT_P50_PS, 8);
+  s.lat_p90_ps = cpu.read(r + RES_LAT_P90_PS, 8);
+  s.lat_p99_ps = cpu.read(r + RES_LAT_P99_PS, 8);
+  s.lat_max_ps = cpu.read(r + RES_LAT_MAX_PS, 8);
+  s.lat_mean_ps = static_cast<double>(cpu.read(r + RES_LAT_MEAN_PS, 8));
+  cpu.write(r + STATUS, 4, STATUS_DONE | STATUS_ERROR);  // acknowledge
+
+  const uint32_t devctl = pci.kernel().read_config(*dev, dev->pcie_cap + PCI_EXP_DEVCTL, 2);
+  out.mps = 128u << ((devctl & PCI_EXP_DEVCTL_PAYLOAD) >> 5);
+  out.mrrs = 128u << ((devctl & PCI_EXP_DEVCTL_READRQ) >> 12);
+  return out;
+}
+
+}  // namespace vfiosim

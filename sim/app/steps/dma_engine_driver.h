@@ -1,0 +1,23 @@
+// A minimal kernel driver for the vfiosim DMA engine, as a test harness uses it before vfio-pci
+// exists: pci_enable_device, pci_set_master, MSI-X vector 0 set up through config space and the
+// BAR0 table, the job programmed through BAR0, completion taken from the interrupt, results read
+// back from the registers. Every step is an MMIO or config access of the calling thread.
+#pragma once
+
+#include <string>
+
+#include "models/traffic/workload.h"
+#include "sim/app/pci_platform.h"
+
+namespace vfiosim {
+
+struct EngineRun {
+  WorkloadSummary summary;
+  uint32_t mps = 0;   // Max_Payload_Size the device runs with (bytes)
+  uint32_t mrrs = 0;  // Max_Read_Request_Size (bytes)
+};
+
+/// Runs `w` on the engine at `bdf`; blocks the calling SystemC thread until the job's interrupt.
+EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workload& w);
+
+}  // namespace vfiosim

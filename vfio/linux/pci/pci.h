@@ -1,0 +1,74 @@
+// The kernel's PCI objects (include/linux/pci.h): pci_dev and pci_bus with the fields the VFIO
+// port and the IOMMU grouping need, and their resources. Names follow the kernel.
+#pragma once
+
+#include <linux/pci_regs.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vfiosim::kernel {
+
+// include/linux/ioport.h flag bits we use.
+constexpr unsigned long IORESOURCE_IO = 0x00000100;
+constexpr unsigned long IORESOURCE_MEM = 0x00000200;
+constexpr unsigned long IORESOURCE_PREFETCH = 0x00002000;
+constexpr unsigned long IORESOURCE_MEM_64 = 0x00100000;
+constexpr unsigned long IORESOURCE_UNSET = 0x20000000;
+
+struct resource {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  unsigned long flags = 0;
+  uint64_t size() const { return flags ? end - start + 1 : 0; }
+};
+
+constexpr int PCI_ROM_RESOURCE = 6;
+constexpr int PCI_BRIDGE_RESOURCES = 7;  // 7: I/O window, 8: memory window, 9: prefetchable window
+constexpr int PCI_NUM_RESOURCES = 10;
+
+// pci_pcie_type() values are the PCI_EXP_TYPE_* constants of <linux/pci_regs.h>.
+
+struct pci_bus;
+
+struct pci_dev {
+  pci_bus* bus = nullptr;
+  unsigned int devfn = 0;
+  uint16_t vendor = 0;
+  uint16_t device = 0;
+  uint32_t class_code = 0;  // 24 bits: base, sub, prog-if
+  uint8_t hdr_type = 0;
+  bool multifunction = false;
+  uint8_t pcie_cap = 0;     // offset, 0 if not PCI Express
+  uint8_t pcie_flags_type = 0;
+  uint16_t acs_cap = 0;
+  uint8_t msix_cap = 0;
+  uint32_t pcie_mpss = 0;   // Max_Payload_Size supported, as the 0..5 encoding
+  resource res[PCI_NUM_RESOURCES];
+  pci_bus* subordinate = nullptr;  // the bus below a bridge
+  bool is_enabled = false;
+  bool is_busmaster = false;
+
+  std::string name() const;  // "0000:01:00.0"
+  bool is_bridge() const { return (hdr_type & 0x7f) == 1; }
+  bool is_pcie() const { return pcie_cap != 0; }
+  int pcie_type() const { return pcie_flags_type; }
+  uint8_t slot() const { return static_cast<uint8_t>(devfn >> 3); }
+  uint8_t func() const { return static_cast<uint8_t>(devfn & 7); }
+};
+
+struct pci_bus {
+  pci_bus* parent = nullptr;
+  pci_dev* self = nullptr;  // the bridge above, nullptr for the root bus
+  uint8_t number = 0;
+  uint8_t primary = 0;
+  uint8_t busn_end = 0;     // subordinate
+  std::vector<pci_dev*> devices;
+  std::vector<pci_bus*> children;
+};
+
+/// "0000:bb:dd.f"
+std::string pci_name(uint8_t bus, unsigned int devfn);
+
+}  // namespace vfiosim::kernel

@@ -1,0 +1,245 @@
+// Config access and enumeration: ports of drivers/pci/access.c and probe.c (pass 1 numbering:
+// buses are assigned depth-first, as the kernel does when firmware left them unset).
+#include "vfio/linux/pci/pci_core.h"
+
+#include <linux/pci_regs.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace vfiosim::kernel {
+
+std::string pci_name(uint8_t bus, unsigned int devfn) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0000:%02x:%02x.%x", bus, devfn >> 3, devfn & 7);
+  return buf;
+}
+
+std::string pci_dev::name() const { return pci_name(bus ? bus->number : 0, devfn); }
+
+PciCore::PciCore(HostPort& cpu, const HostBridgeInfo& bridge) : cpu_(cpu), bridge_(bridge) {}
+
+uint64_t PciCore::ecam(uint8_t bus, unsigned devfn, int where) const {
+  return bridge_.ecam_base + (uint64_t{bus} << 20) + (uint64_t{devfn & 0xff} << 12) + static_cast<uint64_t>(where);
+}
+
+// pci_bus_read_config_{byte,word,dword}
+uint32_t PciCore::bus_read_config(uint8_t bus, unsigned devfn, int where, int size) {
+  ++config_accesses_;
+  return static_cast<uint32_t>(cpu_.read(ecam(bus, devfn, where), static_cast<unsigned>(size)));
+}
+
+// pci_bus_write_config_{byte,word,dword}
+void PciCore::bus_write_config(uint8_t bus, unsigned devfn, int where, int size, uint32_t value) {
+  ++config_accesses_;
+  cpu_.write(ecam(bus, devfn, where), static_cast<unsigned>(size), value);
+}
+
+uint32_t PciCore::read_config(const pci_dev& dev, int where, int size) {
+  return bus_read_config(dev.bus->number, dev.devfn, where, size);
+}
+
+void PciCore::write_config(const pci_dev& dev, int where, int size, uint32_t value) {
+  bus_write_config(dev.bus->number, dev.devfn, where, size, value);
+}
+
+// __pci_find_next_cap_ttl
+uint8_t PciCore::find_capability(uint8_t bus, unsigned devfn, int cap) {
+  if (!(bus_read_config(bus, devfn, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST)) return 0;
+  uint32_t pos = bus_read_config(bus, devfn, PCI_CAPABILITY_LIST, 1);
+  for (int ttl = 48; ttl-- > 0;) {
+    if (pos < 0x40) break;
+    pos &= ~3u;
+    const uint32_t ent = bus_read_config(bus, devfn, static_cast<int>(pos), 2);
+    const uint32_t id = ent & 0xff;
+    if (id == 0xff) break;
+    if (id == static_cast<uint32_t>(cap)) return static_cast<uint8_t>(pos);
+    pos = ent >> 8;
+  }
+  return 0;
+}
+
+// pci_find_next_ext_capability
+uint16_t PciCore::find_ext_capability(uint8_t bus, unsigned devfn, int cap) {
+  int pos = PCI_CFG_SPACE_SIZE;
+  for (int ttl = (PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 8; ttl-- > 0;) {
+    const uint32_t header = bus_read_config(bus, devfn, pos, 4);
+    if (header == 0 || header == 0xffffffff) return 0;
+    if (static_cast<int>(PCI_EXT_CAP_ID(header)) == cap && pos != 0) return static_cast<uint16_t>(pos);
+    pos = static_cast<int>(PCI_EXT_CAP_NEXT(header));
+    if (pos < PCI_CFG_SPACE_SIZE) return 0;
+  }
+  return 0;
+}
+
+pci_dev* PciCore::get_bus_and_slot(uint8_t bus, unsigned devfn) const {
+  for (const auto& d : devs_)
+    if (d->bus->number == bus && d->devfn == devfn) return d.get();
+  return nullptr;
+}
+
+pci_dev* PciCore::find(const std::string& name) const {
+  for (const auto& d : devs_)
+    if (d->name() == name) return d.get();
+  return nullptr;
+}
+
+// __pci_read_base, for all BARs of a function: size each with decode disabled.
+void PciCore::read_bases(pci_dev& dev, int howmany, int rom) {
+  const uint32_t cmd = read_config(dev, PCI_COMMAND, 2);
+  if (cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO))
+    write_config(dev, PCI_COMMAND, 2, cmd & ~uint32_t{PCI_COMMAND_MEMORY | PCI_COMMAND_IO});
+  for (int i = 0; i < howmany; ++i) {
+    const int reg = PCI_BASE_ADDRESS_0 + 4 * i;
+    const uint32_t l = read_config(dev, reg, 4);
+    write_config(dev, reg, 4, 0xffffffff);
+    const uint32_t sz = read_config(dev, reg, 4);
+    write_config(dev, reg, 4, l);
+    if (sz == 0 || sz == 0xffffffff) continue;
+    resource& r = dev.res[i];
+    if (l & PCI_BASE_ADDRESS_SPACE_IO) {
+      const uint32_t mask = sz & PCI_BASE_ADDRESS_IO_MASK;
+      r.flags = IORESOURCE_IO | IORESOURCE_UNSET;
+      r.start = 0;
+      r.end = (mask & ~(mask - 1)) - 1;
+      continue;
+    }
+    uint64_t mask = sz & PCI_BASE_ADDRESS_MEM_MASK;
+    r.flags = IORESOURCE_MEM | IORESOURCE_UNSET;
+    if (l & PCI_BASE_ADDRESS_MEM_PREFETCH) r.flags |= IORESOURCE_PREFETCH;
+    if ((l & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64) {
+      const int hreg = reg + 4;
+      const uint32_t lh = read_config(dev, hreg, 4);
+      write_config(dev, hreg, 4, 0xffffffff);
+      const uint32_t szh = read_config(dev, hreg, 4);
+      write_config(dev, hreg, 4, lh);
+      mask |= uint64_t{szh} << 32;
+      r.flags |= IORESOURCE_MEM_64;
+      ++i;  // the upper half uses the next slot
+    }
+    r.start = 0;
+    r.end = (mask & ~(mask - 1)) - 1;
+  }
+  if (rom) {
+    const uint32_t l = read_config(dev, rom, 4);
+    write_config(dev, rom, 4, l | PCI_ROM_ADDRESS_MASK);
+    const uint32_t sz = read_config(dev, rom, 4) & PCI_ROM_ADDRESS_MASK;
+    write_config(dev, rom, 4, l);
+    if (sz) {
+      dev.res[PCI_ROM_RESOURCE].flags = IORESOURCE_MEM | IORESOURCE_UNSET;
+      dev.res[PCI_ROM_RESOURCE].end = (sz & ~(sz - 1)) - 1;
+    }
+  }
+  if (cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)) write_config(dev, PCI_COMMAND, 2, cmd);
+}
+
+// pci_setup_device
+void PciCore::setup_device(pci_dev& dev) {
+  dev.class_code = read_config(dev, PCI_CLASS_REVISION, 4) >> 8;
+  const uint32_t hdr = read_config(dev, PCI_HEADER_TYPE, 1);
+  dev.hdr_type = static_cast<uint8_t>(hdr & 0x7f);
+  dev.multifunction = hdr & 0x80;
+  dev.pcie_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_EXP);
+  if (dev.pcie_cap) {
+    dev.pcie_flags_type = static_cast<uint8_t>((read_config(dev, dev.pcie_cap + PCI_EXP_FLAGS, 2) >> 4) & 0xf);
+    dev.pcie_mpss = read_config(dev, dev.pcie_cap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_PAYLOAD;
+    dev.acs_cap = find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_ACS);
+  }
+  dev.msix_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_MSIX);
+  if (dev.is_bridge()) read_bases(dev, 2, PCI_ROM_ADDRESS1);
+  else read_bases(dev, 6, PCI_ROM_ADDRESS);
+}
+
+pci_dev* PciCore::scan_single_device(pci_bus* bus, unsigned devfn) {
+  const uint32_t id = bus_read_config(bus->number, devfn, PCI_VENDOR_ID, 4);
+  if (id == 0xffffffff || id == 0 || (id & 0xffff) == 0xffff) return nullptr;  // pci_bus_read_dev_vendor_id
+  auto dev = std::make_unique<pci_dev>();
+  dev->bus = bus;
+  dev->devfn = devfn;
+  dev->vendor = static_cast<uint16_t>(id & 0xffff);
+  dev->device = static_cast<uint16_t>(id >> 16);
+  pci_dev* d = dev.get();
+  devs_.push_back(std::move(dev));
+  bus->devices.push_back(d);
+  setup_device(*d);
+  return d;
+}
+
+namespace {
+// only_one_child(): below a root port or downstream port only device 0 can exist.
+bool only_one_child(const pci_bus* bus) {
+  const pci_dev* bridge = bus->self;
+  return bridge && bridge->is_pcie() &&
+         (bridge->pcie_type() == PCI_EXP_TYPE_ROOT_PORT || bridge->pcie_type() == PCI_EXP_TYPE_DOWNSTREAM);
+}
+}  // namespace
+
+// pci_scan_slot
+void PciCore::scan_slot(pci_bus* bus, unsigned devfn) {
+  if (only_one_child(bus) && devfn > 0) return;
+  pci_dev* dev = scan_single_device(bus, devfn);
+  if (!dev || !dev->multifunction) return;
+  for (unsigned fn = 1; fn < 8; ++fn) scan_single_device(bus, devfn + fn);
+}
+
+// pci_scan_bridge_extend, pass 1: give the bridge the next bus number and scan behind it.
+unsigned PciCore::scan_bridge(pci_bus* bus, pci_dev* dev, unsigned max) {
+  if (max >= 255) throw std::runtime_error("PCI bus numbers exhausted below " + dev->name());
+  auto child = std::make_unique<pci_bus>();
+  child->parent = bus;
+  child->self = dev;
+  child->number = static_cast<uint8_t>(++max);
+  child->primary = bus->number;
+  dev->subordinate = child.get();
+  bus->children.push_back(child.get());
+  pci_bus* c = child.get();
+  buses_.push_back(std::move(child));
+  write_config(*dev, PCI_PRIMARY_BUS, 1, bus->number);
+  write_config(*dev, PCI_SECONDARY_BUS, 1, c->number);
+  write_config(*dev, PCI_SUBORDINATE_BUS, 1, 0xff);  // reach everything below while scanning
+  max = scan_child_bus(c);
+  c->busn_end = static_cast<uint8_t>(max);
+  write_config(*dev, PCI_SUBORDINATE_BUS, 1, max);
+  return max;
+}
+
+// pci_scan_child_bus_extend
+unsigned PciCore::scan_child_bus(pci_bus* bus) {
+  unsigned max = bus->number;
+  for (unsigned devfn = 0; devfn < 256; devfn += 8) scan_slot(bus, devfn);
+  const auto devices = bus->devices;  // scan_bridge appends below, not here
+  for (pci_dev* dev : devices)
+    if (dev->is_bridge()) max = scan_bridge(bus, dev, max);
+  return max;
+}
+
+void PciCore::scan(const BusSettings& settings) {
+  root_ = std::make_unique<pci_bus>();
+  root_->number = 0;
+  root_->busn_end = static_cast<uint8_t>(scan_child_bus(root_.get()));
+  size_and_assign();
+  configure_mps(settings);
+}
+
+// pci_enable_device -> pci_enable_resources
+int PciCore::enable_device(pci_dev& dev) {
+  uint32_t cmd = read_config(dev, PCI_COMMAND, 2);
+  const uint32_t old = cmd;
+  for (int i = 0; i < PCI_ROM_RESOURCE; ++i) {
+    if (dev.res[i].flags & IORESOURCE_UNSET) continue;
+    if (dev.res[i].flags & IORESOURCE_IO) cmd |= PCI_COMMAND_IO;
+    if (dev.res[i].flags & IORESOURCE_MEM) cmd |= PCI_COMMAND_MEMORY;
+  }
+  if (cmd != old) write_config(dev, PCI_COMMAND, 2, cmd);
+  dev.is_enabled = true;
+  return 0;
+}
+
+// pci_set_master
+void PciCore::set_master(pci_dev& dev) {
+  const uint32_t cmd = read_config(dev, PCI_COMMAND, 2);
+  if (!(cmd & PCI_COMMAND_MASTER)) write_config(dev, PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER);
+  dev.is_busmaster = true;
+}
+
+}  // namespace vfiosim::kernel

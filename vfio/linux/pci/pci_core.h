@@ -1,0 +1,82 @@
+// The kernel's PCI core for segment 0 (drivers/pci): config accessors over ECAM, enumeration in
+// probe.c's depth-first order, BAR sizing, resource assignment into the host bridge windows
+// (setup-bus.c, simplified), MPS/MRRS settings, and pci_enable_device/pci_set_master. Everything
+// reaches the hardware through config and MMIO accesses of the calling simulated thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/cpu/host_port.h"
+#include "vfio/linux/pci/pci.h"
+
+namespace vfiosim::kernel {
+
+struct HostBridgeInfo {
+  uint64_t ecam_base = 0;
+  uint64_t mmio32_base = 0;
+  uint64_t mmio32_size = 0;
+  uint64_t mmio64_base = 0;
+  uint64_t mmio64_size = 0;
+};
+
+struct BusSettings {
+  uint32_t mps = 256;   // requested Max_Payload_Size (bytes); lowered to what each hierarchy supports
+  uint32_t mrrs = 512;  // Max_Read_Request_Size for endpoints (bytes)
+};
+
+class PciCore {
+ public:
+  PciCore(HostPort& cpu, const HostBridgeInfo& bridge);
+
+  // drivers/pci/access.c
+  uint32_t bus_read_config(uint8_t bus, unsigned devfn, int where, int size);
+  void bus_write_config(uint8_t bus, unsigned devfn, int where, int size, uint32_t value);
+  uint32_t read_config(const pci_dev& dev, int where, int size);
+  void write_config(const pci_dev& dev, int where, int size, uint32_t value);
+
+  /// Boot: pci_scan_root_bus(), pci_assign_unassigned_resources(), pcie_bus_configure_settings().
+  /// Runs in a SystemC thread. Throws std::runtime_error if resources do not fit the windows.
+  void scan(const BusSettings& settings);
+
+  pci_bus* root_bus() { return root_.get(); }
+  const std::vector<std::unique_ptr<pci_dev>>& devices() const { return devs_; }
+  /// pci_get_domain_bus_and_slot(0, bus, devfn)
+  pci_dev* get_bus_and_slot(uint8_t bus, unsigned devfn) const;
+  pci_dev* find(const std::string& name) const;  // by "0000:bb:dd.f"
+
+  /// pci_enable_device(): sets Command.MEM/IO for the resources the device has.
+  int enable_device(pci_dev& dev);
+  void set_master(pci_dev& dev);
+  /// pci_find_capability / pci_find_ext_capability through config reads (48-hop bound).
+  uint8_t find_capability(uint8_t bus, unsigned devfn, int cap);
+  uint16_t find_ext_capability(uint8_t bus, unsigned devfn, int cap);
+
+  /// Config reads Linux made during boot (for the report).
+  uint64_t config_accesses() const { return config_accesses_; }
+
+ private:
+  uint64_t ecam(uint8_t bus, unsigned devfn, int where) const;
+  // probe.c
+  unsigned scan_child_bus(pci_bus* bus);
+  void scan_slot(pci_bus* bus, unsigned devfn);
+  pci_dev* scan_single_device(pci_bus* bus, unsigned devfn);
+  unsigned scan_bridge(pci_bus* bus, pci_dev* dev, unsigned max);
+  void setup_device(pci_dev& dev);
+  void read_bases(pci_dev& dev, int howmany, int rom);
+  // setup-bus.c (simplified)
+  void size_and_assign();
+  // pcie_bus_configure_settings
+  void configure_mps(const BusSettings& s);
+
+  HostPort& cpu_;
+  HostBridgeInfo bridge_;
+  std::unique_ptr<pci_bus> root_;
+  std::vector<std::unique_ptr<pci_bus>> buses_;
+  std::vector<std::unique_ptr<pci_dev>> devs_;
+  uint64_t config_accesses_ = 0;
+};
+
+}  // namespace vfiosim::kernel
