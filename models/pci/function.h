@@ -45,6 +45,8 @@ class PciFunction {
 
   /// Offset of the PCI Express capability, 0 if none.
   uint16_t pcie_cap() const { return pcie_cap_; }
+  /// Records where the builder put the PCIe capability (before finish_config()).
+  void set_pcie_cap(uint16_t offset) { pcie_cap_ = offset; }
 
   /// A memory (or I/O) access that hit BAR `bar` at `offset`, arriving at `arrival_ps` (the call
   /// happens at the requester's current time; effects that start work schedule it for the
@@ -62,7 +64,6 @@ class PciFunction {
  protected:
   virtual void on_config_write(uint32_t offset, unsigned len, uint32_t old_value, uint32_t new_value) {}
   virtual void on_reset() {}
-  void set_pcie_cap(uint16_t offset) { pcie_cap_ = offset; }
 
  private:
   std::string name_;

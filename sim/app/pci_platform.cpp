@@ -45,7 +45,7 @@ void PciPlatform::build_port(const PciPortConfig& p, pci::PciBus& bus, pci::Port
   cap.flr = false;
   cap.link_gen = p.link.gen;
   cap.link_width = p.link.width;
-  b.add_pcie(cap);
+  port->set_pcie_cap(b.add_pcie(cap));
   if (p.acs) port->set_acs_cap(b.add_acs(kAcsBits));
   port->finish_config();
   pci::PciBridge& ref = rc_->add(bus, std::move(port));
@@ -61,7 +61,7 @@ void PciPlatform::build_port(const PciPortConfig& p, pci::PciBus& bus, pci::Port
     ucap.flr = false;
     ucap.link_gen = p.link.gen;
     ucap.link_width = p.link.width;
-    ub.add_pcie(ucap);
+    up->set_pcie_cap(ub.add_pcie(ucap));
     up->finish_config();
     pci::PciBridge& usp = rc_->add(ref.secondary(), std::move(up));
     for (const auto& d : sw.downstream_ports) build_port(d, usp.secondary(), pci::PortType::DownstreamPort);

@@ -75,7 +75,7 @@ struct PcieFixture {
     cap.type = PortType::RootPort;
     cap.link_gen = link.gen;
     cap.link_width = link.width;
-    b.add_pcie(cap);
+    port->set_pcie_cap(b.add_pcie(cap));
     port->finish_config();
     rp = &rc->add(rc->root_bus(), std::move(port));
     rc->connect(rp->secondary(), link);
