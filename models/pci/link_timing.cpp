@@ -142,7 +142,15 @@ uint64_t Serialiser::send(uint64_t ready_ps, uint32_t wire_bytes) {
     ++it;
   }
   const Exact end = add(start, occ);
-  // Insert, merging with touching neighbours so the map stays small.
+  // Insert, merging with touching neighbours so the map stays small. The common case on a busy
+  // link — appending right behind the last booking — only moves that booking's end.
+  if (!busy_.empty()) {
+    auto last = std::prev(busy_.end());
+    if (last->second == start) {
+      last->second = end;
+      return finish(start, end, wire_bytes);
+    }
+  }
   auto next = busy_.lower_bound(end);
   Exact new_start = start, new_end = end;
   if (next != busy_.end() && next->first == end) {
@@ -157,7 +165,10 @@ uint64_t Serialiser::send(uint64_t ready_ps, uint32_t wire_bytes) {
     }
   }
   busy_.emplace(new_start, new_end);
+  return finish(start, end, wire_bytes);
+}
 
+uint64_t Serialiser::finish(const Exact& start, const Exact& end, uint32_t wire_bytes) {
   busy_ps_ += end.ps - start.ps;
   ++tlps_;
   bytes_ += wire_bytes;

@@ -95,6 +95,7 @@ class Serialiser {
     bool operator==(const Exact& o) const { return ps == o.ps && rem == o.rem; }
   };
   Exact add(Exact a, LinkTiming::Span s) const;
+  uint64_t finish(const Exact& start, const Exact& end, uint32_t wire_bytes);
   void prune(uint64_t now_ps);
 
   const LinkTiming& timing_;

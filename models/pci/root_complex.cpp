@@ -59,13 +59,6 @@ uint64_t RootComplex::through_rc(uint64_t t) const {
   return clock_.ps_of(clock_.cycle_at_or_after(t) + params_.latency_cycles);
 }
 
-std::vector<const PciBus*> RootComplex::path_from_root(const PciBus* bus) {
-  std::vector<const PciBus*> path;
-  for (const PciBus* b = bus; b && b->bridge(); b = b->bridge()->bus()) path.push_back(b);
-  std::reverse(path.begin(), path.end());
-  return path;
-}
-
 uint64_t RootComplex::up_to_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload) {
   for (const PciBus* b = bus; b && b->bridge(); b = b->bridge()->bus()) {
     if (b->link()) t = b->link()->send_up(t, type, addr, payload);
@@ -75,10 +68,11 @@ uint64_t RootComplex::up_to_root(const PciBus* bus, uint64_t t, TlpType type, ui
 }
 
 uint64_t RootComplex::down_from_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload) {
-  for (const PciBus* b : path_from_root(bus)) {
-    if (b->is_switch_internal()) t += params_.switch_latency_ps;
-    if (b->link()) t = b->link()->send_down(t, type, addr, payload);
-  }
+  // Recursion walks the path from the root down without building it.
+  if (!bus || !bus->bridge()) return t;
+  t = down_from_root(bus->bridge()->bus(), t, type, addr, payload);
+  if (bus->is_switch_internal()) t += params_.switch_latency_ps;
+  if (bus->link()) t = bus->link()->send_down(t, type, addr, payload);
   return t;
 }
 
@@ -94,15 +88,16 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
   else if (write) ++dma_writes_;
   else ++dma_reads_;
 
-  PcieExtension ext;
+  PcieExtension& ext = dma_ext_;
+  ext = PcieExtension{};
   ext.rid = src.rid();
-  tlm::tlm_generic_payload trans;
+  tlm::tlm_generic_payload& trans = dma_trans_;  // reused: a payload allocates its extension array
   trans.set_extension(&ext);
   const auto now_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());
   uint64_t done = ready_ps;
   bool ok = true;
   uint32_t off = 0;
-  for (const auto& c : split_request(addr, len, write ? mps : mrrs_of(src))) {
+  for_each_request_chunk(addr, len, write ? mps : mrrs_of(src), [&](const Chunk& c) {
     uint8_t* chunk = data + off;
     off += c.length;
     uint64_t t = up_to_root(src.bus(), ready_ps, write ? TlpType::MemWrite : TlpType::MemRead, c.address,
@@ -113,7 +108,7 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
       std::memcpy(&value, chunk, std::min<uint32_t>(4, c.length));
       if (msi_) msi_(ext.rid, c.address, value, t);
       done = std::max(done, t);
-      continue;
+      return;
     }
     trans.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
     trans.set_address(c.address);
@@ -130,16 +125,17 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
     if (chunk_ok) dma_bytes_ += c.length;
     if (write) {
       done = std::max(done, mem_done);
-      continue;
+      return;
     }
     const uint64_t back = through_rc(mem_done);
     if (!chunk_ok) {  // Unsupported Request / Completer Abort: a completion without data
       done = std::max(done, down_from_root(src.bus(), back, TlpType::Completion, c.address, 0));
-      continue;
+      return;
     }
-    for (const auto& cpl : split_completion(c.address, c.length, mps, params_.rcb))
+    for_each_completion(c.address, c.length, mps, params_.rcb, [&](const CompletionChunk& cpl) {
       done = std::max(done, down_from_root(src.bus(), back, TlpType::CompletionData, cpl.address, cpl.length));
-  }
+    });
+  });
   trans.clear_extension(&ext);
   return {done, ok};
 }

@@ -28,6 +28,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/pci/function.h"
+#include "models/pci/pcie_extension.h"
 #include "models/pci/pcie_link.h"
 #include "sim/base/clock.h"
 #include "sim/stats/group.h"
@@ -99,8 +100,6 @@ class RootComplex : public sc_core::sc_module {
   void config_access(tlm::tlm_generic_payload& trans, uint64_t offset, uint64_t& t);
   void mmio_access(tlm::tlm_generic_payload& trans, uint64_t& t);
 
-  /// Buses from the root (exclusive) down to `bus` (inclusive).
-  static std::vector<const PciBus*> path_from_root(const PciBus* bus);
   uint64_t up_to_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
   uint64_t down_from_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
   uint64_t through_rc(uint64_t t) const;
@@ -118,6 +117,8 @@ class RootComplex : public sc_core::sc_module {
   std::vector<std::unique_ptr<PciFunction>> owned_;
   std::vector<std::unique_ptr<PcieLink>> links_;
   MsiHandler msi_;
+  tlm::tlm_generic_payload dma_trans_;
+  PcieExtension dma_ext_;
 
   stats::Group& stats_;
   stats::Counter& dma_reads_;

@@ -5,7 +5,6 @@
 namespace vfiosim::pci {
 
 namespace {
-constexpr uint64_t k4KiB = 4096;
 constexpr uint64_t k4GiB = 1ULL << 32;
 }  // namespace
 
@@ -27,30 +26,13 @@ bool is_completion(TlpType type) { return type == TlpType::Completion || type ==
 
 std::vector<Chunk> split_request(uint64_t address, uint64_t length, uint32_t max_size) {
   std::vector<Chunk> out;
-  while (length) {
-    const uint64_t to_boundary = k4KiB - (address % k4KiB);
-    const uint64_t n = std::min<uint64_t>({length, max_size, to_boundary});
-    out.push_back({address, static_cast<uint32_t>(n)});
-    address += n;
-    length -= n;
-  }
+  for_each_request_chunk(address, length, max_size, [&](const Chunk& c) { out.push_back(c); });
   return out;
 }
 
 std::vector<CompletionChunk> split_completion(uint64_t address, uint32_t length, uint32_t mps, uint32_t rcb) {
   std::vector<CompletionChunk> out;
-  uint32_t remaining = length;
-  while (remaining) {
-    uint32_t n = std::min(remaining, mps);
-    if (n < remaining) {
-      // Not the last: end on an RCB boundary (the first may start unaligned).
-      const uint64_t end = (address + n) / rcb * rcb;
-      if (end > address) n = static_cast<uint32_t>(end - address);  // rcb > mps: no aligned cut fits
-    }
-    out.push_back({address, n, remaining, static_cast<uint8_t>(address & 0x7f)});
-    address += n;
-    remaining -= n;
-  }
+  for_each_completion(address, length, mps, rcb, [&](const CompletionChunk& c) { out.push_back(c); });
   return out;
 }
 

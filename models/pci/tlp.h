@@ -31,8 +31,20 @@ struct Chunk {
   uint32_t length;
 };
 
-/// Splits a request of `length` bytes at `address` into TLP-sized pieces: at most `max_size`
-/// bytes each (MPS for writes, MRRS for reads) and never crossing a 4 KiB boundary (A4.4).
+/// Calls fn(Chunk) for each TLP-sized piece of a request of `length` bytes at `address`: at most
+/// `max_size` bytes each (MPS for writes, MRRS for reads) and never crossing a 4 KiB boundary
+/// (A4.4). Allocation-free; split_request() collects the same pieces.
+template <typename Fn>
+void for_each_request_chunk(uint64_t address, uint64_t length, uint32_t max_size, Fn&& fn) {
+  while (length) {
+    const uint64_t to_boundary = 4096 - (address % 4096);
+    uint64_t n = length < max_size ? length : max_size;
+    if (n > to_boundary) n = to_boundary;
+    fn(Chunk{address, static_cast<uint32_t>(n)});
+    address += n;
+    length -= n;
+  }
+}
 std::vector<Chunk> split_request(uint64_t address, uint64_t length, uint32_t max_size);
 
 struct CompletionChunk {
@@ -43,7 +55,22 @@ struct CompletionChunk {
 };
 
 /// The completer's greedy split of a read: each completion at most `mps` bytes, and every one
-/// but the last ends on a naturally aligned `rcb` boundary (A4.4, C4.5).
+/// but the last ends on a naturally aligned `rcb` boundary (A4.4, C4.5). Calls fn(CompletionChunk).
+template <typename Fn>
+void for_each_completion(uint64_t address, uint32_t length, uint32_t mps, uint32_t rcb, Fn&& fn) {
+  uint32_t remaining = length;
+  while (remaining) {
+    uint32_t n = remaining < mps ? remaining : mps;
+    if (n < remaining) {
+      // Not the last: end on an RCB boundary (the first may start unaligned).
+      const uint64_t end = (address + n) / rcb * rcb;
+      if (end > address) n = static_cast<uint32_t>(end - address);  // rcb > mps: no aligned cut fits
+    }
+    fn(CompletionChunk{address, n, remaining, static_cast<uint8_t>(address & 0x7f)});
+    address += n;
+    remaining -= n;
+  }
+}
 std::vector<CompletionChunk> split_completion(uint64_t address, uint32_t length, uint32_t mps, uint32_t rcb);
 
 enum class CreditType { PostedHeader, PostedData, NonPostedHeader, NonPostedData, CompletionHeader, CompletionData };
