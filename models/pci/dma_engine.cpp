@@ -24,7 +24,11 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
       interrupts_pending_(stats_.counter("interrupts_pended", "events", "Completions that found their vector masked")),
       last_bandwidth_(stats_.gauge("last_job_bandwidth_gbps", "Gb/s", "Payload bandwidth of the last job")) {
   ConfigBuilder b(config());
-  b.type0(kVendorId, kDeviceId, kClassCode, 1, params_.multifunction, 1);
+  b.type0(kVendorId, params_.func1_alias ? kDeviceIdFunc1Alias : kDeviceId, kClassCode, 1, params_.multifunction, 1);
+  if (params_.rc_integrated) {
+    params_.pcie.type = PortType::RootComplexEndpoint;
+    params_.pcie.link_gen = 0;
+  }
   for (size_t i = 0; i < params_.bars.size() && i < 6; ++i) {
     bars()[i] = BarSpec{BarSpec::Kind::Mem32, params_.bars[i], false};
     b.bar(static_cast<int>(i), bars()[i]);
@@ -42,6 +46,10 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
   if (trace_) track_ = trace_->track(sc_core::sc_module::name());
   SC_HAS_PROCESS(DmaEngine);
   SC_THREAD(engine);
+}
+
+uint16_t DmaEngine::dma_rid() const {
+  return params_.func1_alias ? static_cast<uint16_t>(rid() | 1) : rid();
 }
 
 uint64_t DmaEngine::reg64(uint32_t off) const {

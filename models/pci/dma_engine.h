@@ -36,6 +36,8 @@ struct DmaEngineParams {
   bool ats = false;
   bool pasid = false;
   bool multifunction = false;  // header type bit 7 (set on function 0 of a multi-function device)
+  bool func1_alias = false;    // quirk: DMA carries function 1's requester ID (device ID 0x0d0f)
+  bool rc_integrated = false;  // a root complex integrated endpoint (no link)
   std::vector<uint64_t> bars = {dmae::kBar0Size};  // BAR sizes; BAR0 holds the registers (>= 16 KiB)
 };
 
@@ -48,6 +50,7 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
                                       uint64_t arrival_ps, sc_core::sc_time& delay) override;
 
   const DmaEngineParams& params() const { return params_; }
+  uint16_t dma_rid() const override;
   uint64_t jobs() const { return jobs_.value(); }
 
  protected:

@@ -40,6 +40,8 @@ class PciFunction {
   void attach(PciBus* bus) { bus_ = bus; }
   /// Requester ID from the current bus number (firmware/OS may renumber buses).
   uint16_t rid() const;
+  /// The requester ID the function's DMA carries (a quirky device may use another function's).
+  virtual uint16_t dma_rid() const { return rid(); }
   /// Command.MASTER: the function may issue requests (DMA and MSI).
   bool bus_master() const;
 

@@ -90,7 +90,7 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
 
   PcieExtension& ext = dma_ext_;
   ext = PcieExtension{};
-  ext.rid = src.rid();
+  ext.rid = src.dma_rid();
   tlm::tlm_generic_payload& trans = dma_trans_;  // reused: a payload allocates its extension array
   trans.set_extension(&ext);
   const auto now_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());

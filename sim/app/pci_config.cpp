@@ -71,6 +71,8 @@ std::shared_ptr<const config::ObjectSpec> engine_spec() {
     s->add(Field::boolean("acs").describe("Implement an ACS capability (SV, RR, CR, UF)").defaults(false));
     s->add(Field::boolean("ats").describe("Implement an ATS capability").defaults(false));
     s->add(Field::boolean("pasid").describe("Implement a PASID capability").defaults(false));
+    s->add(Field::boolean("func1_alias").describe("Quirk: DMA also carries function 1's requester ID (Linux adds "
+                                                  "a DMA alias for it, quirk_dma_func1_alias)").defaults(false));
     s->check(check_bdf);
     s->check([](const json& r, const std::string& ptr, config::Issues& issues) {
       if (r["bars"][0].get<uint64_t>() < pci::dmae::kBar0Size)
@@ -195,8 +197,12 @@ std::shared_ptr<const config::ObjectSpec> PciConfig::spec() {
                .defaults(512).at_least(128).at_most(4096).pow2());
     s->add(Field::array_of("root_ports", Field::object_of("", port_spec(0))).defaults(json::array()).items(0, 32)
                .describe("Root ports on bus 0, each with the device below it"));
+    s->add(Field::array_of("rc_endpoints", Field::object_of("", engine_spec())).defaults(json::array()).items(0, 64)
+               .describe("Root complex integrated endpoints on bus 0 (no link)"));
     s->check([](const json& r, const std::string& ptr, config::Issues& issues) {
       Numbering n{issues, {}, 0};
+      const json& rcie = r["rc_endpoints"];
+      for (size_t i = 0; i < rcie.size(); ++i) n.bdf_at(rcie[i], ptr + "/rc_endpoints/" + std::to_string(i), 0, false);
       const json& rps = r["root_ports"];
       for (const size_t i : Numbering::by_devfn(rps)) n.port(rps[i], ptr + "/root_ports/" + std::to_string(i), 0, false);
     });
@@ -216,6 +222,8 @@ pci::LinkParams link_from(const json& l, uint32_t mps) {
   return p;
 }
 
+PciEndpointConfig endpoint_from(const json& c, bool multifunction_device);
+
 PciPortConfig port_from(const json& p, uint32_t mps) {
   PciPortConfig port;
   port.bdf = *Bdf::parse(p["bdf"].get<std::string>());
@@ -230,24 +238,33 @@ PciPortConfig port_from(const json& p, uint32_t mps) {
       port.switch_below = std::move(sw);
       continue;
     }
+    PciEndpointConfig e = endpoint_from(c, functions > 1);
+    e.engine.pcie.link_gen = port.link.gen;
+    e.engine.pcie.link_width = port.link.width;
+    port.endpoints.push_back(e);
+  }
+  return port;
+}
+
+PciEndpointConfig endpoint_from(const json& c, bool multifunction_device) {
+  {
     PciEndpointConfig e;
     e.bdf = *Bdf::parse(c["bdf"].get<std::string>());
     e.model = c["model"].get<std::string>();
     e.engine.clock_mhz = c["clock_mhz"].get<uint64_t>();
     e.engine.tags = c["tags"].get<uint32_t>();
     e.engine.pcie.mps_supported = c["mps_supported"].get<uint32_t>();
-    e.engine.pcie.link_gen = port.link.gen;
-    e.engine.pcie.link_width = port.link.width;
     e.engine.acs = c["acs"].get<bool>() ? 0x1F : 0;  // SV TB RR CR UF
     e.engine.ats = c["ats"].get<bool>();
     e.engine.pasid = c["pasid"].get<bool>();
-    e.engine.multifunction = functions > 1 && e.bdf.function == 0;
+    e.engine.func1_alias = c["func1_alias"].get<bool>();
+    // Every function of a multi-function device reports it (Linux reads it from function 0).
+    e.engine.multifunction = multifunction_device;
     e.engine.bars.clear();
     for (const auto& b : c["bars"]) e.engine.bars.push_back(b.get<uint64_t>());
     e.bar0_size = e.engine.bars[0];
-    port.endpoints.push_back(e);
+    return e;
   }
-  return port;
 }
 
 void collect(const PciPortConfig& p, std::vector<const PciEndpointConfig*>& out) {
@@ -274,6 +291,14 @@ PciConfig PciConfig::from(const json& r) {
   c.root_complex.rcb = rc["rcb"].get<uint32_t>();
   c.mps = r["mps"].get<uint32_t>();
   c.mrrs = r["mrrs"].get<uint32_t>();
+  for (const auto& e : r["rc_endpoints"]) {
+    size_t same_device = 0;
+    for (const auto& o : r["rc_endpoints"])
+      same_device += Bdf::parse(o["bdf"].get<std::string>())->device == Bdf::parse(e["bdf"].get<std::string>())->device;
+    PciEndpointConfig ep = endpoint_from(e, same_device > 1);
+    ep.engine.rc_integrated = true;
+    c.rc_endpoints.push_back(ep);
+  }
   for (const auto& p : r["root_ports"]) {
     PciPortConfig port = port_from(p, c.mps);
     std::vector<const PciEndpointConfig*> below;
@@ -288,6 +313,7 @@ PciConfig PciConfig::from(const json& r) {
 
 std::vector<const PciEndpointConfig*> PciConfig::endpoints() const {
   std::vector<const PciEndpointConfig*> out;
+  for (const auto& e : rc_endpoints) out.push_back(&e);
   for (const auto& p : root_ports) collect(p, out);
   return out;
 }

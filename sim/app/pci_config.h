@@ -53,6 +53,7 @@ struct PciConfig {
   uint32_t mps = 256;
   uint32_t mrrs = 512;
   std::vector<PciPortConfig> root_ports;
+  std::vector<PciEndpointConfig> rc_endpoints;  // root complex integrated endpoints on bus 0
 
   static std::shared_ptr<const config::ObjectSpec> spec();
   static PciConfig from(const config::json& resolved);

@@ -25,10 +25,16 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   cpu_->socket.bind(rc_->host);
   irq_ = std::make_unique<InterruptController>(root);
   rc_->on_msi([this](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { irq_->deliver(rid, a, d, t); });
+  for (const auto& e : config_.rc_endpoints) {
+    auto engine = std::make_unique<pci::DmaEngine>(module_name("rciep", e.bdf).c_str(), e.bdf.devfn(), e.engine, *rc_,
+                                                   stats_, seed_, trace_);
+    engines_[e.bdf.str()] = &rc_->add(rc_->root_bus(), std::move(engine));
+  }
   for (const auto& p : config_.root_ports) build_port(p, rc_->root_bus(), pci::PortType::RootPort);
   const auto& rcp = config_.root_complex;
   kernel::HostBridgeInfo hb{rcp.ecam_base, rcp.mmio32_base, rcp.mmio32_size, rcp.mmio64_base, rcp.mmio64_size};
   kernel_ = std::make_unique<kernel::PciCore>(*cpu_, hb);
+  groups_ = std::make_unique<kernel::IommuGroups>(*kernel_);
   auto& k = root.child("kernel");
   boot_config_accesses_ = &k.counter("pci_boot_config_accesses", "accesses", "Config accesses of PCI enumeration");
   boot_time_ = &k.gauge("pci_boot_ns", "ns", "Simulated time PCI enumeration and resource assignment took");
@@ -38,7 +44,11 @@ void PciPlatform::build_port(const PciPortConfig& p, pci::PciBus& bus, pci::Port
   auto port = std::make_unique<pci::PciBridge>(module_name(type == pci::PortType::RootPort ? "rp" : "dsp", p.bdf),
                                                p.bdf.devfn(), type);
   pci::ConfigBuilder b(port->config());
-  b.type1(kBridgeVendor, type == pci::PortType::RootPort ? kRootPortDevice : kSwitchDownDevice, false);
+  // Ports that share a device number are functions of one multi-function device (T8).
+  const auto& siblings = type == pci::PortType::RootPort ? config_.root_ports : std::vector<PciPortConfig>{};
+  size_t same_device = 0;
+  for (const auto& s : siblings) same_device += s.bdf.device == p.bdf.device;
+  b.type1(kBridgeVendor, type == pci::PortType::RootPort ? kRootPortDevice : kSwitchDownDevice, same_device > 1);
   pci::PcieCapSpec cap;
   cap.type = type;
   cap.mps_supported = 4096;
@@ -85,12 +95,38 @@ pci::DmaEngine* PciPlatform::engine(const std::string& bdf) {
   return it == engines_.end() ? nullptr : it->second;
 }
 
+nlohmann::json PciPlatform::describe() const {
+  nlohmann::json devices = nlohmann::json::array();
+  for (const auto& d : kernel_->devices()) {
+    char ids[32];
+    std::snprintf(ids, sizeof ids, "%04x:%04x", d->vendor, d->device);
+    nlohmann::json bars = nlohmann::json::array();
+    for (int i = 0; i < kernel::PCI_ROM_RESOURCE; ++i)
+      if (d->res[i].flags) bars.push_back({{"index", i}, {"start", d->res[i].start}, {"size", d->res[i].size()}});
+    devices.push_back({{"bdf", d->name()},
+                       {"id", ids},
+                       {"class", d->class_code},
+                       {"pcie_type", d->is_pcie() ? d->pcie_type() : -1},
+                       {"bridge", d->is_bridge()},
+                       {"bars", bars},
+                       {"iommu_group", d->iommu_group ? d->iommu_group->id : -1}});
+  }
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& g : groups_->groups()) {
+    nlohmann::json members = nlohmann::json::array();
+    for (const auto* d : g->devices) members.push_back(d->name());
+    groups.push_back({{"id", g->id}, {"devices", members}});
+  }
+  return {{"devices", devices}, {"iommu_groups", groups}};
+}
+
 void PciPlatform::boot() {
   const uint64_t start = sc_core::sc_time_stamp().value();
   kernel::BusSettings s;
   s.mps = config_.mps;
   s.mrrs = config_.mrrs;
   kernel_->scan(s);
+  groups_->probe_all();
   *boot_config_accesses_ += kernel_->config_accesses();
   boot_time_->set(static_cast<double>(sc_core::sc_time_stamp().value() - start) / 1000.0);
 }

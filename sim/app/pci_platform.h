@@ -14,6 +14,7 @@
 #include "models/pci/dma_engine.h"
 #include "models/pci/root_complex.h"
 #include "sim/app/pci_config.h"
+#include "vfio/linux/iommu/iommu_group.h"
 #include "vfio/linux/pci/pci_core.h"
 
 namespace vfiosim {
@@ -27,6 +28,10 @@ class PciPlatform {
   HostPort& cpu() { return *cpu_; }
   InterruptController& irq() { return *irq_; }
   kernel::PciCore& kernel() { return *kernel_; }
+  kernel::IommuGroups& iommu_groups() { return *groups_; }
+  /// The enumerated hierarchy as the kernel sees it (for the report): BDF, IDs, type, resources,
+  /// IOMMU group.
+  nlohmann::json describe() const;
   const PciConfig& config() const { return config_; }
   /// The DMA engine model at a BDF ("0000:01:00.0"), or nullptr.
   pci::DmaEngine* engine(const std::string& bdf);
@@ -48,6 +53,7 @@ class PciPlatform {
   std::unique_ptr<HostPort> cpu_;
   std::unique_ptr<InterruptController> irq_;
   std::unique_ptr<kernel::PciCore> kernel_;
+  std::unique_ptr<kernel::IommuGroups> groups_;
   std::map<std::string, pci::DmaEngine*> engines_;
   stats::Counter* boot_config_accesses_ = nullptr;
   stats::Gauge* boot_time_ = nullptr;

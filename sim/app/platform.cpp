@@ -24,6 +24,12 @@ void Platform::boot() {
   booted_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
+nlohmann::json Platform::describe() const {
+  nlohmann::json out = nlohmann::json::object();
+  if (pci_ && booted_) out["pci"] = pci_->describe();
+  return out;
+}
+
 void Platform::wait_until_booted() {
   while (!booted_) sc_core::wait(booted_event_);
 }

@@ -32,6 +32,9 @@ class Platform : public sc_core::sc_module {
   /// The PCI Express side, if the platform has one.
   PciPlatform* pci() { return pci_.get(); }
 
+  /// What the kernel found (PCI devices, resources, IOMMU groups); empty without PCI.
+  nlohmann::json describe() const;
+
   /// Blocks the calling thread until the kernel has booted (PCI enumerated).
   void wait_until_booted();
 

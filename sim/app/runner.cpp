@@ -99,7 +99,7 @@ RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
   std::string stall;
   if (!within_limit) stall = "stopped at the simulated time limit";
   else if (!driver.all_finished()) stall = "no more events, but steps are still blocked (deadlock)";
-  result.report = build_report(scenario, driver, root, end_ps, stall);
+  result.report = build_report(scenario, driver, root, end_ps, stall, platform.describe());
   result.passed = result.report["passed"].get<bool>();
   result.summary = render_summary(result.report);
   std::ostringstream stats_text;

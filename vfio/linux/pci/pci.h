@@ -4,6 +4,7 @@
 
 #include <linux/pci_regs.h>
 
+#include <bitset>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +50,8 @@ struct pci_dev {
   pci_bus* subordinate = nullptr;  // the bus below a bridge
   bool is_enabled = false;
   bool is_busmaster = false;
+  std::bitset<256> dma_alias_mask;  // devfns on the same bus this device also DMAs as (quirks)
+  struct iommu_group* iommu_group = nullptr;
 
   std::string name() const;  // "0000:01:00.0"
   bool is_bridge() const { return (hdr_type & 0x7f) == 1; }

@@ -2,6 +2,8 @@
 // buses are assigned depth-first, as the kernel does when firmware left them unset).
 #include "vfio/linux/pci/pci_core.h"
 
+#include "vfio/linux/pci/acs.h"
+
 #include <linux/pci_regs.h>
 
 #include <cstdio>
@@ -146,6 +148,8 @@ void PciCore::setup_device(pci_dev& dev) {
     dev.acs_cap = find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_ACS);
   }
   dev.msix_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_MSIX);
+  pci_apply_dma_alias_quirks(dev);  // pci_fixup_device(pci_fixup_header)
+  pci_enable_acs(*this, dev);       // pci_init_capabilities: an IOMMU asked for ACS
   if (dev.is_bridge()) read_bases(dev, 2, PCI_ROM_ADDRESS1);
   else read_bases(dev, 6, PCI_ROM_ADDRESS);
 }

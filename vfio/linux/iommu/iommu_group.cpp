@@ -1,0 +1,87 @@
+#include "vfio/linux/iommu/iommu_group.h"
+
+#include "vfio/linux/pci/acs.h"
+
+namespace vfiosim::kernel {
+
+iommu_group* IommuGroups::alloc_group() {  // iommu_group_alloc
+  groups_.push_back(std::make_unique<iommu_group>());
+  groups_.back()->id = static_cast<int>(groups_.size()) - 1;
+  return groups_.back().get();
+}
+
+void IommuGroups::add_device(iommu_group* group, pci_dev& dev) {  // iommu_group_add_device
+  group->devices.push_back(&dev);
+  dev.iommu_group = group;
+}
+
+// get_pci_alias_group(): the group of `dev` or of any DMA alias on its bus (either direction),
+// following aliases' non-isolated sibling functions too; `devfns` stops loops.
+iommu_group* IommuGroups::get_pci_alias_group(pci_dev& dev, std::bitset<256>& devfns) {
+  if (devfns.test(dev.devfn & 0xff)) return nullptr;
+  devfns.set(dev.devfn & 0xff);
+  if (dev.iommu_group) return dev.iommu_group;
+  for (const auto& tmp : pci_.devices()) {
+    if (tmp.get() == &dev || tmp->bus != dev.bus) continue;
+    if (pci_devs_are_dma_aliases(dev, *tmp)) {
+      if (iommu_group* g = get_pci_alias_group(*tmp, devfns)) return g;
+      if (iommu_group* g = get_pci_function_alias_group(*tmp, devfns)) return g;
+    }
+  }
+  return nullptr;
+}
+
+// get_pci_function_alias_group(): a non-isolated multi-function device shares the group of its
+// non-isolated sibling functions.
+iommu_group* IommuGroups::get_pci_function_alias_group(pci_dev& dev, std::bitset<256>& devfns) {
+  if (!dev.multifunction || pci_acs_enabled(pci_, dev, REQ_ACS_FLAGS)) return nullptr;
+  for (const auto& tmp : pci_.devices()) {
+    if (tmp.get() == &dev || tmp->bus != dev.bus || tmp->slot() != dev.slot() ||
+        pci_acs_enabled(pci_, *tmp, REQ_ACS_FLAGS))
+      continue;
+    if (iommu_group* g = get_pci_alias_group(*tmp, devfns)) return g;
+  }
+  return nullptr;
+}
+
+// pci_device_group() (drivers/iommu/iommu.c, v6.1).
+iommu_group* IommuGroups::pci_device_group(pci_dev& start) {
+  // 1. The alias walk: stop at the first alias that already has a group.
+  pci_dev* pdev = &start;
+  iommu_group* found = nullptr;
+  if (pci_for_each_dma_alias(start, [&](pci_dev& d, uint16_t) {
+        pdev = &d;
+        found = d.iommu_group;
+        return found ? 1 : 0;
+      }))
+    return found;
+  // 2. Up the tree while the path to the root does not isolate.
+  for (pci_bus* bus = pdev->bus; bus->parent; bus = bus->parent) {
+    if (!bus->self) continue;
+    if (pci_acs_path_enabled(pci_, *bus->self, nullptr, REQ_ACS_FLAGS)) break;
+    pdev = bus->self;
+    if (pdev->iommu_group) return pdev->iommu_group;
+  }
+  // 3 and 4. Aliases on the same bus, then non-isolated sibling functions.
+  std::bitset<256> devfns;
+  if (iommu_group* g = get_pci_alias_group(*pdev, devfns)) return g;
+  if (iommu_group* g = get_pci_function_alias_group(*pdev, devfns)) return g;
+  // 5. A new group.
+  return alloc_group();
+}
+
+void IommuGroups::probe(pci_dev& dev) {
+  if (!dev.iommu_group) add_device(pci_device_group(dev), dev);
+}
+
+void IommuGroups::probe_all() {
+  // pci_bus_add_devices(): the devices of a bus, then the buses below, depth first.
+  auto add_bus = [&](auto&& self, pci_bus* bus) -> void {
+    for (pci_dev* dev : bus->devices) probe(*dev);
+    for (pci_dev* dev : bus->devices)
+      if (dev->subordinate) self(self, dev->subordinate);
+  };
+  add_bus(add_bus, pci_.root_bus());
+}
+
+}  // namespace vfiosim::kernel

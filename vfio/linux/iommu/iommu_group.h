@@ -1,0 +1,44 @@
+// IOMMU groups (drivers/iommu/iommu.c): the smallest sets of devices the IOMMU can isolate from
+// each other, formed for PCI by pci_device_group() when each device is probed, bridges before the
+// devices below them. This is the classic (v6.1) algorithm, spec pci-ccw.md A3.2.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vfio/linux/pci/pci.h"
+#include "vfio/linux/pci/pci_core.h"
+
+namespace vfiosim::kernel {
+
+struct iommu_group {
+  int id = 0;
+  std::vector<pci_dev*> devices;  // in the order they joined
+};
+
+class IommuGroups {
+ public:
+  explicit IommuGroups(PciCore& pci) : pci_(pci) {}
+
+  /// Probes every device in device-add order (each bus's devices, then the buses below) and puts
+  /// it in a group: iommu_probe_device -> iommu_group_get_for_dev -> pci_device_group.
+  void probe_all();
+  /// Probes one device (iommu_probe_device); a no-op if it already has a group.
+  void probe(pci_dev& dev);
+
+  const std::vector<std::unique_ptr<iommu_group>>& groups() const { return groups_; }
+  iommu_group* group_of(const pci_dev& dev) const { return dev.iommu_group; }
+
+ private:
+  iommu_group* pci_device_group(pci_dev& dev);
+  iommu_group* get_pci_alias_group(pci_dev& dev, std::bitset<256>& devfns);
+  iommu_group* get_pci_function_alias_group(pci_dev& dev, std::bitset<256>& devfns);
+  iommu_group* alloc_group();
+  void add_device(iommu_group* group, pci_dev& dev);
+
+  PciCore& pci_;
+  std::vector<std::unique_ptr<iommu_group>> groups_;
+};
+
+}  // namespace vfiosim::kernel
