@@ -40,14 +40,14 @@ std::vector<ScenarioEntry> bundled_scenarios() {
 
 namespace {
 void rows_out(std::ostringstream& out, const std::vector<config::ParamRow>& rows, const std::string& indent) {
-  size_t wp = 4, wt = 4, wd = 7, wu = 4;
+  size_t wp = 9, wt = 4, wd = 7, wu = 4;  // at least the header widths
   for (const auto& r : rows) {
     wp = std::max(wp, r.path.size());
     wt = std::max(wt, r.type.size());
     wd = std::max(wd, r.def.size());
     wu = std::max(wu, r.unit.size());
   }
-  auto pad = [](const std::string& s, size_t w) { return s + std::string(w - s.size() + 2, ' '); };
+  auto pad = [](const std::string& s, size_t w) { return s + std::string(w > s.size() ? w - s.size() + 2 : 2, ' '); };
   out << indent << pad("PARAMETER", wp) << pad("TYPE", wt) << pad("DEFAULT", wd) << pad("UNIT", wu) << "DESCRIPTION\n";
   for (const auto& r : rows)
     out << indent << pad(r.path, wp) << pad(r.type, wt) << pad(r.def, wd) << pad(r.unit, wu) << r.desc << "\n";

@@ -52,10 +52,7 @@ bool compare(const std::string& op, const nlohmann::json& a, const nlohmann::jso
 }  // namespace
 
 void check_expect_value(const nlohmann::json& v, const std::string& ptr, config::Issues& issues) {
-  if (!v.is_object()) {
-    if (v.is_array()) issues.add(ptr, "expected a value or an object of comparisons, got an array");
-    return;
-  }
+  if (!v.is_object()) return;  // a plain value (arrays too) is compared for equality
   if (v.empty()) issues.add(ptr, "expected at least one comparison (== != < <= > >=)");
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (!is_operator(it.key())) {
@@ -63,7 +60,7 @@ void check_expect_value(const nlohmann::json& v, const std::string& ptr, config:
                  "unknown comparison \"" + it.key() + "\"; expected one of == != < <= > >=");
       continue;
     }
-    if (it->is_object() || it->is_array())
+    if (it->is_object() || (it->is_array() && it.key() != "==" && it.key() != "!="))
       issues.add(config::pointer_join(ptr, it.key()), "expected a number, string, boolean or null");
     else if (it.key() != "==" && it.key() != "!=" && !it->is_number())
       issues.add(config::pointer_join(ptr, it.key()), "expected a number for an ordering comparison, got " + it->dump());

@@ -1,5 +1,7 @@
 #include "sim/app/pci_platform.h"
 
+#include "sim/app/steps/dma_engine_driver.h"
+
 #include <cstdio>
 
 namespace vfiosim {
@@ -35,6 +37,8 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   kernel::HostBridgeInfo hb{rcp.ecam_base, rcp.mmio32_base, rcp.mmio32_size, rcp.mmio64_base, rcp.mmio64_size};
   kernel_ = std::make_unique<kernel::PciCore>(*cpu_, hb);
   groups_ = std::make_unique<kernel::IommuGroups>(*kernel_);
+  drivers_ = std::make_unique<kernel::PciDriverCore>(*kernel_);
+  sysfs_ = std::make_unique<kernel::Sysfs>(*kernel_, *drivers_, *groups_);
   auto& k = root.child("kernel");
   boot_config_accesses_ = &k.counter("pci_boot_config_accesses", "accesses", "Config accesses of PCI enumeration");
   boot_time_ = &k.gauge("pci_boot_ns", "ns", "Simulated time PCI enumeration and resource assignment took");
@@ -127,6 +131,7 @@ void PciPlatform::boot() {
   s.mrrs = config_.mrrs;
   kernel_->scan(s);
   groups_->probe_all();
+  register_boot_drivers(*this);
   *boot_config_accesses_ += kernel_->config_accesses();
   boot_time_->set(static_cast<double>(sc_core::sc_time_stamp().value() - start) / 1000.0);
 }

@@ -14,7 +14,9 @@
 #include "models/pci/dma_engine.h"
 #include "models/pci/root_complex.h"
 #include "sim/app/pci_config.h"
+#include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/iommu/iommu_group.h"
+#include "vfio/linux/sysfs/sysfs.h"
 #include "vfio/linux/pci/pci_core.h"
 
 namespace vfiosim {
@@ -29,6 +31,8 @@ class PciPlatform {
   InterruptController& irq() { return *irq_; }
   kernel::PciCore& kernel() { return *kernel_; }
   kernel::IommuGroups& iommu_groups() { return *groups_; }
+  kernel::PciDriverCore& drivers() { return *drivers_; }
+  kernel::Sysfs& sysfs() { return *sysfs_; }
   /// The enumerated hierarchy as the kernel sees it (for the report): BDF, IDs, type, resources,
   /// IOMMU group.
   nlohmann::json describe() const;
@@ -36,7 +40,8 @@ class PciPlatform {
   /// The DMA engine model at a BDF ("0000:01:00.0"), or nullptr.
   pci::DmaEngine* engine(const std::string& bdf);
 
-  /// Linux's PCI boot: enumerate, assign resources, set MPS/MRRS. Runs in a SystemC thread.
+  /// Linux's PCI boot: enumerate, assign resources, set MPS/MRRS, form IOMMU groups, register
+  /// the drivers (pcieport, vfiosim-dmae), which bind to their devices. Runs in a SystemC thread.
   void boot();
 
   void finalize(uint64_t end_ps) { rc_->finalize(end_ps); }
@@ -54,6 +59,8 @@ class PciPlatform {
   std::unique_ptr<InterruptController> irq_;
   std::unique_ptr<kernel::PciCore> kernel_;
   std::unique_ptr<kernel::IommuGroups> groups_;
+  std::unique_ptr<kernel::PciDriverCore> drivers_;
+  std::unique_ptr<kernel::Sysfs> sysfs_;
   std::map<std::string, pci::DmaEngine*> engines_;
   stats::Counter* boot_config_accesses_ = nullptr;
   stats::Gauge* boot_time_ = nullptr;

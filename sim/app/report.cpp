@@ -29,10 +29,12 @@ nlohmann::json build_report(const Scenario& scenario, const ScenarioDriver& driv
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : scenario.steps) {
     const StepRecord& r = driver.records()[s.index];
-    std::string status = r.finished ? (r.expectations_pass ? "ok" : "failed") : (r.started ? "blocked" : "not_started");
-    if (!r.finished || !r.expectations_pass) passed = false;
+    std::string status = r.finished ? (!r.error.empty() ? "error" : r.expectations_pass ? "ok" : "failed")
+                                    : (r.started ? "blocked" : "not_started");
+    if (!r.finished || !r.expectations_pass || !r.error.empty()) passed = false;
     nlohmann::json j = {{"index", s.index}, {"name", s.name}, {"op", s.op}, {"process", s.process},
                         {"status", status}, {"outputs", r.outputs}, {"expect", r.expectations}};
+    if (!r.error.empty()) j["error"] = r.error;
     if (r.started) j["start_ns"] = ns(r.start_ps);
     if (r.finished) {
       j["end_ns"] = ns(r.end_ps);
@@ -134,11 +136,13 @@ std::string render_summary(const nlohmann::json& report) {
 
   size_t pass = 0, fail = 0;
   std::ostringstream failures;
-  for (const auto& s : report["steps"])
+  for (const auto& s : report["steps"]) {
+    if (s.contains("error")) failures << "  ERROR step " << s["name"].get<std::string>() << ": " << s["error"].get<std::string>() << "\n";
     for (const auto& e : s["expect"]) {
       e["pass"].get<bool>() ? ++pass : ++fail;
       if (!e["pass"].get<bool>()) failures << "  FAIL step " << s["name"].get<std::string>() << ": " << e["message"].get<std::string>() << "\n";
     }
+  }
   for (const auto& e : report["expectations"]) {
     e["pass"].get<bool>() ? ++pass : ++fail;
     if (!e["pass"].get<bool>()) failures << "  FAIL " << e["message"].get<std::string>() << "\n";

@@ -42,7 +42,12 @@ void ScenarioDriver::run_step(const PreparedStep& step) {
   }
 
   StepContext ctx{platform_, scenario_.seed, trace_, step.index, step.name, nlohmann::json::object(), &results_};
-  step.step->run(ctx);
+  try {
+    step.step->run(ctx);
+  } catch (const StepError& e) {
+    rec.error = e.what();
+    log::warn("step " + step.name + " (" + step.pointer + "): " + rec.error);
+  }
 
   rec.end_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());
   rec.outputs = std::move(ctx.outputs);

@@ -24,6 +24,7 @@ struct StepRecord {
   nlohmann::json outputs = nlohmann::json::object();
   nlohmann::json expectations = nlohmann::json::array();
   bool expectations_pass = true;
+  std::string error;  // the step could not do its job (e.g. device not bound); the run goes on
 };
 
 class ScenarioDriver : public sc_core::sc_module {

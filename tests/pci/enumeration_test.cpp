@@ -107,18 +107,27 @@ TEST(Enumeration, EachHierarchyRunsAtItsSmallestSupportedPayload) {
   EXPECT_EQ(mps_of(5, 0), 512u);  // the other root port keeps the requested 512
 }
 
-TEST(Enumeration, EnableDeviceAndSetMasterProgramCommand) {
+TEST(Enumeration, DriversBindAtBootAndUnbindDisablesTheDevice) {
   Machine m;
-  uint32_t before = 0, after = 0;
+  uint32_t bound = 0, unbound = 0, enabled = 0;
+  std::string driver;
   sctest::run_in_thread([&] {
     m.pci->boot();
     auto& k = m.pci->kernel();
     auto* ep = k.find("0000:05:00.0");
-    before = k.read_config(*ep, PCI_COMMAND, 2);
+    driver = m.pci->drivers().driver_of(*ep)->name;
+    bound = k.read_config(*ep, PCI_COMMAND, 2);
+    auto* drv = m.pci->drivers().find_driver(driver);
+    EXPECT_EQ(m.pci->drivers().unbind(*drv, *ep), 0);
+    unbound = k.read_config(*ep, PCI_COMMAND, 2);
     k.enable_device(*ep);
     k.set_master(*ep);
-    after = k.read_config(*ep, PCI_COMMAND, 2);
+    enabled = k.read_config(*ep, PCI_COMMAND, 2);
   });
-  EXPECT_EQ(before & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER), 0u);
-  EXPECT_EQ(after & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER), uint32_t{PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER});
+  EXPECT_EQ(driver, "vfiosim-dmae");
+  const uint32_t mem_master = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+  EXPECT_EQ(bound & mem_master, mem_master);   // the driver's probe enabled it
+  EXPECT_EQ(unbound & mem_master, 0u);         // its remove disabled it
+  EXPECT_EQ(enabled & mem_master, mem_master);  // pci_enable_device + pci_set_master
+  EXPECT_EQ(m.pci->drivers().driver_of(*m.pci->kernel().find("0000:00:01.0"))->name, "pcieport");
 }

@@ -7,6 +7,7 @@
 
 #include "models/pci/dma_engine_regs.h"
 #include "models/pci/root_complex.h"
+#include "sim/app/steps/step.h"
 
 namespace vfiosim {
 
@@ -32,8 +33,6 @@ constexpr uint32_t kFirstVector = 0x40;
 // the function masked, program the entry, unmask).
 Bound& probe(PciPlatform& pci, kernel::pci_dev& dev) {
   auto& devices = bound_devices();
-  auto it = devices.find(dev.name());
-  if (it != devices.end()) return it->second;
   kernel::PciCore& k = pci.kernel();
   HostPort& cpu = pci.cpu();
   k.enable_device(dev);
@@ -51,15 +50,56 @@ Bound& probe(PciPlatform& pci, kernel::pci_dev& dev) {
   cpu.write(entry + PCI_MSIX_ENTRY_DATA, 4, b.vector);
   cpu.write(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
   k.write_config(dev, flags, 2, (ctl | PCI_MSIX_FLAGS_ENABLE) & ~uint32_t{PCI_MSIX_FLAGS_MASKALL});
-  return devices.emplace(dev.name(), b).first->second;
+  devices[dev.name()] = b;
+  return devices[dev.name()];
+}
+
+// remove(): MSI-X off, bus mastering and decode off (pci_disable_device).
+void remove(PciPlatform& pci, kernel::pci_dev& dev) {
+  kernel::PciCore& k = pci.kernel();
+  const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
+  k.write_config(dev, flags, 2, k.read_config(dev, flags, 2) & ~uint32_t{PCI_MSIX_FLAGS_ENABLE});
+  const uint32_t cmd = k.read_config(dev, PCI_COMMAND, 2);
+  k.write_config(dev, PCI_COMMAND, 2, cmd & ~uint32_t{PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY});
+  dev.is_busmaster = false;
+  dev.is_enabled = false;
+  bound_devices().erase(dev.name());
 }
 
 }  // namespace
 
+void register_boot_drivers(PciPlatform& pci) {
+  auto port = std::make_unique<kernel::pci_driver>();
+  port->name = "pcieport";
+  port->id_table = [](const kernel::pci_dev& d) {
+    return d.is_pcie() && (d.pcie_type() == PCI_EXP_TYPE_ROOT_PORT || d.pcie_type() == PCI_EXP_TYPE_UPSTREAM ||
+                           d.pcie_type() == PCI_EXP_TYPE_DOWNSTREAM);
+  };
+  port->probe = [](kernel::pci_dev&) { return 0; };
+  port->driver_managed_dma = true;
+  pci.drivers().register_driver(std::move(port));
+
+  auto dmae = std::make_unique<kernel::pci_driver>();
+  dmae->name = kDmaEngineDriver;
+  dmae->id_table = [](const kernel::pci_dev& d) {
+    return d.vendor == kVendorId && (d.device == kDeviceId || d.device == kDeviceIdFunc1Alias);
+  };
+  dmae->probe = [&pci](kernel::pci_dev& d) {
+    probe(pci, d);
+    return 0;
+  };
+  dmae->remove = [&pci](kernel::pci_dev& d) { remove(pci, d); };
+  pci.drivers().register_driver(std::move(dmae));
+}
+
 EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workload& w) {
   kernel::pci_dev* dev = pci.kernel().find(bdf);
-  if (!dev) throw std::runtime_error("no PCI device " + bdf + " after enumeration");
-  Bound& b = probe(pci, *dev);
+  if (!dev) throw StepError("no PCI device " + bdf + " after enumeration");
+  const kernel::pci_driver* drv = pci.drivers().driver_of(*dev);
+  if (!drv || drv->name != kDmaEngineDriver)
+    throw StepError(bdf + " is not bound to " + kDmaEngineDriver + " (driver: " +
+                             (drv ? drv->name : std::string("none")) + ")");
+  Bound& b = bound_devices().at(dev->name());
   HostPort& cpu = pci.cpu();
   const uint64_t r = b.bar0;
 

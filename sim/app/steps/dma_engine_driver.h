@@ -17,7 +17,14 @@ struct EngineRun {
   uint32_t mrrs = 0;  // Max_Read_Request_Size (bytes)
 };
 
+/// The name the harness driver registers under (/sys/bus/pci/drivers/vfiosim-dmae).
+constexpr const char* kDmaEngineDriver = "vfiosim-dmae";
+
+/// Registers the drivers a booted kernel has: pcieport for PCIe ports and the DMA engine driver.
+void register_boot_drivers(PciPlatform& pci);
+
 /// Runs `w` on the engine at `bdf`; blocks the calling SystemC thread until the job's interrupt.
+/// Throws std::runtime_error when the device is not bound to the DMA engine driver.
 EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workload& w);
 
 }  // namespace vfiosim

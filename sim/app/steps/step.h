@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@ struct StepContext {
   std::string step_name;
   nlohmann::json outputs = nlohmann::json::object();  // filled by the step
   std::vector<nlohmann::json>* results;               // workload table rows
+};
+
+/// A step could not do what it was asked (a device is not bound to the driver it needs, ...):
+/// recorded as the step's error; the run goes on and fails.
+class StepError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 class Step {
@@ -56,5 +64,6 @@ StepType dma_step_type();
 StepType delay_step_type();
 StepType memory_check_step_type();
 StepType memory_fill_step_type();
+std::vector<StepType> kernel_step_types();
 
 }  // namespace vfiosim

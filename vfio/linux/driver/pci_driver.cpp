@@ -1,0 +1,79 @@
+#include "vfio/linux/driver/pci_driver.h"
+
+#include "vfio/linux/base/errno.h"
+
+namespace vfiosim::kernel {
+
+namespace {
+constexpr size_t kPageSize = 4096;
+}
+
+PciDriverCore::Binding& PciDriverCore::binding(const pci_dev& dev) const {
+  for (auto& b : bindings_)
+    if (b.dev == &dev) return b;
+  bindings_.push_back(Binding{const_cast<pci_dev*>(&dev), nullptr, nullptr});
+  return bindings_.back();
+}
+
+pci_driver* PciDriverCore::find_driver(const std::string& name) const {
+  for (const auto& d : drivers_)
+    if (d->name == name) return d.get();
+  return nullptr;
+}
+
+pci_driver* PciDriverCore::driver_of(const pci_dev& dev) const { return binding(dev).driver; }
+
+const std::string* PciDriverCore::driver_override(const pci_dev& dev) const {
+  return binding(dev).override_name.get();
+}
+
+// driver_set_override(): a trailing newline is dropped; an empty value clears the override.
+int PciDriverCore::set_driver_override(pci_dev& dev, const std::string& value) {
+  if (value.size() >= kPageSize - 1) return -EINVAL;
+  std::string v = value;
+  if (!v.empty() && v.back() == '\n') v.pop_back();
+  Binding& b = binding(dev);
+  if (v.empty()) b.override_name.reset();
+  else b.override_name = std::make_unique<std::string>(v);
+  return 0;
+}
+
+// pci_match_device(): with driver_override set, only that driver matches (and it need not list
+// the device in its ID table).
+bool PciDriverCore::matches(const pci_driver& drv, const pci_dev& dev) const {
+  if (const std::string* o = driver_override(dev)) return *o == drv.name;
+  return drv.id_table && drv.id_table(dev);
+}
+
+int PciDriverCore::bind(pci_driver& drv, pci_dev& dev) {
+  Binding& b = binding(dev);
+  if (b.driver) return -EBUSY;
+  if (!matches(drv, dev)) return -ENODEV;
+  const int ret = drv.probe ? drv.probe(dev) : 0;
+  if (ret == 0) b.driver = &drv;
+  return ret;
+}
+
+int PciDriverCore::unbind(pci_driver& drv, pci_dev& dev) {
+  Binding& b = binding(dev);
+  if (b.driver != &drv) return -ENODEV;
+  if (drv.remove) drv.remove(dev);
+  b.driver = nullptr;
+  return 0;
+}
+
+int PciDriverCore::probe_device(pci_dev& dev) {
+  if (binding(dev).driver) return 0;
+  for (const auto& d : drivers_)
+    if (matches(*d, dev)) return bind(*d, dev);
+  return 0;
+}
+
+void PciDriverCore::register_driver(std::unique_ptr<pci_driver> drv) {
+  pci_driver* d = drv.get();
+  drivers_.push_back(std::move(drv));
+  for (const auto& dev : pci_.devices())
+    if (!binding(*dev).driver && matches(*d, *dev)) bind(*d, *dev);
+}
+
+}  // namespace vfiosim::kernel

@@ -1,0 +1,61 @@
+// The PCI bus's driver model (drivers/base/dd.c, drivers/pci/pci-driver.c): drivers with ID
+// matching, driver_override, probe/remove, and the bind/unbind/drivers_probe operations sysfs
+// exposes, with the kernel's error codes.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vfio/linux/pci/pci_core.h"
+
+namespace vfiosim::kernel {
+
+struct pci_driver {
+  std::string name;
+  /// The driver's ID table as a predicate (pci_match_id).
+  std::function<bool(const pci_dev&)> id_table;
+  std::function<int(pci_dev&)> probe;    // 0 or -errno
+  std::function<void(pci_dev&)> remove;
+  bool driver_managed_dma = false;       // does not use the kernel DMA API (VFIO, pci-stub, pcieport)
+};
+
+class PciDriverCore {
+ public:
+  explicit PciDriverCore(PciCore& pci) : pci_(pci) {}
+
+  /// pci_register_driver(): adds the driver and binds it to matching unbound devices.
+  void register_driver(std::unique_ptr<pci_driver> drv);
+  pci_driver* find_driver(const std::string& name) const;
+  const std::vector<std::unique_ptr<pci_driver>>& drivers() const { return drivers_; }
+
+  pci_driver* driver_of(const pci_dev& dev) const;
+  const std::string* driver_override(const pci_dev& dev) const;
+  /// driver_override_store(): empty (or "\n") clears it. -EINVAL when too long.
+  int set_driver_override(pci_dev& dev, const std::string& value);
+
+  /// bind_store(): -ENODEV if there is no such device or the driver does not match it, -EBUSY if
+  /// it is bound already, else the probe's result.
+  int bind(pci_driver& drv, pci_dev& dev);
+  /// unbind_store(): -ENODEV unless `dev` is bound to `drv`.
+  int unbind(pci_driver& drv, pci_dev& dev);
+  /// drivers_probe: try every driver on an unbound device.
+  int probe_device(pci_dev& dev);
+  /// pci_match_device() as the driver core calls it.
+  bool matches(const pci_driver& drv, const pci_dev& dev) const;
+
+ private:
+  struct Binding {
+    pci_dev* dev;
+    pci_driver* driver = nullptr;
+    std::unique_ptr<std::string> override_name;
+  };
+  Binding& binding(const pci_dev& dev) const;
+
+  PciCore& pci_;
+  std::vector<std::unique_ptr<pci_driver>> drivers_;
+  mutable std::vector<Binding> bindings_;
+};
+
+}  // namespace vfiosim::kernel

@@ -1,0 +1,162 @@
+#include "vfio/linux/sysfs/sysfs.h"
+
+#include <linux/pci_regs.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "vfio/linux/base/errno.h"
+
+namespace vfiosim::kernel {
+
+namespace {
+
+std::vector<std::string> split(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    const size_t j = path.find('/', i);
+    if (i < path.size()) parts.push_back(path.substr(i, j == std::string::npos ? std::string::npos : j - i));
+    if (j == std::string::npos) break;
+    i = j;
+  }
+  return parts;
+}
+
+std::string hex(unsigned v, int digits) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%0*x\n", digits, v);
+  return buf;
+}
+
+SysfsResult error(int e) { return SysfsResult{-e, {}, {}}; }
+
+const std::vector<std::string> kDeviceFiles = {"class", "device", "driver_override", "subsystem_device",
+                                               "subsystem_vendor", "vendor"};
+
+}  // namespace
+
+pci_dev* Sysfs::device(const std::string& bdf) const { return pci_.find(bdf); }
+
+SysfsResult Sysfs::read(const std::string& path) const {
+  const auto p = split(path);
+  // /sys/bus/pci/devices/<bdf>/<attr>
+  if (p.size() == 6 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "devices") {
+    pci_dev* dev = device(p[4]);
+    if (!dev) return error(ENOENT);
+    const std::string& a = p[5];
+    if (a == "vendor") return {0, hex(dev->vendor, 4), {}};
+    if (a == "device") return {0, hex(dev->device, 4), {}};
+    if (a == "class") return {0, hex(dev->class_code, 6), {}};
+    if (a == "subsystem_vendor" || a == "subsystem_device") return {0, hex(0, 4), {}};
+    if (a == "driver_override") {
+      const std::string* o = drivers_.driver_override(*dev);
+      return {0, (o ? *o : std::string("(null)")) + "\n", {}};
+    }
+    if (a == "iommu_group") return dev->iommu_group ? error(EISDIR) : error(ENOENT);
+    if (a == "driver") return drivers_.driver_of(*dev) ? error(EISDIR) : error(ENOENT);
+    return error(ENOENT);
+  }
+  // write-only driver files
+  if (p.size() == 6 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers" &&
+      (p[5] == "bind" || p[5] == "unbind"))
+    return drivers_.find_driver(p[4]) ? error(EACCES) : error(ENOENT);
+  if (p.size() == 4 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers_probe") return error(EACCES);
+  const SysfsResult dir = list(path);
+  return dir.err ? dir : error(EISDIR);
+}
+
+SysfsResult Sysfs::readlink(const std::string& path) const {
+  const auto p = split(path);
+  if (p.size() == 6 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "devices") {
+    pci_dev* dev = device(p[4]);
+    if (!dev) return error(ENOENT);
+    if (p[5] == "iommu_group") {
+      if (!dev->iommu_group) return error(ENOENT);
+      return {0, "../../../../kernel/iommu_groups/" + std::to_string(dev->iommu_group->id), {}};
+    }
+    if (p[5] == "driver") {
+      const pci_driver* d = drivers_.driver_of(*dev);
+      if (!d) return error(ENOENT);
+      return {0, "../../../../bus/pci/drivers/" + d->name, {}};
+    }
+  }
+  const SysfsResult r = read(path);
+  return r.err == -ENOENT ? r : error(EINVAL);
+}
+
+SysfsResult Sysfs::write(const std::string& path, const std::string& value) {
+  const auto p = split(path);
+  const int written = static_cast<int>(value.size());
+  std::string bdf = value;
+  if (!bdf.empty() && bdf.back() == '\n') bdf.pop_back();
+  if (p.size() == 6 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "devices") {
+    pci_dev* dev = device(p[4]);
+    if (!dev) return error(ENOENT);
+    if (p[5] == "driver_override") {
+      const int err = drivers_.set_driver_override(*dev, value);
+      return err ? error(-err) : SysfsResult{written, {}, {}};
+    }
+    const bool exists = std::find(kDeviceFiles.begin(), kDeviceFiles.end(), p[5]) != kDeviceFiles.end();
+    return error(exists ? EACCES : ENOENT);  // the other attributes are read-only
+  }
+  if (p.size() == 6 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers") {
+    pci_driver* drv = drivers_.find_driver(p[4]);
+    if (!drv || (p[5] != "bind" && p[5] != "unbind")) return error(ENOENT);
+    pci_dev* dev = device(bdf);
+    if (!dev) return error(ENODEV);  // bus_find_device_by_name() found nothing
+    const int err = p[5] == "bind" ? drivers_.bind(*drv, *dev) : drivers_.unbind(*drv, *dev);
+    return err ? error(-err) : SysfsResult{written, {}, {}};
+  }
+  if (p.size() == 4 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers_probe") {
+    pci_dev* dev = device(bdf);
+    if (!dev) return error(EINVAL);
+    const int err = drivers_.probe_device(*dev);
+    return err ? error(-err) : SysfsResult{written, {}, {}};
+  }
+  const SysfsResult dir = list(path);
+  return dir.err ? dir : error(EISDIR);
+}
+
+SysfsResult Sysfs::list(const std::string& path) const {
+  const auto p = split(path);
+  SysfsResult r;
+  auto is = [&](std::initializer_list<const char*> want) {
+    if (p.size() != want.size()) return false;
+    size_t i = 0;
+    for (const char* w : want)
+      if (p[i++] != w) return false;
+    return true;
+  };
+  if (is({"sys", "bus", "pci", "devices"})) {
+    for (const auto& d : pci_.devices()) r.entries.push_back(d->name());
+  } else if (p.size() == 5 && is({"sys", "bus", "pci", "devices", p.size() == 5 ? p[4].c_str() : ""})) {
+    pci_dev* dev = device(p[4]);
+    if (!dev) return error(ENOENT);
+    r.entries = kDeviceFiles;
+    if (drivers_.driver_of(*dev)) r.entries.push_back("driver");
+    if (dev->iommu_group) r.entries.push_back("iommu_group");
+  } else if (is({"sys", "bus", "pci", "drivers"})) {
+    for (const auto& d : drivers_.drivers()) r.entries.push_back(d->name);
+  } else if (p.size() == 5 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers") {
+    pci_driver* drv = drivers_.find_driver(p[4]);
+    if (!drv) return error(ENOENT);
+    r.entries = {"bind", "unbind"};
+    for (const auto& d : pci_.devices())
+      if (drivers_.driver_of(*d) == drv) r.entries.push_back(d->name());
+  } else if (is({"sys", "kernel", "iommu_groups"})) {
+    for (const auto& g : groups_.groups()) r.entries.push_back(std::to_string(g->id));
+  } else if (p.size() == 5 && p[0] == "sys" && p[1] == "kernel" && p[2] == "iommu_groups" && p[4] == "devices") {
+    for (const auto& g : groups_.groups())
+      if (std::to_string(g->id) == p[3])
+        for (const auto* d : g->devices) r.entries.push_back(d->name());
+    if (r.entries.empty()) return error(ENOENT);
+  } else {
+    return read(path).err == 0 ? error(ENOTDIR) : error(ENOENT);
+  }
+  std::sort(r.entries.begin(), r.entries.end());
+  return r;
+}
+
+}  // namespace vfiosim::kernel
