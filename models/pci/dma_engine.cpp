@@ -22,7 +22,9 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
       jobs_(stats_.counter("jobs", "jobs", "DMA jobs completed")),
       interrupts_(stats_.counter("interrupts", "messages", "MSI-X messages sent")),
       interrupts_pending_(stats_.counter("interrupts_pended", "events", "Completions that found their vector masked")),
-      last_bandwidth_(stats_.gauge("last_job_bandwidth_gbps", "Gb/s", "Payload bandwidth of the last job")) {
+      last_bandwidth_(stats_.gauge("last_job_bandwidth_gbps", "Gb/s", "Payload bandwidth of the last job")),
+      interrupt_errors_(stats_.counter("interrupt_errors", "events",
+                                       "Interrupts not sent because MSI and MSI-X were both enabled")) {
   ConfigBuilder b(config());
   b.type0(kVendorId, params_.func1_alias ? kDeviceIdFunc1Alias : kDeviceId, kClassCode, 1, params_.multifunction, 1);
   if (params_.rc_integrated) {
@@ -35,7 +37,7 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
   }
   b.add_pm();
   set_pcie_cap(b.add_pcie(params_.pcie));
-  b.add_msi(0, true, false);
+  msi_cap_ = b.add_msi(3, true, false);  // 8 vectors requested
   msix_cap_ = b.add_msix(kMsixVectors, 0, MSIX_TABLE, 0, MSIX_PBA);
   b.add_aer();
   if (params_.acs) b.add_acs(params_.acs);
@@ -69,6 +71,22 @@ void DmaEngine::on_reset() {
   msix_table_.fill(0);
   for (unsigned v = 0; v < kMsixVectors; ++v) msix_table_[v * 16 + PCI_MSIX_ENTRY_VECTOR_CTRL] = 1;  // masked
   pba_ = 0;
+}
+
+// MSI: vector v of 2^MME is a posted 1-DW write of the message data with its low MME bits
+// replaced by v (C1.13), needing Bus Master Enable like any request (C1.14).
+void DmaEngine::raise_msi(unsigned vector) {
+  const uint32_t flags = config().get(msi_cap_ + PCI_MSI_FLAGS, 2);
+  const unsigned mme = (flags & PCI_MSI_FLAGS_QSIZE) >> 4;
+  const uint32_t mask = (1u << mme) - 1;
+  const bool is64 = flags & PCI_MSI_FLAGS_64BIT;
+  uint64_t addr = config().get(msi_cap_ + PCI_MSI_ADDRESS_LO, 4);
+  if (is64) addr |= static_cast<uint64_t>(config().get(msi_cap_ + PCI_MSI_ADDRESS_HI, 4)) << 32;
+  const uint32_t data_reg = config().get(msi_cap_ + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2);
+  const uint32_t data = (data_reg & ~mask) | (vector & mask);
+  uint8_t payload[4];
+  std::memcpy(payload, &data, 4);
+  if (rc_.dma(*this, true, addr, payload, 4, ClockDomain::to_ps(sc_core::sc_time_stamp())).ok) ++interrupts_;
 }
 
 void DmaEngine::on_config_write(uint32_t offset, unsigned len, uint32_t, uint32_t) {
@@ -205,6 +223,15 @@ void DmaEngine::publish(const WorkloadResult& r) {
 }
 
 void DmaEngine::raise_msix(unsigned vector) {
+  const bool msi_on = config().get(msi_cap_ + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE;
+  if (msi_on && msix_enabled()) {  // C1.16: forbidden; deliver neither
+    ++interrupt_errors_;
+    return;
+  }
+  if (msi_on) {
+    raise_msi(vector);
+    return;
+  }
   if (vector >= kMsixVectors || !msix_enabled()) return;
   const uint8_t* e = &msix_table_[vector * 16];
   if (msix_function_masked() || (e[PCI_MSIX_ENTRY_VECTOR_CTRL] & PCI_MSIX_ENTRY_CTRL_MASKBIT)) {

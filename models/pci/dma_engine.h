@@ -6,8 +6,8 @@
 // issued per `issue_cycles` of its clock; every request travels as real TLPs through the root
 // complex (splitting, links, switches, memory, completions) with its requester ID; written data is
 // a seeded pattern and reads can verify it; results (bandwidth inputs, latency percentiles) in
-// registers and stats; MSI-X table and PBA in BAR0 with per-vector and function masking and
-// pending bits; the MSI-X message is ordered behind the job's data writes; FLR stops nothing
+// registers and stats; MSI with multiple messages; MSI-X table and PBA in BAR0 with per-vector
+// and function masking and pending bits (both enabled at once: an error, nothing sent); the MSI-X message is ordered behind the job's data writes; FLR stops nothing
 // in flight but resets every register (a job running across an FLR completes without an
 // interrupt).
 // What it does not model: descriptor rings, ATS/PASID requests, 10-bit tags, INTx.
@@ -62,6 +62,7 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   Workload job_from_registers() const;
   void publish(const WorkloadResult& r);
   void raise_msix(unsigned vector);
+  void raise_msi(unsigned vector);
   bool msix_enabled() const;
   bool msix_function_masked() const;
   uint64_t reg64(uint32_t off) const;
@@ -74,6 +75,7 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   TraceWriter* trace_;
   int track_ = 0;
   uint16_t msix_cap_ = 0;
+  uint16_t msi_cap_ = 0;
   std::array<uint8_t, 0x100> regs_{};
   std::array<uint8_t, dmae::kMsixVectors * 16> msix_table_{};
   uint64_t pba_ = 0;
@@ -86,6 +88,7 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   stats::Counter& interrupts_;
   stats::Counter& interrupts_pending_;
   stats::Gauge& last_bandwidth_;
+  stats::Counter& interrupt_errors_;
 };
 
 }  // namespace vfiosim::pci

@@ -35,8 +35,15 @@ uint64_t PcieLink::send(Direction& d, uint64_t ready_ps, TlpType type, uint64_t 
   d.wire_bytes += wire;
   d.payload_bytes += payload;
   if (trace_) {
-    const uint64_t start = end - std::min(end, d.serialiser.busy_ps() - busy_before);
-    trace_->counter(d.track, "busy", std::max(start, ready_ps), 1);
+    // One async slice per TLP on the direction's track (its time on the wire) and the link's
+    // occupancy as a counter.
+    const uint64_t start = std::max(ready_ps, end - std::min(end, d.serialiser.busy_ps() - busy_before));
+    const uint64_t id = trace_->next_id();
+    static const char* names[] = {"MRd", "MWr", "Cpl", "CplD", "CfgRd", "CfgWr", "Msg"};
+    const char* name = names[static_cast<int>(type)];
+    trace_->async_begin(d.track, "tlp", name, id, start, {{"address", address}, {"payload", payload}, {"wire", wire}});
+    trace_->async_end(d.track, "tlp", name, id, end);
+    trace_->counter(d.track, "busy", start, 1);
     trace_->counter(d.track, "busy", end, 0);
   }
   return end + params_.latency_ps;

@@ -84,7 +84,7 @@ std::optional<uint64_t> parse_duration_ps(const std::string& text) {
     if (unit == row.name) {
       const double ps = value * row.ps;
       if (!(ps >= 0) || ps > 1.8e19) return std::nullopt;
-      return static_cast<uint64_t>(std::llround(ps));
+      return static_cast<uint64_t>(std::round(ps));  // llround's long long overflows above 2^63
     }
   return std::nullopt;
 }

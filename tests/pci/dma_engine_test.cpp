@@ -190,3 +190,55 @@ TEST(DmaEngine, C1_19_FunctionLevelResetRestoresDefaults) {
   EXPECT_EQ(msix & PCI_MSIX_FLAGS_ENABLE, 0u);
   EXPECT_EQ(f.engine->resets(), 1u);
 }
+
+namespace {
+// Runs a one-request job with CTRL_IRQ raising `vector`; returns after 20 us.
+void one_job_with_irq(PcieFixture& f, uint32_t vector) {
+  using namespace dmae;
+  f.cpu.write(PcieFixture::kBar0 + MSIX_VECTOR, 4, vector);
+  f.cpu.write(PcieFixture::kBar0 + CONTROL, 4, CTRL_IRQ | CTRL_WRITE);
+  f.cpu.write(PcieFixture::kBar0 + ADDR, 8, kBuf);
+  f.cpu.write(PcieFixture::kBar0 + WINDOW, 8, 64);
+  f.cpu.write(PcieFixture::kBar0 + SIZE, 4, 64);
+  f.cpu.write(PcieFixture::kBar0 + COUNT, 8, 1);
+  f.cpu.write(PcieFixture::kBar0 + OUTSTANDING, 4, 1);
+  f.cpu.write(PcieFixture::kBar0 + DOORBELL, 4, 1);
+  sc_core::wait(sc_core::sc_time(20, sc_core::SC_US));
+}
+}  // namespace
+
+TEST(DmaEngine, C1_13_MsiMultipleMessageReplacesTheLowDataBits) {
+  PcieFixture f;
+  sctest::run_in_thread([&] {
+    f.configure();
+    const uint16_t msi = find_capability(f.engine->config(), PCI_CAP_ID_MSI);
+    EXPECT_EQ((f.engine->config().get(msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QMASK) >> 1, 3u);  // MMC = 3
+    f.cpu.write(f.ecam(1, 0, msi + PCI_MSI_ADDRESS_LO), 4, 0xFEE00000);
+    f.cpu.write(f.ecam(1, 0, msi + PCI_MSI_ADDRESS_HI), 4, 0);
+    f.cpu.write(f.ecam(1, 0, msi + PCI_MSI_DATA_64), 2, 0x4020);
+    f.cpu.write(f.ecam(1, 0, msi + PCI_MSI_FLAGS), 2, PCI_MSI_FLAGS_ENABLE | (2u << 4));  // MME = 2
+    one_job_with_irq(f, 3);
+  });
+  ASSERT_EQ(f.msis.size(), 1u);
+  EXPECT_EQ(f.msis[0].data, 0x4023u);
+  EXPECT_EQ(f.msis[0].address, 0xFEE00000u);
+  EXPECT_EQ(f.msis[0].rid, 0x0100);
+}
+
+TEST(DmaEngine, C1_16_MsiAndMsixBothEnabledSendsNothing) {
+  PcieFixture f;
+  sctest::run_in_thread([&] {
+    f.configure();
+    const uint16_t msi = find_capability(f.engine->config(), PCI_CAP_ID_MSI);
+    const uint16_t msix = find_capability(f.engine->config(), PCI_CAP_ID_MSIX);
+    f.cpu.write(f.ecam(1, 0, msi + PCI_MSI_ADDRESS_LO), 4, 0xFEE00000);
+    f.cpu.write(f.ecam(1, 0, msi + PCI_MSI_FLAGS), 2, PCI_MSI_FLAGS_ENABLE);
+    f.cpu.write(f.ecam(1, 0, msix + PCI_MSIX_FLAGS), 2, PCI_MSIX_FLAGS_ENABLE);
+    const uint64_t entry = PcieFixture::kBar0 + dmae::MSIX_TABLE;
+    f.cpu.write(entry + PCI_MSIX_ENTRY_LOWER_ADDR, 4, 0xFEE00000);
+    f.cpu.write(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+    one_job_with_irq(f, 0);
+  });
+  EXPECT_TRUE(f.msis.empty());
+  EXPECT_EQ(dynamic_cast<const stats::Counter*>(f.root.lookup("dmae.interrupt_errors"))->value(), 1u);
+}

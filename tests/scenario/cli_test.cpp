@@ -173,3 +173,19 @@ TEST(Cli, SchemaPrintsTheCheckedInSchema) {
   ASSERT_EQ(r.rc, 0);
   EXPECT_EQ(json::parse(r.out), load(kSrc + "/scenarios/schema/scenario.schema.json"));
 }
+
+TEST(Cli, PcieTraceHasTlpSlicesOnLinkTracks) {
+  const fs::path out = scratch() / "t";
+  ASSERT_EQ(vfiosim("run " + kSrc + "/scenarios/pci-topology.json -q --trace -o " + out.string()).rc, 0);
+  const json trace = load(out / "trace.json");
+  size_t tlp_begins = 0, counters = 0, link_tracks = 0;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "b" && e.value("cat", "") == "tlp") ++tlp_begins;
+    if (e["ph"] == "C") ++counters;
+    if (e["ph"] == "M" && e["name"] == "thread_name" && e["args"]["name"].get<std::string>().rfind("link_", 0) == 0)
+      ++link_tracks;
+  }
+  EXPECT_GE(tlp_begins, 256u);  // at least the DMA step's MWr TLPs
+  EXPECT_GT(counters, 0u);
+  EXPECT_EQ(link_tracks, 2u * 4);  // up and down for each of the four links (2 root ports, 2 DSPs)
+}
