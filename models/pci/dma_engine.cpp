@@ -31,9 +31,11 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
     params_.pcie.type = PortType::RootComplexEndpoint;
     params_.pcie.link_gen = 0;
   }
+  bar_memory_.resize(std::min<size_t>(params_.bars.size(), 6));
   for (size_t i = 0; i < params_.bars.size() && i < 6; ++i) {
     bars()[i] = BarSpec{BarSpec::Kind::Mem32, params_.bars[i], false};
     b.bar(static_cast<int>(i), bars()[i]);
+    if (i > 0) bar_memory_[i] = std::make_unique<SparseStore>(params_.bars[i]);
   }
   b.add_pm();
   set_pcie_cap(b.add_pcie(params_.pcie));
@@ -107,6 +109,11 @@ bool DmaEngine::msix_function_masked() const {
 
 tlm::tlm_response_status DmaEngine::bar_access(int bar, uint64_t off, bool write, uint8_t* data, unsigned len,
                                                uint64_t arrival_ps, sc_core::sc_time&) {
+  if (bar > 0 && bar < static_cast<int>(bar_memory_.size()) && bar_memory_[bar]) {
+    SparseStore& m = *bar_memory_[bar];
+    const bool done = write ? m.write(off, data, len) : m.read(off, data, len);
+    return done ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE;
+  }
   if (bar != 0 || (len != 4 && len != 8) || off % len) return tlm::TLM_ADDRESS_ERROR_RESPONSE;
   // MSI-X table and PBA.
   if (off >= MSIX_TABLE && off + len <= MSIX_TABLE + msix_table_.size()) {

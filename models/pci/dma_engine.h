@@ -10,6 +10,7 @@
 // and function masking and pending bits (both enabled at once: an error, nothing sent); the MSI-X message is ordered behind the job's data writes; FLR stops nothing
 // in flight but resets every register (a job running across an FLR completes without an
 // interrupt).
+// BARs after BAR0 are plain device memory that peers can read and write.
 // What it does not model: descriptor rings, ATS/PASID requests, 10-bit tags, INTx.
 #pragma once
 
@@ -19,6 +20,7 @@
 
 #include <systemc>
 
+#include "models/memory/sparse_store.h"
 #include "models/pci/dma_engine_regs.h"
 #include "models/pci/function.h"
 #include "models/pci/root_complex.h"
@@ -50,6 +52,8 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
                                       uint64_t arrival_ps, sc_core::sc_time& delay) override;
 
   const DmaEngineParams& params() const { return params_; }
+  /// Device memory behind BAR `bar` (1..5), for tests and checks; nullptr for BAR0 or none.
+  SparseStore* bar_memory(int bar) { return bar >= 1 && bar < static_cast<int>(bar_memory_.size()) ? bar_memory_[bar].get() : nullptr; }
   uint16_t dma_rid() const override;
   uint64_t jobs() const { return jobs_.value(); }
 
@@ -81,6 +85,7 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   uint64_t pba_ = 0;
   sc_core::sc_event kick_;
   uint64_t generation_ = 0;  // bumped by FLR: a job started before it raises no interrupt
+  std::vector<std::unique_ptr<SparseStore>> bar_memory_;  // BAR1..: device memory (peer-to-peer targets)
 
   stats::Group& stats_;
   WorkloadStats wstats_;

@@ -36,7 +36,11 @@ RootComplex::RootComplex(const sc_core::sc_module_name& name, const RootComplexP
       mmio_requests_(stats_.counter("mmio_requests", "requests", "Host MMIO requests to the hierarchy")),
       unsupported_(stats_.counter("unsupported_requests", "requests", "Host requests no function claimed (UR)")),
       blocked_no_bme_(stats_.counter("blocked_no_bus_master", "requests",
-                                     "Device requests dropped because Bus Master Enable was clear")) {
+                                     "Device requests dropped because Bus Master Enable was clear")),
+      acs_violations_(stats_.counter("acs_violations", "requests",
+                                     "Requests blocked by ACS source validation (requester ID outside the port's buses)")),
+      p2p_direct_(stats_.counter("p2p_direct", "TLPs", "Peer-to-peer requests turned around inside a switch")),
+      p2p_via_rc_(stats_.counter("p2p_via_root", "TLPs", "Device requests the root complex routed to another device")) {
   host.register_b_transport(this, &RootComplex::host_transport);
 }
 
@@ -60,20 +64,11 @@ uint64_t RootComplex::through_rc(uint64_t t) const {
 }
 
 uint64_t RootComplex::up_to_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload) {
-  for (const PciBus* b = bus; b && b->bridge(); b = b->bridge()->bus()) {
-    if (b->link()) t = b->link()->send_up(t, type, addr, payload);
-    if (b->is_switch_internal()) t += params_.switch_latency_ps;
-  }
-  return t;
+  return up_to(bus, nullptr, t, type, addr, payload);
 }
 
 uint64_t RootComplex::down_from_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload) {
-  // Recursion walks the path from the root down without building it.
-  if (!bus || !bus->bridge()) return t;
-  t = down_from_root(bus->bridge()->bus(), t, type, addr, payload);
-  if (bus->is_switch_internal()) t += params_.switch_latency_ps;
-  if (bus->link()) t = bus->link()->send_down(t, type, addr, payload);
-  return t;
+  return down_from(nullptr, bus, t, type, addr, payload);  // recursion: no path is built
 }
 
 RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t addr, uint8_t* data, uint32_t len,
@@ -100,14 +95,29 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
   for_each_request_chunk(addr, len, write ? mps : mrrs_of(src), [&](const Chunk& c) {
     uint8_t* chunk = data + off;
     off += c.length;
-    uint64_t t = up_to_root(src.bus(), ready_ps, write ? TlpType::MemWrite : TlpType::MemRead, c.address,
-                            write ? c.length : 0);
+    const TlpType type = write ? TlpType::MemWrite : TlpType::MemRead;
+    const Route route = route_up(src, ready_ps, type, c.address, write ? c.length : 0, ext.rid, ext.at);
+    uint64_t t = route.t;
+    if (route.kind == Route::Blocked) {  // ACS violation: Unsupported Request
+      ok = false;
+      done = std::max(done, t);
+      return;
+    }
+    if (route.kind == Route::Peer) {  // direct peer-to-peer below a switch: the IOMMU never sees it
+      done = std::max(done, peer_access(src, route.peer, route.top, t, write, c, chunk, ok));
+      return;
+    }
     t = through_rc(t);
     if (msi) {
       uint32_t value = 0;
       std::memcpy(&value, chunk, std::min<uint32_t>(4, c.length));
       if (msi_) msi_(ext.rid, c.address, value, t);
       done = std::max(done, t);
+      return;
+    }
+    if (const auto target = route_mmio(c.address, c.length)) {  // peer-to-peer through the root complex
+      ++p2p_via_rc_;
+      done = std::max(done, peer_access(src, *target, nullptr, t, write, c, chunk, ok));
       return;
     }
     trans.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
@@ -140,6 +150,78 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
   return {done, ok};
 }
 
+uint64_t RootComplex::up_to(const PciBus* bus, const PciBus* top, uint64_t t, TlpType type, uint64_t addr,
+                            uint32_t payload) {
+  for (const PciBus* b = bus; b && b != top && b->bridge(); b = b->bridge()->bus()) {
+    if (b->link()) t = b->link()->send_up(t, type, addr, payload);
+    if (b->is_switch_internal()) t += params_.switch_latency_ps;
+  }
+  return t;
+}
+
+uint64_t RootComplex::down_from(const PciBus* top, const PciBus* bus, uint64_t t, TlpType type, uint64_t addr,
+                                uint32_t payload) {
+  if (!bus || bus == top || !bus->bridge()) return t;
+  t = down_from(top, bus->bridge()->bus(), t, type, addr, payload);
+  if (bus->is_switch_internal()) t += params_.switch_latency_ps;
+  if (bus->link()) t = bus->link()->send_down(t, type, addr, payload);
+  return t;
+}
+
+// Upstream routing with ACS at every root and downstream port the request enters (A2.4): source
+// validation, and peer-to-peer to a sibling downstream port's window — direct unless Request
+// Redirect sends it up to the root complex (and the IOMMU), or Direct Translated lets a
+// translated request through.
+RootComplex::Route RootComplex::route_up(const PciFunction& src, uint64_t t, TlpType type, uint64_t addr,
+                                         uint32_t payload, uint16_t rid, AddressType at) {
+  for (const PciBus* b = src.bus(); b && b->bridge(); b = b->bridge()->bus()) {
+    if (b->link()) t = b->link()->send_up(t, type, addr, payload);
+    PciBridge* port = b->bridge();
+    const bool ingress = port->port_type() == PortType::DownstreamPort || port->port_type() == PortType::RootPort;
+    if (ingress) {
+      const uint16_t ctrl = port->acs_cap() ? static_cast<uint16_t>(port->config().get(port->acs_cap() + PCI_ACS_CTRL, 2)) : 0;
+      const uint8_t bus_no = static_cast<uint8_t>(rid >> 8);
+      if ((ctrl & PCI_ACS_SV) && !bridge_routes_bus(port->config(), bus_no)) {
+        ++acs_violations_;
+        return {Route::Blocked, t, {}, nullptr};
+      }
+      const bool redirect = (ctrl & PCI_ACS_RR) && !(at == AddressType::Translated && (ctrl & PCI_ACS_DT));
+      if (port->port_type() == PortType::DownstreamPort && !redirect) {
+        const PciBus* internal = port->bus();
+        for (PciFunction* sibling : internal->functions()) {
+          if (sibling == port || !sibling->is_bridge() || !bridge_forwards_memory(sibling->config(), addr)) continue;
+          const auto target = route_mmio_below(&static_cast<PciBridge*>(sibling)->secondary(), addr, payload ? payload : 4);
+          if (!target) break;
+          ++p2p_direct_;
+          return {Route::Peer, t + params_.switch_latency_ps, *target, internal};
+        }
+      }
+    }
+    if (b->is_switch_internal()) t += params_.switch_latency_ps;
+  }
+  return {Route::Root, t, {}, nullptr};
+}
+
+uint64_t RootComplex::peer_access(PciFunction& src, const MmioTarget& target, const PciBus* top, uint64_t t,
+                                  bool write, const Chunk& c, uint8_t* data, bool& ok) {
+  // `top` is the bus where the request turned around (a switch's internal bus), or the root.
+  t = down_from(top, target.fn->bus(), t, write ? TlpType::MemWrite : TlpType::MemRead, c.address,
+                write ? c.length : 0);
+  sc_core::sc_time device_delay = sc_core::SC_ZERO_TIME;
+  const auto status = target.fn->bar_access(target.hit.bar, target.hit.offset, write, data, c.length, t, device_delay);
+  t += ClockDomain::to_ps(device_delay);
+  const bool chunk_ok = status == tlm::TLM_OK_RESPONSE;
+  ok = ok && chunk_ok;
+  if (chunk_ok) dma_bytes_ += c.length;
+  if (write) return t;
+  // Completions return by ID along the reverse path.
+  t = up_to(target.fn->bus(), top, t, chunk_ok ? TlpType::CompletionData : TlpType::Completion, c.address,
+            chunk_ok ? c.length : 0);
+  if (!top) t = through_rc(through_rc(t));
+  return down_from(top, src.bus(), t, chunk_ok ? TlpType::CompletionData : TlpType::Completion, c.address,
+                   chunk_ok ? c.length : 0);
+}
+
 PciFunction* RootComplex::find_function(uint8_t bus, uint8_t devfn) const {
   const PciBus* b = &root_bus_;
   for (int depth = 0; depth < 256; ++depth) {
@@ -161,7 +243,12 @@ PciFunction* RootComplex::find_function(uint8_t bus, uint8_t devfn) const {
 }
 
 std::optional<RootComplex::MmioTarget> RootComplex::route_mmio(uint64_t addr, uint64_t len) const {
-  const PciBus* b = &root_bus_;
+  return route_mmio_below(&root_bus_, addr, len);
+}
+
+std::optional<RootComplex::MmioTarget> RootComplex::route_mmio_below(const PciBus* start, uint64_t addr,
+                                                                     uint64_t len) const {
+  const PciBus* b = start;
   for (int depth = 0; depth < 256; ++depth) {
     const PciBus* next = nullptr;
     for (PciFunction* f : b->functions()) {

@@ -14,8 +14,14 @@
 //   handler at their arrival time. A function without Bus Master Enable emits nothing.
 // - Timing is arithmetic: every link direction is a Serialiser, the root complex and each switch
 //   add a fixed latency; no kernel event is scheduled here.
-// What it does not model (yet): peer-to-peer and ACS redirection (all DMA goes to the root
-// complex), PCIe-to-PCI bridges, SR-IOV, ATS, completion timeouts, poisoned TLPs.
+// - ACS at root and downstream ports for requests from below (A2.4): Source Validation blocks a
+//   requester ID outside the port's buses (counted; Unsupported Request); a request for a sibling
+//   downstream port's window goes there directly inside the switch unless Request Redirect sends
+//   it up to the root complex (Direct Translated lets translated requests through); the root
+//   complex routes requests that hit a device BAR down to that device.
+// What it does not model (yet): Completion Redirect and Upstream Forwarding as separate controls,
+// egress control, AER logging of ACS violations, PCIe-to-PCI bridges, SR-IOV, ATS, completion
+// timeouts, poisoned TLPs.
 #pragma once
 
 #include <functional>
@@ -102,6 +108,10 @@ class RootComplex : public sc_core::sc_module {
 
   uint64_t up_to_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
   uint64_t down_from_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
+  /// From `bus` up to (not past) `top`; nullptr is the root.
+  uint64_t up_to(const PciBus* bus, const PciBus* top, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
+  /// From below `top` down to `bus`.
+  uint64_t down_from(const PciBus* top, const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
   uint64_t through_rc(uint64_t t) const;
 
   struct MmioTarget {
@@ -109,6 +119,18 @@ class RootComplex : public sc_core::sc_module {
     BarHit hit;
   };
   std::optional<MmioTarget> route_mmio(uint64_t addr, uint64_t len) const;
+  std::optional<MmioTarget> route_mmio_below(const PciBus* start, uint64_t addr, uint64_t len) const;
+
+  struct Route {
+    enum Kind { Root, Peer, Blocked } kind;
+    uint64_t t;
+    MmioTarget peer;
+    const PciBus* top;  // where a peer request turned around
+  };
+  Route route_up(const PciFunction& src, uint64_t t, TlpType type, uint64_t addr, uint32_t payload, uint16_t rid,
+                 AddressType at);
+  uint64_t peer_access(PciFunction& src, const MmioTarget& target, const PciBus* top, uint64_t t, bool write,
+                       const Chunk& c, uint8_t* data, bool& ok);
 
   RootComplexParams params_;
   ClockDomain clock_;
@@ -129,6 +151,9 @@ class RootComplex : public sc_core::sc_module {
   stats::Counter& mmio_requests_;
   stats::Counter& unsupported_;
   stats::Counter& blocked_no_bme_;
+  stats::Counter& acs_violations_;
+  stats::Counter& p2p_direct_;
+  stats::Counter& p2p_via_rc_;
 };
 
 }  // namespace vfiosim::pci

@@ -9,6 +9,8 @@ std::string Group::path() const { return parent_ ? parent_->path() + "." + name_
 Group& Group::child(const std::string& name) {
   for (auto& c : children_)
     if (c->name_ == name) return *c;
+  // Stats and child groups share one key space in to_json(); a clash would drop the stat.
+  if (find(name)) throw std::logic_error("stats group '" + path() + "." + name + "' clashes with a stat");
   children_.push_back(std::make_unique<Group>(name, this));
   return *children_.back();
 }
