@@ -13,6 +13,7 @@
 #include "models/memory/memory.h"
 #include "models/pci/dma_engine.h"
 #include "models/pci/root_complex.h"
+#include "sim/base/tlm_util.h"
 #include "systemc_floor.h"
 
 using namespace vfiosim;
@@ -40,11 +41,7 @@ struct Driver : sc_core::sc_module {
   explicit Driver(const sc_core::sc_module_name& n) : sc_module(n) { SC_THREAD(loop); }
   void access(tlm::tlm_command cmd, uint64_t addr, uint64_t& v, unsigned len) {
     tlm::tlm_generic_payload t;
-    t.set_command(cmd);
-    t.set_address(addr);
-    t.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-    t.set_data_length(len);
-    t.set_streaming_width(len);
+    setup_payload(t, cmd, addr, reinterpret_cast<uint8_t*>(&v), len);
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
     socket->b_transport(t, d);
     sc_core::wait(d);

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "sim/base/tlm_util.h"
+
 namespace vfiosim {
 
 HostPort::HostPort(const sc_core::sc_module_name& name, stats::Group& parent)
@@ -14,11 +16,7 @@ HostPort::HostPort(const sc_core::sc_module_name& name, stats::Group& parent)
 
 void HostPort::access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, unsigned len) {
   tlm::tlm_generic_payload t;
-  t.set_command(cmd);
-  t.set_address(addr);
-  t.set_data_ptr(data);
-  t.set_data_length(len);
-  t.set_streaming_width(len);
+  setup_payload(t, cmd, addr, data, len);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   socket->b_transport(t, delay);
   latency_.sample(delay.value());

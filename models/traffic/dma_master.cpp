@@ -1,5 +1,7 @@
 #include "models/traffic/dma_master.h"
 
+#include "sim/base/tlm_util.h"
+
 
 namespace vfiosim {
 
@@ -32,14 +34,8 @@ void DmaMaster::engine() {
     Job* job = queue_.front();
     tlm::tlm_generic_payload trans;
     const IssueFn issue = [&](bool write, uint64_t addr, uint8_t* buf, uint64_t len) {
-      trans.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-      trans.set_address(addr);
-      trans.set_data_ptr(buf);
-      trans.set_data_length(static_cast<unsigned>(len));
-      trans.set_streaming_width(static_cast<unsigned>(len));
-      trans.set_byte_enable_ptr(nullptr);
-      trans.set_dmi_allowed(false);
-      trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+      setup_payload(trans, write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, addr, buf,
+                    static_cast<unsigned>(len));
       sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
       port->b_transport(trans, delay);
       return IssueOutcome{ClockDomain::to_ps(sc_core::sc_time_stamp() + delay), trans.is_response_ok()};

@@ -23,26 +23,27 @@ std::string show(const nlohmann::json& v) {
   return v.dump();
 }
 
+template <typename T>
+bool ordered(const std::string& op, T x, T y) {
+  if (op == "==") return x == y;
+  if (op == "!=") return x != y;
+  if (op == "<") return x < y;
+  if (op == "<=") return x <= y;
+  if (op == ">") return x > y;
+  return x >= y;
+}
+
 bool compare(const std::string& op, const nlohmann::json& a, const nlohmann::json& b, std::string& err) {
   if (a.is_number() && b.is_number()) {
-    // Integers compare exactly; mixed compare as doubles.
+    // Integers compare exactly (long double holds every 64-bit value); mixed compare as doubles.
     if (a.is_number_integer() && b.is_number_integer()) {
-      const auto x = a.is_number_unsigned() ? static_cast<long double>(a.get<uint64_t>()) : a.get<int64_t>();
-      const auto y = b.is_number_unsigned() ? static_cast<long double>(b.get<uint64_t>()) : b.get<int64_t>();
-      if (op == "==") return x == y;
-      if (op == "!=") return x != y;
-      if (op == "<") return x < y;
-      if (op == "<=") return x <= y;
-      if (op == ">") return x > y;
-      return x >= y;
+      auto exact = [](const nlohmann::json& v) {
+        return v.is_number_unsigned() ? static_cast<long double>(v.get<uint64_t>())
+                                      : static_cast<long double>(v.get<int64_t>());
+      };
+      return ordered(op, exact(a), exact(b));
     }
-    const double x = a.get<double>(), y = b.get<double>();
-    if (op == "==") return x == y;
-    if (op == "!=") return x != y;
-    if (op == "<") return x < y;
-    if (op == "<=") return x <= y;
-    if (op == ">") return x > y;
-    return x >= y;
+    return ordered(op, a.get<double>(), b.get<double>());
   }
   if (op == "==") return a == b;
   if (op == "!=") return a != b;

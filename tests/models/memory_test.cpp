@@ -4,6 +4,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include "models/memory/memory.h"
+#include "sim/base/tlm_util.h"
 #include "tests/support/sc_test.h"
 
 using namespace vfiosim;
@@ -21,11 +22,7 @@ struct Initiator : sc_core::sc_module {
   std::pair<uint64_t, tlm::tlm_response_status> access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data,
                                                        unsigned len) {
     tlm::tlm_generic_payload t;
-    t.set_command(cmd);
-    t.set_address(addr);
-    t.set_data_ptr(data);
-    t.set_data_length(len);
-    t.set_streaming_width(len);
+    setup_payload(t, cmd, addr, data, len);
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     socket->b_transport(t, delay);
     return {(sc_core::sc_time_stamp() + delay).value(), t.get_response_status()};

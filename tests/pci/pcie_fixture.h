@@ -15,6 +15,7 @@
 #include "models/pci/dma_engine.h"
 #include "models/pci/pcie_extension.h"
 #include "models/pci/root_complex.h"
+#include "sim/base/tlm_util.h"
 
 namespace vfiosim::pci::testing {
 
@@ -33,11 +34,7 @@ struct Cpu : sc_core::sc_module {
   }
   void access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, unsigned len) {
     tlm::tlm_generic_payload t;
-    t.set_command(cmd);
-    t.set_address(addr);
-    t.set_data_ptr(data);
-    t.set_data_length(len);
-    t.set_streaming_width(len);
+    setup_payload(t, cmd, addr, data, len);
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
     socket->b_transport(t, d);
     sc_core::wait(d);
