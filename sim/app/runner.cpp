@@ -54,6 +54,29 @@ bool simulate(const RunOptions& options) {
   return true;
 }
 
+// Unwinds every thread still suspended in the middle of its work (a run stopped by the time limit
+// or a deadlock), so their stack objects are destroyed rather than leaked.
+void kill_suspended_threads() {
+  std::vector<sc_core::sc_process_handle> handles;
+  auto collect = [&](auto&& self, const std::vector<sc_core::sc_object*>& objects) -> void {
+    for (sc_core::sc_object* o : objects) {
+      sc_core::sc_process_handle h(o);
+      if (h.valid() && h.proc_kind() == sc_core::SC_THREAD_PROC_ && !h.terminated()) handles.push_back(h);
+      self(self, o->get_child_objects());
+    }
+  };
+  collect(collect, sc_core::sc_get_top_level_objects());
+  if (handles.empty()) return;
+  // SystemC kills only from inside a process: a reaper thread does it, in one delta cycle.
+  sc_core::sc_spawn(
+      [handles]() mutable {
+        for (auto& h : handles)
+          if (!h.terminated()) h.kill();
+      },
+      "reaper");
+  sc_core::sc_start(sc_core::SC_ZERO_TIME);
+}
+
 void check_stat_references(const Scenario& scenario, const stats::Group& root) {
   config::Issues issues;
   for (size_t i = 0; i < scenario.expect.size(); ++i) {
@@ -91,6 +114,7 @@ RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
 
   const bool within_limit = simulate(options);
   const uint64_t end_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());
+  const bool stalled = !within_limit || !driver.all_finished();
   platform.finalize(sc_core::sc_time_stamp());
   if (trace) trace->close();
 
@@ -100,6 +124,7 @@ RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
   if (!within_limit) stall = "stopped at the simulated time limit";
   else if (!driver.all_finished()) stall = "no more events, but steps are still blocked (deadlock)";
   result.report = build_report(scenario, driver, root, end_ps, stall, platform.describe());
+  if (stalled) kill_suspended_threads();
   result.passed = result.report["passed"].get<bool>();
   result.summary = render_summary(result.report);
   std::ostringstream stats_text;
