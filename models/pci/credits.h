@@ -20,7 +20,8 @@ class CreditPool {
   uint64_t in_use() const { return in_use_; }
 
   /// Takes `n` credits at the earliest time >= `ready_ps` they are free, and returns that time.
-  /// Every acquire must be followed by release_at() for the same credits before the next one.
+  /// Every acquire must be followed by release_at() for the same credits before the next one
+  /// (an acquire of 0 credits needs none).
   uint64_t acquire(uint64_t ready_ps, uint32_t n);
   /// The `n` credits taken last come back at `ps`.
   void release_at(uint64_t ps, uint32_t n);

@@ -2,22 +2,28 @@
 
 namespace vfiosim::pci {
 
-PcieLink::Direction::Direction(const LinkTiming& t, stats::Group& g, const char* label)
+PcieLink::Direction::Direction(const LinkTiming& t, stats::Group& g, const char* label, const LinkParams& p)
     : serialiser(t),
       tlps(g.counter(std::string(label) + "_tlps", "TLPs", std::string("TLPs sent ") + label)),
       wire_bytes(g.counter(std::string(label) + "_wire_bytes", "bytes",
                            std::string("Bytes on the wire ") + label + " (framing, header, payload)")),
       payload_bytes(g.counter(std::string(label) + "_payload_bytes", "bytes", std::string("Payload bytes ") + label)),
       utilisation(g.gauge(std::string(label) + "_utilisation", "ratio",
-                          std::string("Fraction of simulated time the ") + label + " direction was busy")) {}
+                          std::string("Fraction of simulated time the ") + label + " direction was busy")),
+      credit_stalls(g.counter(std::string(label) + "_credit_stalls", "TLPs",
+                              std::string("TLPs that waited for flow-control credits ") + label)),
+      credit_stall_ps(g.counter(std::string(label) + "_credit_stall_ps", "ps",
+                                std::string("Time TLPs waited for flow-control credits ") + label)),
+      credits{CreditPool(p.credits[0]), CreditPool(p.credits[1]), CreditPool(p.credits[2]),
+              CreditPool(p.credits[3]), CreditPool(p.credits[4]), CreditPool(p.credits[5])} {}
 
 PcieLink::PcieLink(std::string name, const LinkParams& params, stats::Group& parent, TraceWriter* trace)
     : name_(std::move(name)),
       params_(params),
       timing_(params.gen, params.width, params.mps),
       stats_(parent.child(name_)),
-      up_(timing_, stats_, "up"),
-      down_(timing_, stats_, "down"),
+      up_(timing_, stats_, "up", params),
+      down_(timing_, stats_, "down", params),
       trace_(trace) {
   stats_.gauge("tlp_layer_gbps", "Gb/s", "Link bandwidth left for TLPs after DLLP and SKP overhead")
       .set(timing_.tlp_gbps());
@@ -29,8 +35,21 @@ PcieLink::PcieLink(std::string name, const LinkParams& params, stats::Group& par
 
 uint64_t PcieLink::send(Direction& d, uint64_t ready_ps, TlpType type, uint64_t address, uint32_t payload) {
   const uint32_t wire = wire_bytes(type, address, payload);
+  // Flow control: wait for the receiver's header and data credits (A4.5).
+  const CreditNeed need = credits_for(type, payload);
+  CreditPool& hdr = d.credits[static_cast<int>(need.header)];
+  CreditPool& dat = d.credits[static_cast<int>(need.data)];
+  uint64_t go = hdr.acquire(ready_ps, need.header_credits);
+  go = dat.acquire(go, need.data_credits);
+  if (go > ready_ps) {
+    ++d.credit_stalls;
+    d.credit_stall_ps += go - ready_ps;
+  }
   const uint64_t busy_before = d.serialiser.busy_ps();
-  const uint64_t end = d.serialiser.send(ready_ps, wire);
+  const uint64_t end = d.serialiser.send(go, wire);
+  const uint64_t returned = end + params_.latency_ps + params_.drain_ps + params_.latency_ps;
+  hdr.release_at(returned, need.header_credits);
+  dat.release_at(returned, need.data_credits);
   ++d.tlps;
   d.wire_bytes += wire;
   d.payload_bytes += payload;

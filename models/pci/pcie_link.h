@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <string>
 
 #include "models/pci/credits.h"
@@ -19,6 +20,11 @@ struct LinkParams {
   unsigned width = 8;
   uint32_t mps = 256;         // payload size the link's MPS tables are chosen for
   uint64_t latency_ps = 0;    // one-way PHY + DLL pipeline latency
+  /// Credits each receiver advertises, by CreditType order (PH, PD, NPH, NPD, CplH, CplD);
+  /// 0 is infinite. A credit comes back one credit loop after its TLP arrived: the receiver
+  /// drains it (`drain_ps`) and the UpdateFC DLLP crosses the link (`latency_ps`).
+  uint32_t credits[kCreditTypes] = {0, 0, 0, 0, 0, 0};
+  uint64_t drain_ps = 0;
 };
 
 class PcieLink {
@@ -39,12 +45,15 @@ class PcieLink {
 
  private:
   struct Direction {
-    Direction(const LinkTiming& t, stats::Group& g, const char* label);
+    Direction(const LinkTiming& t, stats::Group& g, const char* label, const LinkParams& p);
     Serialiser serialiser;
     stats::Counter& tlps;
     stats::Counter& wire_bytes;
     stats::Counter& payload_bytes;
     stats::Gauge& utilisation;
+    stats::Counter& credit_stalls;
+    stats::Counter& credit_stall_ps;
+    std::array<CreditPool, kCreditTypes> credits;
     int track = 0;
   };
   uint64_t send(Direction& d, uint64_t ready_ps, TlpType type, uint64_t address, uint32_t payload);

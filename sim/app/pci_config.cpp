@@ -46,6 +46,15 @@ std::shared_ptr<const config::ObjectSpec> link_spec() {
                .at_least(1).at_most(32));
     s->add(Field::number("latency_ns").with_unit("ns").describe("One-way PHY and data-link pipeline latency")
                .defaults(0).at_least(0).at_most(1e6));
+    auto credits = std::make_shared<config::ObjectSpec>(
+        "credits", "Flow-control credits each end advertises (0: infinite); one data credit is 16 bytes");
+    for (const char* name : {"posted_header", "posted_data", "nonposted_header", "nonposted_data",
+                             "completion_header", "completion_data"})
+      credits->add(Field::integer(name).with_unit("credits").defaults(0).at_least(0).at_most(4095)
+                       .describe(std::string("Receiver credits for ") + name));
+    s->add(Field::object_of("credits", credits).describe("Receive-buffer credits (both ends)").defaults(json::object()));
+    s->add(Field::number("drain_ns").with_unit("ns").describe("Time a receiver holds a TLP before returning its credits")
+               .defaults(0).at_least(0).at_most(1e6));
     s->check([](const json& r, const std::string& ptr, config::Issues& issues) {
       if (!pci::valid_width(r["width"].get<unsigned>()))
         issues.add(ptr + "/width", "expected one of 1, 2, 4, 8, 12, 16, 32, got " + r["width"].dump());
@@ -218,6 +227,11 @@ pci::LinkParams link_from(const json& l, uint32_t mps) {
   p.gen = l["gen"].get<unsigned>();
   p.width = l["width"].get<unsigned>();
   p.latency_ps = static_cast<uint64_t>(l["latency_ns"].get<double>() * 1000.0 + 0.5);
+  p.drain_ps = static_cast<uint64_t>(l["drain_ns"].get<double>() * 1000.0 + 0.5);
+  int i = 0;
+  for (const char* name : {"posted_header", "posted_data", "nonposted_header", "nonposted_data",
+                           "completion_header", "completion_data"})
+    p.credits[i++] = l["credits"][name].get<uint32_t>();
   p.mps = mps;
   return p;
 }
