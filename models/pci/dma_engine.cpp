@@ -11,7 +11,8 @@ using namespace dmae;
 DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const DmaEngineParams& params,
                      RootComplex& rc, stats::Group& parent, uint64_t seed, TraceWriter* trace)
     : sc_module(name),
-      PciFunction(std::string(sc_core::sc_module::name()), devfn),
+      PciFunction(std::string(sc_core::sc_module::name()), devfn,
+                  params.conventional ? kConfigSizeLegacy : kConfigSizeExpress),
       params_(params),
       rc_(rc),
       clock_(std::string(sc_core::sc_module::name()) + ".clk", params.clock_mhz * 1000000ULL),
@@ -38,13 +39,15 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
     if (i > 0) bar_memory_[i] = std::make_unique<SparseStore>(params_.bars[i]);
   }
   b.add_pm();
-  set_pcie_cap(b.add_pcie(params_.pcie));
+  if (!params_.conventional) set_pcie_cap(b.add_pcie(params_.pcie));
   msi_cap_ = b.add_msi(3, true, false);  // 8 vectors requested
   msix_cap_ = b.add_msix(kMsixVectors, 0, MSIX_TABLE, 0, MSIX_PBA);
-  b.add_aer();
-  if (params_.acs) b.add_acs(params_.acs);
-  if (params_.ats) b.add_ats();
-  if (params_.pasid) b.add_pasid(20);
+  if (!params_.conventional) {  // extended capabilities need PCI Express config space
+    b.add_aer();
+    if (params_.acs) b.add_acs(params_.acs);
+    if (params_.ats) b.add_ats();
+    if (params_.pasid) b.add_pasid(20);
+  }
   finish_config();
   on_reset();
   if (trace_) track_ = trace_->track(sc_core::sc_module::name());

@@ -40,6 +40,7 @@ struct DmaEngineParams {
   bool multifunction = false;  // header type bit 7 (set on function 0 of a multi-function device)
   bool func1_alias = false;    // quirk: DMA carries function 1's requester ID (device ID 0x0d0f)
   bool rc_integrated = false;  // a root complex integrated endpoint (no link)
+  bool conventional = false;   // a conventional PCI function: 256-byte config space, no PCIe capability
   std::vector<uint64_t> bars = {dmae::kBar0Size};  // BAR sizes; BAR0 holds the registers (>= 16 KiB)
 };
 

@@ -86,6 +86,9 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
   PcieExtension& ext = dma_ext_;
   ext = PcieExtension{};
   ext.rid = src.dma_rid();
+  // A PCIe-to-PCI bridge issues requests from its secondary bus as (secondary bus, 00.0) (A2.3).
+  for (const PciBus* b = src.bus(); b && b->bridge(); b = b->bridge()->bus())
+    if (b->bridge()->port_type() == PortType::PcieToPciBridge) ext.rid = make_rid(b->number(), 0);
   tlm::tlm_generic_payload& trans = dma_trans_;  // reused: a payload allocates its extension array
   trans.set_extension(&ext);
   const auto now_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());

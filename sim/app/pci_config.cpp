@@ -108,6 +108,28 @@ std::shared_ptr<const config::ObjectSpec> switch_spec() {
   return spec;
 }
 
+std::shared_ptr<const config::ObjectSpec> conventional_spec() {
+  static const auto spec = [] {
+    auto s = std::make_shared<config::ObjectSpec>(*engine_spec());
+    return std::const_pointer_cast<const config::ObjectSpec>(s);
+  }();
+  return spec;
+}
+
+std::shared_ptr<const config::ObjectSpec> pci_bridge_spec() {
+  static const auto spec = [] {
+    auto s = std::make_shared<config::ObjectSpec>("pcie-pci-bridge",
+                                                  "A PCIe-to-PCI bridge with conventional PCI devices behind it");
+    s->add(bdf_field());
+    s->add(Field::enumeration("model", {"pcie-pci-bridge"}).require().describe("Device model"));
+    s->add(Field::array_of("devices", Field::object_of("", conventional_spec())).defaults(json::array()).items(0, 32)
+               .describe("Conventional PCI DMA engines on the bridge's secondary bus (no PCIe capability)"));
+    s->check(check_bdf);
+    return s;
+  }();
+  return spec;
+}
+
 std::shared_ptr<const config::ObjectSpec> port_spec(int depth) {
   auto s = std::make_shared<config::ObjectSpec>(depth == 0 ? "root_port" : "downstream_port",
                                                 depth == 0 ? "A root port on bus 0" : "A switch downstream port");
@@ -117,6 +139,7 @@ std::shared_ptr<const config::ObjectSpec> port_spec(int depth) {
   auto children = std::make_shared<config::UnionSpec>("model");
   children->add("dma-engine", engine_spec());
   if (depth == 0) children->add("switch", switch_spec());
+  children->add("pcie-pci-bridge", pci_bridge_spec());
   s->add(Field::array_of("children", Field::union_of("", children)).defaults(json::array()).items(0, 8)
              .describe(depth == 0 ? "The device below: endpoint functions, or one switch" : "Endpoint functions below"));
   s->check(check_bdf);
@@ -169,6 +192,13 @@ struct Numbering {
       const std::string kp = ptr + "/children/" + std::to_string(i);
       const auto b = bdf_at(kids[i], kp, sec, true);
       if (b && b->function == 0) has_fn0 = true;
+      if (kids[i]["model"] == "pcie-pci-bridge") {
+        has_switch = true;  // like a switch, it must be alone below its port
+        const unsigned conventional = take(kp);
+        const json& devs = kids[i]["devices"];
+        for (size_t j = 0; j < devs.size(); ++j)
+          bdf_at(devs[j], kp + "/devices/" + std::to_string(j), conventional, false);
+      }
       if (kids[i]["model"] == "switch") {
         has_switch = true;
         const unsigned internal = take(kp);
@@ -245,6 +275,20 @@ PciPortConfig port_from(const json& p, uint32_t mps) {
   port.link = link_from(p["link"], mps);
   const size_t functions = p["children"].size();
   for (const auto& c : p["children"]) {
+    if (c["model"] == "pcie-pci-bridge") {
+      PciBridgeConfig br;
+      br.bdf = *Bdf::parse(c["bdf"].get<std::string>());
+      for (const auto& d : c["devices"]) {
+        size_t same = 0;
+        for (const auto& o : c["devices"])
+          same += Bdf::parse(o["bdf"].get<std::string>())->device == Bdf::parse(d["bdf"].get<std::string>())->device;
+        PciEndpointConfig e = endpoint_from(d, same > 1);
+        e.engine.conventional = true;
+        br.devices.push_back(e);
+      }
+      port.bridge_below = std::move(br);
+      continue;
+    }
     if (c["model"] == "switch") {
       PciSwitchConfig sw;
       sw.bdf = *Bdf::parse(c["bdf"].get<std::string>());
@@ -283,6 +327,8 @@ PciEndpointConfig endpoint_from(const json& c, bool multifunction_device) {
 
 void collect(const PciPortConfig& p, std::vector<const PciEndpointConfig*>& out) {
   for (const auto& e : p.endpoints) out.push_back(&e);
+  if (p.bridge_below)
+    for (const auto& e : p.bridge_below->devices) out.push_back(&e);
   if (p.switch_below)
     for (const auto& d : p.switch_below->downstream_ports) collect(d, out);
 }

@@ -40,12 +40,19 @@ struct PciSwitchConfig {
   std::vector<PciPortConfig> downstream_ports;
 };
 
+/// A PCIe-to-PCI bridge and the conventional PCI devices on its secondary bus.
+struct PciBridgeConfig {
+  Bdf bdf;
+  std::vector<PciEndpointConfig> devices;
+};
+
 struct PciPortConfig {
   Bdf bdf;
   bool acs = true;
   pci::LinkParams link;
   std::vector<PciEndpointConfig> endpoints;
   std::optional<PciSwitchConfig> switch_below;  // a switch instead of endpoints
+  std::optional<PciBridgeConfig> bridge_below;  // or a PCIe-to-PCI bridge
 };
 
 struct PciConfig {

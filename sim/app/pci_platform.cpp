@@ -18,6 +18,7 @@ constexpr uint16_t kBridgeVendor = 0x8086;
 constexpr uint16_t kRootPortDevice = 0x7a38;
 constexpr uint16_t kSwitchUpDevice = 0x8747;
 constexpr uint16_t kSwitchDownDevice = 0x8748;
+constexpr uint16_t kPciBridgeDevice = 0x244e;
 }  // namespace
 
 PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t seed, TraceWriter* trace)
@@ -79,6 +80,26 @@ void PciPlatform::build_port(const PciPortConfig& p, pci::PciBus& bus, pci::Port
     up->finish_config();
     pci::PciBridge& usp = rc_->add(ref.secondary(), std::move(up));
     for (const auto& d : sw.downstream_ports) build_port(d, usp.secondary(), pci::PortType::DownstreamPort);
+    return;
+  }
+  if (p.bridge_below) {
+    const auto& bc = *p.bridge_below;
+    auto br = std::make_unique<pci::PciBridge>(module_name("pcibr", bc.bdf), bc.bdf.devfn(), pci::PortType::PcieToPciBridge);
+    pci::ConfigBuilder bb(br->config());
+    bb.type1(kBridgeVendor, kPciBridgeDevice, false);
+    pci::PcieCapSpec bcap;
+    bcap.type = pci::PortType::PcieToPciBridge;
+    bcap.flr = false;
+    bcap.link_gen = p.link.gen;
+    bcap.link_width = p.link.width;
+    br->set_pcie_cap(bb.add_pcie(bcap));
+    br->finish_config();
+    pci::PciBridge& bridge = rc_->add(ref.secondary(), std::move(br));
+    for (const auto& e : bc.devices) {
+      auto engine = std::make_unique<pci::DmaEngine>(module_name("pci", e.bdf).c_str(), e.bdf.devfn(), e.engine, *rc_,
+                                                     stats_, seed_, trace_);
+      engines_[e.bdf.str()] = &rc_->add(bridge.secondary(), std::move(engine));
+    }
     return;
   }
   build_endpoints(p, ref.secondary());

@@ -1,6 +1,8 @@
 // IOMMU group formation by the port of pci_device_group() (classic v6.1 algorithm) on modelled
 // hierarchies, with ACS read from the devices' config space. Spec cases C3.1, C3.2, C3.4, C3.5,
 // C3.7 (classic), C3.10 (classic), C3.11, and topologies T3 and T8 of pci-ccw.md A3.3.
+#include <linux/pci_regs.h>
+
 #include <set>
 
 #include <gtest/gtest.h>
@@ -8,6 +10,7 @@
 #include "models/memory/memory.h"
 #include "sim/app/pci_platform.h"
 #include "sim/config/spec.h"
+#include "vfio/linux/pci/acs.h"
 #include "tests/support/sc_test.h"
 
 using namespace vfiosim;
@@ -150,4 +153,42 @@ TEST(IommuGroups, DmaFromTheQuirkyFunctionCarriesTheAliasRequesterId) {
   EXPECT_EQ(m.pci->engine("05:00.0")->dma_rid(), 0x0501);
   EXPECT_EQ(m.pci->engine("05:00.1")->dma_rid(), 0x0501);
   EXPECT_EQ(m.pci->engine("03:00.0")->dma_rid(), 0x0300);
+}
+
+namespace {
+json bridge_topology() {
+  json bridge = {{"bdf", "01:00.0"},
+                 {"model", "pcie-pci-bridge"},
+                 {"devices", {{{"bdf", "02:01.0"}, {"model", "dma-engine"}}, {{"bdf", "02:02.0"}, {"model", "dma-engine"}}}}};
+  return {{"root_ports", {port("00:01.0", true, {bridge})}}};
+}
+}  // namespace
+
+TEST(IommuGroups, C3_8_EverythingBehindAPcieToPciBridgeSharesItsGroup) {
+  Machine m(bridge_topology());
+  EXPECT_EQ(m.groups(), (Groups{{"00:01.0"}, {"01:00.0", "02:01.0", "02:02.0"}}));
+  // Conventional functions are found in any slot of the bridge's bus (not only device 0).
+  EXPECT_FALSE(m.pci->kernel().find("0000:02:01.0")->is_pcie());
+}
+
+TEST(IommuGroups, C3_13_DmaBehindTheBridgeCarriesTheBridgesSecondaryBusRid) {
+  Machine m(bridge_topology());
+  auto& dev = *m.pci->kernel().find("0000:02:02.0");
+  std::vector<uint16_t> aliases;
+  kernel::pci_for_each_dma_alias(dev, [&](kernel::pci_dev&, uint16_t rid) {
+    aliases.push_back(rid);
+    return 0;
+  });
+  EXPECT_EQ(aliases, (std::vector<uint16_t>{0x0210, 0x0200}));  // own RID, then (secondary bus 2, 00.0)
+  // The model's root complex sees the bridge's RID on the DMA.
+  uint16_t seen = 0;
+  sctest::run_in_thread([&] {
+    auto* engine = m.pci->engine("02:02.0");
+    engine->config().set(PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+    m.pci->rc().on_msi([&](uint16_t rid, uint64_t, uint32_t, uint64_t) { seen = rid; });
+    uint32_t data = 1;
+    m.pci->rc().dma(*engine, true, pci::kMsiBase, reinterpret_cast<uint8_t*>(&data), 4,
+                    sc_core::sc_time_stamp().value());
+  });
+  EXPECT_EQ(seen, 0x0200);
 }
