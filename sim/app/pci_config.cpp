@@ -234,11 +234,18 @@ std::shared_ptr<const config::ObjectSpec> PciConfig::spec() {
                .defaults(256).at_least(128).at_most(4096).pow2());
     s->add(Field::integer("mrrs").with_unit("bytes").describe("Max_Read_Request_Size programmed into endpoints")
                .defaults(512).at_least(128).at_most(4096).pow2());
+    s->add(Field::array_of("disable_acs_redir", Field::string("")).defaults(json::array()).items(0, 256)
+               .describe("Linux's disable_acs_redir= parameter: BDFs whose ACS P2P redirect (RR, CR, EC) stays off"));
     s->add(Field::array_of("root_ports", Field::object_of("", port_spec(0))).defaults(json::array()).items(0, 32)
                .describe("Root ports on bus 0, each with the device below it"));
     s->add(Field::array_of("rc_endpoints", Field::object_of("", engine_spec())).defaults(json::array()).items(0, 64)
                .describe("Root complex integrated endpoints on bus 0 (no link)"));
     s->check([](const json& r, const std::string& ptr, config::Issues& issues) {
+      const json& redir = r["disable_acs_redir"];
+      for (size_t i = 0; i < redir.size(); ++i)
+        if (!Bdf::parse(redir[i].get<std::string>()))
+          issues.add(ptr + "/disable_acs_redir/" + std::to_string(i),
+                     "expected \"bb:dd.f\", got \"" + redir[i].get<std::string>() + "\"");
       Numbering n{issues, {}, 0};
       const json& rcie = r["rc_endpoints"];
       for (size_t i = 0; i < rcie.size(); ++i) n.bdf_at(rcie[i], ptr + "/rc_endpoints/" + std::to_string(i), 0, false);
@@ -351,6 +358,7 @@ PciConfig PciConfig::from(const json& r) {
   c.root_complex.rcb = rc["rcb"].get<uint32_t>();
   c.mps = r["mps"].get<uint32_t>();
   c.mrrs = r["mrrs"].get<uint32_t>();
+  for (const auto& b : r["disable_acs_redir"]) c.disable_acs_redir.push_back(Bdf::parse(b.get<std::string>())->str());
   for (const auto& e : r["rc_endpoints"]) {
     size_t same_device = 0;
     for (const auto& o : r["rc_endpoints"])

@@ -59,6 +59,7 @@ struct PciConfig {
   pci::RootComplexParams root_complex;
   uint32_t mps = 256;
   uint32_t mrrs = 512;
+  std::vector<std::string> disable_acs_redir;  // kernel parameter, as "0000:bb:dd.f"
   std::vector<PciPortConfig> root_ports;
   std::vector<PciEndpointConfig> rc_endpoints;  // root complex integrated endpoints on bus 0
 

@@ -150,6 +150,7 @@ void PciPlatform::boot() {
   kernel::BusSettings s;
   s.mps = config_.mps;
   s.mrrs = config_.mrrs;
+  s.disable_acs_redir = config_.disable_acs_redir;
   kernel_->scan(s);
   groups_->probe_all();
   register_boot_drivers(*this);

@@ -192,3 +192,16 @@ TEST(IommuGroups, C3_13_DmaBehindTheBridgeCarriesTheBridgesSecondaryBusRid) {
   });
   EXPECT_EQ(seen, 0x0200);
 }
+
+TEST(IommuGroups, DisableAcsRedirMergesWhatTheRedirectKeptApart) {
+  // With RR/CR left off on DSP 02:01.0 its endpoint is no longer isolated: Linux puts it in the
+  // port's group, as for a port without ACS (classic C3.7 shape).
+  json t = switch_topology(true, true);
+  t["disable_acs_redir"] = {"02:01.0"};
+  Machine m(t);
+  EXPECT_EQ(m.groups(), (Groups{{"00:01.0"}, {"01:00.0"}, {"02:00.0"}, {"03:00.0"}, {"02:01.0", "04:00.0"}}));
+  const auto& cfg = m.pci->rc().find_function(2, 0x08)->config();
+  const uint16_t acs = pci::find_ext_capability(cfg, PCI_EXT_CAP_ID_ACS);
+  EXPECT_EQ(cfg.get(acs + PCI_ACS_CTRL, 2) & (PCI_ACS_RR | PCI_ACS_CR), 0u);
+  EXPECT_NE(cfg.get(acs + PCI_ACS_CTRL, 2) & PCI_ACS_SV, 0u);  // source validation stays on
+}

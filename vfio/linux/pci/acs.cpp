@@ -2,6 +2,8 @@
 
 #include <linux/pci_regs.h>
 
+#include <algorithm>
+
 #include "models/pci/dma_engine_regs.h"
 #include "models/pci/pcie_extension.h"
 
@@ -18,6 +20,10 @@ void pci_enable_acs(PciCore& pci, pci_dev& dev) {
   const uint32_t cap = pci.read_config(dev, dev.acs_cap + PCI_ACS_CAP, 2);
   uint32_t ctrl = pci.read_config(dev, dev.acs_cap + PCI_ACS_CTRL, 2);
   ctrl |= cap & (PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
+  // pci_disable_acs_redir(): the disable_acs_redir= parameter names this device.
+  const auto& off = pci.settings().disable_acs_redir;
+  if (std::find(off.begin(), off.end(), dev.name()) != off.end())
+    ctrl &= ~static_cast<uint32_t>(PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_EC);
   pci.write_config(dev, dev.acs_cap + PCI_ACS_CTRL, 2, ctrl);
 }
 

@@ -218,6 +218,7 @@ unsigned PciCore::scan_child_bus(pci_bus* bus) {
 }
 
 void PciCore::scan(const BusSettings& settings) {
+  settings_ = settings;
   root_ = std::make_unique<pci_bus>();
   root_->number = 0;
   root_->busn_end = static_cast<uint8_t>(scan_child_bus(root_.get()));

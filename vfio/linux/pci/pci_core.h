@@ -25,6 +25,9 @@ struct HostBridgeInfo {
 struct BusSettings {
   uint32_t mps = 256;   // requested Max_Payload_Size (bytes); lowered to what each hierarchy supports
   uint32_t mrrs = 512;  // Max_Read_Request_Size for endpoints (bytes)
+  /// The disable_acs_redir= kernel parameter: devices ("0000:bb:dd.f") whose ACS P2P redirect
+  /// controls (RR, CR, EC) stay off.
+  std::vector<std::string> disable_acs_redir;
 };
 
 class PciCore {
@@ -54,6 +57,8 @@ class PciCore {
   uint8_t find_capability(uint8_t bus, unsigned devfn, int cap);
   uint16_t find_ext_capability(uint8_t bus, unsigned devfn, int cap);
 
+  const BusSettings& settings() const { return settings_; }
+
   /// Config reads Linux made during boot (for the report).
   uint64_t config_accesses() const { return config_accesses_; }
 
@@ -77,6 +82,7 @@ class PciCore {
   std::vector<std::unique_ptr<pci_bus>> buses_;
   std::vector<std::unique_ptr<pci_dev>> devs_;
   uint64_t config_accesses_ = 0;
+  BusSettings settings_;
 };
 
 }  // namespace vfiosim::kernel
