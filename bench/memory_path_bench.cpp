@@ -37,7 +37,9 @@ struct Driver : sc_core::sc_module {
 };
 Driver* g_driver = nullptr;
 
-void elaborate() {
+}  // namespace
+
+void bench::elaborate_all() {
   static bool done = false;
   if (done) return;
   done = true;
@@ -54,16 +56,10 @@ void elaborate() {
   bench::elaborate_floor();
 }
 
-void BM_SystemCFloor_AT4Phase(benchmark::State& state) {
-  elaborate();
-  const uint64_t n = 10000;
-  for (auto _ : state) bench::run_floor(n);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
-}
-BENCHMARK(BM_SystemCFloor_AT4Phase)->Unit(benchmark::kMillisecond);
+namespace {
 
 void BM_DmaMasterToMemory(benchmark::State& state) {
-  elaborate();
+  bench::elaborate_all();
   Workload& w = g_driver->work;
   w.direction = state.range(0) ? DmaDirection::Write : DmaDirection::Read;
   w.pattern = AddressPattern::Random;
@@ -82,11 +78,3 @@ BENCHMARK(BM_DmaMasterToMemory)->ArgNames({"write", "outstanding"})->Args({0, 1}
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
-
-int sc_main(int argc, char* argv[]) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -79,7 +79,9 @@ struct Driver : sc_core::sc_module {
 };
 Driver* g_driver = nullptr;
 
-void elaborate() {
+}  // namespace
+
+void bench::elaborate_all() {
   if (g) return;
   ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
   g = new Machine;
@@ -104,17 +106,11 @@ void elaborate() {
   bench::elaborate_floor();
 }
 
-void BM_SystemCFloor_AT4Phase(benchmark::State& state) {
-  elaborate();
-  const uint64_t n = 20000;
-  for (auto _ : state) bench::run_floor(n);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
-}
-BENCHMARK(BM_SystemCFloor_AT4Phase)->Unit(benchmark::kMillisecond);
+namespace {
 
 // Items are TLPs: a 64 B read is one MRd up and one CplD down; a 64 B write is one MWr.
 void BM_PcieDma64B(benchmark::State& state) {
-  elaborate();
+  bench::elaborate_all();
   g_driver->write = state.range(0) != 0;
   g_driver->count = 10000;
   for (auto _ : state) {
@@ -127,11 +123,3 @@ void BM_PcieDma64B(benchmark::State& state) {
 BENCHMARK(BM_PcieDma64B)->ArgName("write")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
-
-int sc_main(int argc, char* argv[]) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include <benchmark/benchmark.h>
+
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/peq_with_get.h>
@@ -95,4 +97,23 @@ void run_floor(uint64_t n) {
   sc_core::sc_start();
 }
 
+namespace {
+// The baseline every benchmark program reports next to its own numbers.
+void BM_SystemCFloor_AT4Phase(benchmark::State& state) {
+  elaborate_all();
+  const uint64_t n = 20000;
+  for (auto _ : state) run_floor(n);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_SystemCFloor_AT4Phase)->Unit(benchmark::kMillisecond);
+}  // namespace
+
 }  // namespace vfiosim::bench
+
+int sc_main(int argc, char* argv[]) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -10,6 +10,11 @@ namespace vfiosim::bench {
 
 /// Elaborates the floor pair (once per process); call before the first sc_start().
 void elaborate_floor();
+
+/// Each benchmark program defines this: elaborate everything it measures, plus the floor pair,
+/// once (SystemC cannot elaborate after the first sc_start()). The shared floor benchmark and
+/// sc_main (in systemc_floor.cpp) rely on it.
+void elaborate_all();
 /// Runs `n` transactions through the floor pair to completion.
 void run_floor(uint64_t n);
 
