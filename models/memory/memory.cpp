@@ -48,7 +48,7 @@ void Memory::b_transport(int, tlm::tlm_generic_payload& trans, sc_core::sc_time&
     return;
   }
   const uint64_t beats = (len + params_.bytes_per_cycle - 1) / params_.bytes_per_cycle;
-  const uint64_t start = bus_.reserve(arrive, beats ? beats : 1);
+  const uint64_t start = bus_.reserve(arrive, beats ? beats : 1, clock_.cycle_at_or_after(sc_core::sc_time_stamp()));
   const uint64_t done = start + (beats ? beats : 1) + params_.latency_cycles;
   queue_delay_.sample(clock_.ps_of(start) - clock_.ps_of(arrive));
   if (trans.is_read()) {

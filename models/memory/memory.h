@@ -1,7 +1,8 @@
 // Host memory: a TLM-2.0 target in front of a sparse 64-bit physical address space.
 //
 // What it models: one shared data bus of `bytes_per_cycle` at `clock_mhz`; each access occupies
-// the bus for ceil(len / bytes_per_cycle) cycles, served in arrival order, and completes
+// the bus for ceil(len / bytes_per_cycle) cycles in the first free slot at or after its arrival (gap-filling,
+// so a booking for a future time does not hold up one ready now), and completes
 // `latency_cycles` after its bus slot ends. Reads and writes move real data; accesses outside the
 // space get TLM_ADDRESS_ERROR_RESPONSE and are counted. Debug transport (and the backdoor methods)
 // move data without time, for software that charges its time explicitly.
@@ -46,7 +47,7 @@ class Memory : public sc_core::sc_module {
   MemoryParams params_;
   ClockDomain clock_;
   SparseStore store_;
-  CycleResource bus_;
+  GapResource bus_;
 
   stats::Group& stats_;
   stats::Counter& reads_;

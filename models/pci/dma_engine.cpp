@@ -157,7 +157,8 @@ tlm::tlm_response_status DmaEngine::bar_access(int bar, uint64_t off, bool write
       std::memcpy(&regs_[STATUS], &status, 4);
       return tlm::TLM_OK_RESPONSE;
     case CONTROL: case ADDR: case ADDR + 4: case WINDOW: case WINDOW + 4: case SIZE: case OUTSTANDING:
-    case COUNT: case COUNT + 4: case DATA_SEED: case MSIX_VECTOR: case STRIDE:
+    case COUNT: case COUNT + 4: case DATA_SEED: case MSIX_VECTOR: case STRIDE: case PATTERN_ADDR:
+    case PATTERN_ADDR + 4:
       if (!(status & STATUS_BUSY)) std::memcpy(&regs_[off], data, len);  // job registers are locked while busy
       return tlm::TLM_OK_RESPONSE;
     default:
@@ -184,6 +185,7 @@ Workload DmaEngine::job_from_registers() const {
   uint32_t stride;
   std::memcpy(&stride, &regs_[STRIDE], 4);
   w.stride = stride;
+  w.pattern_address = reg64(PATTERN_ADDR);
   return w;
 }
 

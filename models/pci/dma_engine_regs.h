@@ -40,6 +40,7 @@ enum Reg : uint32_t {
   RES_LAT_MAX_PS = 0x090,
   RES_LAT_MEAN_PS = 0x098,
   STRIDE = 0x0A0,       // bytes between request slots (0: SIZE)
+  PATTERN_ADDR = 0x0A8, // 64-bit: address whose data pattern the window's first byte carries (0: ADDR)
   MSIX_TABLE = 0x2000,  // 16 bytes per entry
   MSIX_PBA = 0x3000,
 };

@@ -29,6 +29,12 @@ struct Workload {
   uint64_t stride = 0;       // bytes between slot starts (0: size); aligns requests when larger
   uint64_t data_seed = 0;    // selects the data pattern written or expected
   bool verify = false;       // reads: compare data with the pattern
+  /// Where the data pattern of the window's first byte is taken from (0: `address`). A device
+  /// behind an IOMMU addresses IOVAs while the pattern was written at physical addresses.
+  uint64_t pattern_address = 0;
+
+  /// The address whose pattern the byte at bus address `addr` carries.
+  uint64_t pattern_of(uint64_t addr) const { return pattern_address ? addr - address + pattern_address : addr; }
 
   uint64_t slot_stride() const { return stride ? stride : size; }
   /// Request slots in the window: every slot starts a stride apart and fits entirely (at least 1).

@@ -53,14 +53,14 @@ void run_workload(const Workload& w, LoopContext ctx, const IssueFn& issue, Work
     if (next_issue > now_ps()) sc_core::wait(ClockDomain::to_time(next_issue - now_ps()));
 
     const uint64_t addr = addresses.next();
-    if (write) fill_pattern(addr, w.data_seed, buf.data(), w.size);
+    if (write) fill_pattern(w.pattern_of(addr), w.data_seed, buf.data(), w.size);
     const uint64_t issue_ps = now_ps();
     const IssueOutcome out = issue(write, addr, buf.data(), w.size);
     if (out.ok) {
       r.bytes += w.size;
       ctx.stats.bytes += w.size;
       if (!write && w.verify) {
-        const uint64_t bad = count_mismatches(addr, w.data_seed, buf.data(), w.size);
+        const uint64_t bad = count_mismatches(w.pattern_of(addr), w.data_seed, buf.data(), w.size);
         r.mismatches += bad;
         ctx.stats.mismatches += bad;
       }

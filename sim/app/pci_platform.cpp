@@ -2,6 +2,7 @@
 
 #include "sim/app/steps/dma_engine_driver.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace vfiosim {
@@ -25,7 +26,13 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
     : config_(config), stats_(root), seed_(seed), trace_(trace) {
   rc_ = std::make_unique<pci::RootComplex>("rc", config_.root_complex, root, trace);
   cpu_ = std::make_unique<HostPort>("cpu", root);
-  cpu_->socket.bind(rc_->host);
+  bus_ = std::make_unique<SystemBus>("host_bus");
+  cpu_->socket.bind(bus_->in);
+  bus_->out.bind(rc_->host);  // binding 0: the root complex, also the default until memory is added
+  const auto& rcp0 = config_.root_complex;
+  bus_->map(rcp0.ecam_base, pci::kEcamSize, 0, "ECAM");
+  bus_->map(rcp0.mmio32_base, rcp0.mmio32_size, 0, "MMIO below 4 GiB");
+  bus_->map(rcp0.mmio64_base, rcp0.mmio64_size, 0, "MMIO above 4 GiB");
   irq_ = std::make_unique<InterruptController>(root);
   rc_->on_msi([this](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { irq_->deliver(rid, a, d, t); });
   for (const auto& e : config_.rc_endpoints) {
@@ -41,6 +48,7 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   drivers_ = std::make_unique<kernel::PciDriverCore>(*kernel_);
   sysfs_ = std::make_unique<kernel::Sysfs>(*kernel_, *drivers_, *groups_);
   auto& k = root.child("kernel");
+  costs_ = std::make_unique<kernel::CpuCosts>(kernel_config_.cpu_mhz, kernel_config_.costs, k.child("cpu"));
   boot_config_accesses_ = &k.counter("pci_boot_config_accesses", "accesses", "Config accesses of PCI enumeration");
   boot_time_ = &k.gauge("pci_boot_ns", "ns", "Simulated time PCI enumeration and resource assignment took");
 }
@@ -145,6 +153,29 @@ nlohmann::json PciPlatform::describe() const {
   return {{"devices", devices}, {"iommu_groups", groups}};
 }
 
+void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uint64_t iommu_regs, EventLog* events) {
+  kernel_config_ = kc;
+  auto& k = stats_.child("kernel");
+  costs_->configure(kc.cpu_mhz, kc.costs);
+  // The kernel's pages sit at the top of the memory below the PCI hole (ECAM and the 32-bit MMIO
+  // window), where the CPU reaches memory rather than the root complex.
+  const auto& rc = config_.root_complex;
+  const uint64_t top = std::min({memory_size, rc.ecam_base, rc.mmio32_base});
+  if (kc.memory > top) throw std::runtime_error("kernel memory does not fit below the PCI hole");
+  pages_ = std::make_unique<kernel::PageAllocator>(*cpu_, *costs_, top - kc.memory, kc.memory, k.child("mm"));
+  if (!iommu_regs) return;
+  auto& ki = k.child("iommu");
+  iommu_core_ = std::make_unique<kernel::IommuCore>(*groups_, *costs_);
+  intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irq_, iommu_regs, kc.iommu, events,
+                                                ki.child("intel"));
+  const auto& rcp = config_.root_complex;
+  dma_api_ = std::make_unique<kernel::IommuDma>(
+      *iommu_core_, *costs_, *pages_, kc.iommu,
+      std::vector<std::pair<uint64_t, uint64_t>>{{rcp.mmio32_base, rcp.mmio32_base + rcp.mmio32_size - 1},
+                                                 {rcp.mmio64_base, rcp.mmio64_base + rcp.mmio64_size - 1}},
+      ki.child("dma"));
+}
+
 void PciPlatform::boot() {
   const uint64_t start = sc_core::sc_time_stamp().value();
   kernel::BusSettings s;
@@ -153,6 +184,17 @@ void PciPlatform::boot() {
   s.disable_acs_redir = config_.disable_acs_redir;
   kernel_->scan(s);
   groups_->probe_all();
+  if (intel_) {
+    // intel_iommu_init(): init_dmars(), then the bus's default domains (bus_iommu_probe), then
+    // translation on.
+    if (int ret = intel_->init()) throw std::runtime_error("intel_iommu init failed: " + std::to_string(ret));
+    const auto& o = kernel_config_.iommu;
+    const unsigned def = o.passthrough ? kernel::IOMMU_DOMAIN_IDENTITY
+                                       : o.strict ? kernel::IOMMU_DOMAIN_DMA : kernel::IOMMU_DOMAIN_DMA_FQ;
+    if (int ret = iommu_core_->register_driver(intel_.get(), def))
+      throw std::runtime_error("iommu default domains failed: " + std::to_string(ret));
+    intel_->enable_translation();
+  }
   register_boot_drivers(*this);
   *boot_config_accesses_ += kernel_->config_accesses();
   boot_time_->set(static_cast<double>(sc_core::sc_time_stamp().value() - start) / 1000.0);

@@ -11,9 +11,13 @@
 
 #include "models/cpu/host_port.h"
 #include "models/cpu/interrupt_controller.h"
+#include "models/cpu/system_bus.h"
 #include "models/pci/dma_engine.h"
 #include "models/pci/root_complex.h"
+#include "sim/app/kernel_config.h"
 #include "sim/app/pci_config.h"
+#include "sim/base/event_log.h"
+#include "vfio/linux/iommu/dma_iommu.h"
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/iommu/iommu_group.h"
 #include "vfio/linux/sysfs/sysfs.h"
@@ -28,6 +32,9 @@ class PciPlatform {
 
   pci::RootComplex& rc() { return *rc_; }
   HostPort& cpu() { return *cpu_; }
+  /// The CPU's address decoder: binding 0 is the root complex; the platform adds memory (and the
+  /// IOMMU's registers) after it.
+  SystemBus& bus() { return *bus_; }
   InterruptController& irq() { return *irq_; }
   kernel::PciCore& kernel() { return *kernel_; }
   kernel::IommuGroups& iommu_groups() { return *groups_; }
@@ -39,6 +46,15 @@ class PciPlatform {
   const PciConfig& config() const { return config_; }
   /// The DMA engine model at a BDF ("0000:01:00.0"), or nullptr.
   pci::DmaEngine* engine(const std::string& bdf);
+
+  /// The kernel's memory, cost model and (with an IOMMU at `iommu_regs`, 0 for none) the iommu
+  /// core, the VT-d driver and the DMA API. Call before boot.
+  void setup_kernel(const KernelConfig& config, uint64_t memory_size, uint64_t iommu_regs, EventLog* events);
+  kernel::CpuCosts& costs() { return *costs_; }
+  kernel::PageAllocator* pages() { return pages_.get(); }
+  kernel::IommuCore* iommu() { return iommu_core_.get(); }
+  kernel::IntelIommu* intel_iommu() { return intel_.get(); }
+  kernel::IommuDma* dma_api() { return dma_api_.get(); }
 
   /// Linux's PCI boot: enumerate, assign resources, set MPS/MRRS, form IOMMU groups, register
   /// the drivers (pcieport, vfiosim-dmae), which bind to their devices. Runs in a SystemC thread.
@@ -56,6 +72,13 @@ class PciPlatform {
   TraceWriter* trace_;
   std::unique_ptr<pci::RootComplex> rc_;
   std::unique_ptr<HostPort> cpu_;
+  std::unique_ptr<SystemBus> bus_;
+  std::unique_ptr<kernel::CpuCosts> costs_;
+  std::unique_ptr<kernel::PageAllocator> pages_;
+  std::unique_ptr<kernel::IommuCore> iommu_core_;
+  std::unique_ptr<kernel::IntelIommu> intel_;
+  std::unique_ptr<kernel::IommuDma> dma_api_;
+  KernelConfig kernel_config_;
   std::unique_ptr<InterruptController> irq_;
   std::unique_ptr<kernel::PciCore> kernel_;
   std::unique_ptr<kernel::IommuGroups> groups_;

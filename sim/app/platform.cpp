@@ -1,5 +1,9 @@
 #include "sim/app/platform.h"
 
+#include <cstdio>
+
+#include "models/iommu/vtd_defs.h"
+
 namespace vfiosim {
 
 Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& config, stats::Group& stats_root,
@@ -12,7 +16,23 @@ Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& co
   }
   if (config_.pci) {
     pci_ = std::make_unique<PciPlatform>(*config_.pci, stats_root, seed, trace);
-    pci_->rc().memory.bind(memory_->port);
+    SystemBus& bus = pci_->bus();
+    bus.out.bind(memory_->port);  // binding 1: host memory, everything not mapped elsewhere
+    bus.set_default(1);
+    uint64_t iommu_regs = 0;
+    if (config_.iommu) {
+      iommu_ = std::make_unique<iommu::VtdIommu>("iommu", *config_.iommu, stats_root, seed, trace, &events_);
+      pci_->rc().memory.bind(iommu_->upstream);
+      iommu_->memory.bind(memory_->port);
+      bus.out.bind(iommu_->regs);  // binding 2: the remapping unit's register page
+      bus.map(config_.iommu->base, vtd::kRegSize, 2, "DMAR registers");
+      InterruptController& irq = pci_->irq();
+      iommu_->on_interrupt([&irq](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { irq.deliver(rid, a, d, t); });
+      iommu_regs = config_.iommu->base;
+    } else {
+      pci_->rc().memory.bind(memory_->port);
+    }
+    pci_->setup_kernel(config_.kernel, config_.memory.size, iommu_regs, &events_);
   }
   SC_HAS_PROCESS(Platform);
   SC_THREAD(boot);
@@ -27,6 +47,13 @@ void Platform::boot() {
 nlohmann::json Platform::describe() const {
   nlohmann::json out = nlohmann::json::object();
   if (pci_ && booted_) out["pci"] = pci_->describe();
+  if (iommu_) {
+    const auto& p = iommu_->params();
+    char cap[32], ecap[32];
+    std::snprintf(cap, sizeof cap, "0x%llx", static_cast<unsigned long long>(p.cap()));
+    std::snprintf(ecap, sizeof ecap, "0x%llx", static_cast<unsigned long long>(p.ecap()));
+    out["iommu"] = {{"base", p.base}, {"cap", cap}, {"ecap", ecap}, {"translation", iommu_->translation_enabled()}};
+  }
   return out;
 }
 

@@ -9,10 +9,12 @@
 
 #include <systemc>
 
+#include "models/iommu/vtd_iommu.h"
 #include "models/memory/memory.h"
 #include "models/traffic/dma_master.h"
 #include "sim/app/pci_platform.h"
 #include "sim/app/platform_config.h"
+#include "sim/base/event_log.h"
 #include "sim/base/trace_writer.h"
 #include "sim/stats/group.h"
 
@@ -31,6 +33,10 @@ class Platform : public sc_core::sc_module {
 
   /// The PCI Express side, if the platform has one.
   PciPlatform* pci() { return pci_.get(); }
+  /// The IOMMU model, if the platform has one.
+  iommu::VtdIommu* iommu() { return iommu_.get(); }
+  /// Notable events (IOMMU faults, kernel messages) in simulation order.
+  const EventLog& events() const { return events_; }
 
   /// What the kernel found (PCI devices, resources, IOMMU groups); empty without PCI.
   nlohmann::json describe() const;
@@ -45,7 +51,9 @@ class Platform : public sc_core::sc_module {
   void boot();
 
   PlatformConfig config_;
+  EventLog events_;
   std::unique_ptr<PciPlatform> pci_;
+  std::unique_ptr<iommu::VtdIommu> iommu_;
   bool booted_ = false;
   sc_core::sc_event booted_event_;
   std::unique_ptr<Memory> memory_;

@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "models/iommu/vtd_params.h"
 #include "models/memory/memory_params.h"
 #include "models/traffic/dma_master_params.h"
+#include "sim/app/kernel_config.h"
 #include "sim/app/pci_config.h"
 #include "sim/config/spec.h"
 
@@ -18,6 +20,11 @@ struct PlatformConfig {
   MemoryParams memory;
   std::vector<DmaMasterParams> dma_masters;
   std::optional<PciConfig> pci;
+  std::optional<iommu::VtdParams> iommu;
+  KernelConfig kernel;
+
+  /// Expands named presets in the document as written (before validation).
+  static config::json expand_presets(config::json written_platform);
 
   static std::shared_ptr<const config::ObjectSpec> spec();
   static PlatformConfig from(const config::json& resolved);

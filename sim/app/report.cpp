@@ -16,7 +16,8 @@ double ns(uint64_t ps) { return round_to(static_cast<double>(ps) / 1000.0, 3); }
 }  // namespace
 
 nlohmann::json build_report(const Scenario& scenario, const ScenarioDriver& driver, const stats::Group& stats,
-                            uint64_t end_ps, const std::string& stall, const nlohmann::json& topology) {
+                            uint64_t end_ps, const std::string& stall, const nlohmann::json& topology,
+                            const nlohmann::json& events) {
   nlohmann::json report;
   report["vfiosim"] = {{"version", kVersion}, {"report_format", kReportFormat}};
   report["scenario"] = {{"name", scenario.name},
@@ -46,6 +47,7 @@ nlohmann::json build_report(const Scenario& scenario, const ScenarioDriver& driv
   report["results"] = driver.results();
   report["stats"] = {{stats.name(), stats.to_json()}};
   if (!topology.empty()) report["topology"] = topology;
+  if (!events.empty()) report["events"] = events;
   if (!stall.empty()) report["stall"] = stall;
 
   nlohmann::json expectations = nlohmann::json::array();

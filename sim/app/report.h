@@ -17,7 +17,8 @@ constexpr int kReportFormat = 1;
 
 /// `stall` is empty for a run that finished, otherwise why steps did not finish.
 nlohmann::json build_report(const Scenario& scenario, const ScenarioDriver& driver, const stats::Group& stats,
-                            uint64_t end_ps, const std::string& stall, const nlohmann::json& topology);
+                            uint64_t end_ps, const std::string& stall, const nlohmann::json& topology,
+                            const nlohmann::json& events = nlohmann::json::array());
 
 std::string render_summary(const nlohmann::json& report);
 

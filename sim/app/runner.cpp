@@ -98,6 +98,9 @@ void check_stat_references(const Scenario& scenario, const stats::Group& root) {
 
 }  // namespace
 
+// The report lists at most this many events (in time order); stats count them all.
+constexpr size_t kMaxReportedEvents = 1000;
+
 RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
   log::route_systemc_reports();
   const auto wall0 = Clock::now();
@@ -123,7 +126,8 @@ RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
   std::string stall;
   if (!within_limit) stall = "stopped at the simulated time limit";
   else if (!driver.all_finished()) stall = "no more events, but steps are still blocked (deadlock)";
-  result.report = build_report(scenario, driver, root, end_ps, stall, platform.describe());
+  result.report = build_report(scenario, driver, root, end_ps, stall, platform.describe(),
+                               platform.events().to_json(kMaxReportedEvents));
   if (stalled) kill_suspended_threads();
   result.passed = result.report["passed"].get<bool>();
   result.summary = render_summary(result.report);

@@ -63,7 +63,10 @@ Scenario prepare_scenario(nlohmann::json written, const std::string& file, const
   for (const auto& o : options.overrides) config::apply_override(written, o);
   Scenario sc;
   sc.file = file;
-  sc.resolved = config::resolve_document(scenario_spec(), written);
+  nlohmann::json expanded = written;
+  if (expanded.is_object() && expanded.contains("platform"))
+    expanded["platform"] = PlatformConfig::expand_presets(expanded["platform"]);
+  sc.resolved = config::resolve_document(scenario_spec(), expanded);
   sc.written = std::move(written);
   if (options.seed) sc.resolved["seed"] = *options.seed;
   sc.name = sc.resolved["name"].get<std::string>();

@@ -1,12 +1,18 @@
-// A shared resource that serves one user at a time for a number of its clock cycles (a memory
-// data bus, a link's serialiser). Users book it arithmetically: no kernel event is scheduled,
-// the booking returns the cycle at which service starts. Bookings must arrive in non-decreasing
-// time order (all callers book at the current simulated time), which holds for initiators that
-// call at sc_time_stamp() without annotated look-ahead.
+// Shared resources that serve one user at a time for a number of their clock cycles (a memory
+// data bus, a page walker). Users book them arithmetically: no kernel event is scheduled, a booking
+// returns the cycle at which service starts.
+//
+// CycleResource books in arrival order ("busy until"): right when every booking arrives in
+// non-decreasing time order. GapResource keeps its busy intervals and places each booking in the
+// first gap at or after its earliest start, so a booking made for a time in the future (a page-table
+// read a walk will make after a memory access, a completion) never holds up a user that is ready
+// now. With bookings in time order the two give identical results.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
+#include <map>
 
 namespace vfiosim {
 
@@ -26,6 +32,56 @@ class CycleResource {
 
  private:
   uint64_t free_at_ = 0;
+  uint64_t busy_cycles_ = 0;
+  uint64_t waited_cycles_ = 0;
+};
+
+class GapResource {
+ public:
+  /// Books `cycles` cycles in the first free gap that starts at or after `earliest`; returns the
+  /// start cycle. Intervals that ended before `now` (the caller's current cycle) are forgotten.
+  uint64_t reserve(uint64_t earliest, uint64_t cycles, uint64_t now) {
+    prune(now);
+    uint64_t start = earliest;
+    auto it = busy_.upper_bound(start);
+    if (it != busy_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->second > start) start = prev->second;
+    }
+    while (it != busy_.end() && it->first < start + cycles) {
+      start = std::max(start, it->second);
+      ++it;
+    }
+    insert(start, start + cycles);
+    busy_cycles_ += cycles;
+    waited_cycles_ += start - earliest;
+    return start;
+  }
+  uint64_t busy_cycles() const { return busy_cycles_; }
+  uint64_t waited_cycles() const { return waited_cycles_; }
+  size_t intervals() const { return busy_.size(); }
+
+ private:
+  void insert(uint64_t s, uint64_t e) {
+    auto it = busy_.lower_bound(s);
+    if (it != busy_.begin()) {  // merge with a predecessor ending exactly at s
+      auto prev = std::prev(it);
+      if (prev->second == s) {
+        s = prev->first;
+        busy_.erase(prev);
+      }
+    }
+    if (it != busy_.end() && it->first == e) {  // and a successor starting at e
+      e = it->second;
+      busy_.erase(it);
+    }
+    busy_[s] = e;
+  }
+  void prune(uint64_t now) {
+    while (!busy_.empty() && busy_.begin()->second < now) busy_.erase(busy_.begin());
+  }
+
+  std::map<uint64_t, uint64_t> busy_;  // start -> end (exclusive), disjoint
   uint64_t busy_cycles_ = 0;
   uint64_t waited_cycles_ = 0;
 };

@@ -7,6 +7,7 @@
 
 #include "models/pci/dma_engine_regs.h"
 #include "models/pci/root_complex.h"
+#include "vfio/linux/iommu/dma_iommu.h"
 #include "sim/app/steps/step.h"
 
 namespace vfiosim {
@@ -92,7 +93,7 @@ void register_boot_drivers(PciPlatform& pci) {
   pci.drivers().register_driver(std::move(dmae));
 }
 
-EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workload& w) {
+EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workload& w, const DmaMapping& map) {
   kernel::pci_dev* dev = pci.kernel().find(bdf);
   if (!dev) throw StepError("no PCI device " + bdf + " after enumeration");
   const kernel::pci_driver* drv = pci.drivers().driver_of(*dev);
@@ -106,19 +107,36 @@ EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workloa
   const uint32_t control = (w.direction == DmaDirection::Write ? uint32_t{CTRL_WRITE} : 0u) |
                            (w.pattern == AddressPattern::Random ? uint32_t{CTRL_RANDOM} : 0u) |
                            (w.verify ? uint32_t{CTRL_VERIFY} : 0u) | CTRL_IRQ;
-  cpu.write(r + ADDR, 8, w.address);
+  EngineRun out;
+  // dma_map_resource() of the window in whole granules, when an IOMMU translates for the device.
+  uint64_t dma_addr = w.address, map_base = 0, map_len = 0, iova = 0;
+  kernel::IommuCore* core = pci.iommu();
+  kernel::iommu_domain* domain = core ? core->iommu_get_dma_domain(*dev) : nullptr;
+  const bool translating = domain && domain->type != kernel::IOMMU_DOMAIN_IDENTITY;
+  if (translating && map.enabled) {
+    map_base = w.address & ~(map.granule - 1);
+    map_len = ((w.address + w.window + map.granule - 1) & ~(map.granule - 1)) - map_base;
+    iova = pci.dma_api()->map(*dev, map_base, map_len, kernel::IOMMU_READ | kernel::IOMMU_WRITE);
+    if (iova == kernel::DMA_MAPPING_ERROR) throw StepError("dma_map of " + std::to_string(map_len) + " bytes failed");
+    dma_addr = iova + (w.address - map_base);
+    out.mapped = true;
+    // The page size the mapping got: the largest size both addresses and the length allow.
+    out.page_size = kernel::iommu_pgsize(domain->pgsize_bitmap, iova, map_base, map_len, nullptr);
+  }
+  out.dma_address = dma_addr;
+  cpu.write(r + ADDR, 8, dma_addr);
   cpu.write(r + WINDOW, 8, w.window);
   cpu.write(r + SIZE, 4, w.size);
   cpu.write(r + COUNT, 8, w.count);
   cpu.write(r + OUTSTANDING, 4, w.outstanding);
   cpu.write(r + STRIDE, 4, w.stride);
+  cpu.write(r + PATTERN_ADDR, 8, dma_addr != w.address ? w.address : 0);
   cpu.write(r + DATA_SEED, 4, w.data_seed);
   cpu.write(r + MSIX_VECTOR, 4, 0);
   cpu.write(r + CONTROL, 4, control);
   cpu.write(r + DOORBELL, 4, 1);
   b.interrupts = pci.irq().wait_for(b.vector, b.interrupts);
 
-  EngineRun out;
   WorkloadSummary& s = out.summary;
   s.requests = cpu.read(r + RES_REQUESTS, 8);
   s.bytes = cpu.read(r + RES_BYTES, 8);
@@ -136,6 +154,7 @@ EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workloa
   const uint32_t devctl = pci.kernel().read_config(*dev, dev->pcie_cap + PCI_EXP_DEVCTL, 2);
   out.mps = 128u << ((devctl & PCI_EXP_DEVCTL_PAYLOAD) >> 5);
   out.mrrs = 128u << ((devctl & PCI_EXP_DEVCTL_READRQ) >> 12);
+  if (out.mapped) pci.dma_api()->unmap(*dev, iova, map_len);  // dma_unmap_resource()
   return out;
 }
 

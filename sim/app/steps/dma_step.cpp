@@ -10,17 +10,32 @@ namespace {
 
 class DmaStep : public Step {
  public:
-  DmaStep(std::string master, std::string device, Workload w)
-      : master_(std::move(master)), device_(std::move(device)), work_(w) {}
+  DmaStep(std::string master, std::string device, Workload w, DmaMapping map)
+      : master_(std::move(master)), device_(std::move(device)), work_(w), map_(map) {}
 
   void run(StepContext& ctx) override {
     nlohmann::json row = {{"step", ctx.step_name}, {"workload", "dma"}};
     if (!device_.empty()) {
-      const EngineRun job = run_engine_job(*ctx.platform.pci(), device_, work_);
+      auto counter = [&](const char* name) -> uint64_t {
+        auto* iommu = ctx.platform.iommu();
+        return iommu ? static_cast<const stats::Counter*>(iommu->stats().find(name))->value() : 0;
+      };
+      const uint64_t hit0 = counter("iotlb_hit"), miss0 = counter("iotlb_miss");
+      const EngineRun job = run_engine_job(*ctx.platform.pci(), device_, work_, map_);
       ctx.outputs = job.summary.to_json();
+      ctx.outputs["dma_address"] = job.dma_address;
       row["device"] = device_;
       row["mps"] = job.mps;
       row["mrrs"] = job.mrrs;
+      if (job.mapped) {
+        row["page_size_bytes"] = job.page_size;
+        row["dma_address"] = job.dma_address;
+      }
+      if (ctx.platform.iommu()) {
+        const uint64_t hits = counter("iotlb_hit") - hit0, misses = counter("iotlb_miss") - miss0;
+        row["iotlb_hit_rate"] = hits + misses ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 1.0;
+        row["iotlb_misses"] = misses;
+      }
     } else {
       ctx.outputs = ctx.platform.master(master_)->run(work_).to_json();
       row["master"] = master_;
@@ -40,6 +55,7 @@ class DmaStep : public Step {
   std::string master_;
   std::string device_;
   Workload work_;
+  DmaMapping map_;
 };
 
 }  // namespace
@@ -67,6 +83,13 @@ StepType dma_step_type() {
       Field::integer("data_seed").describe("Selects the data pattern written, or expected by verify").defaults(0)
           .at_least(0),
       Field::boolean("verify").describe("Reads: compare the data read with the pattern").defaults(false),
+      Field::boolean("dma_map").describe("DMA engines behind an IOMMU: map the window through the DMA API first and "
+                                         "program the IOVA (false: the device uses `address` unmapped, which faults)")
+          .defaults(true),
+      Field::size("map_granule").with_unit("bytes")
+          .describe("The driver maps the window in whole, aligned granules of this size; 2MiB or 1GiB let the IOMMU "
+                    "driver use superpages").defaults(4096).at_least(4096).at_most(static_cast<double>(1ULL << 30))
+          .pow2(),
   };
   t.outputs = {
       Field::integer("requests").with_unit("requests").describe("Requests completed"),
@@ -81,6 +104,8 @@ StepType dma_step_type() {
       Field::number("latency_ns_p90").with_unit("ns").describe("90th percentile request latency"),
       Field::number("latency_ns_p99").with_unit("ns").describe("99th percentile request latency"),
       Field::number("latency_ns_max").with_unit("ns").describe("Maximum request latency"),
+      Field::integer("dma_address").with_unit("bytes").describe("Base address the device was programmed with (an "
+                                                                 "IOVA behind an IOMMU)"),
   };
   t.prepare = [](const nlohmann::json& s, const std::string& ptr, const PlatformConfig& platform,
                  config::Issues& issues) -> std::unique_ptr<Step> {
@@ -140,7 +165,12 @@ StepType dma_step_type() {
     if (!device.empty() && w.size > 0xFFFFFFFFu) issues.add(ptr + "/size", "too large for the SIZE register");
     if (w.verify && w.direction == DmaDirection::Write)
       issues.add(ptr + "/verify", "verify applies to reads only");
-    return std::make_unique<DmaStep>(name, device, w);
+    DmaMapping map;
+    map.enabled = s["dma_map"].get<bool>();
+    map.granule = s["map_granule"].get<uint64_t>();
+    if (!name.empty() && s.contains("map_granule") && s["map_granule"] != 4096)
+      issues.add(ptr + "/map_granule", "applies to PCIe DMA engines only");
+    return std::make_unique<DmaStep>(name, device, w, map);
   };
   return t;
 }

@@ -12,9 +12,18 @@
 
 namespace vfiosim::kernel {
 
+struct iommu_domain;
+
 struct iommu_group {
   int id = 0;
   std::vector<pci_dev*> devices;  // in the order they joined
+  // Set by the iommu core (iommu.cpp) once an IOMMU driver manages the group.
+  iommu_domain* default_domain = nullptr;
+  iommu_domain* blocking_domain = nullptr;
+  iommu_domain* domain = nullptr;  // the domain the group is attached to now
+  const void* owner = nullptr;     // DMA ownership (iommu_group_claim_dma_owner)
+  unsigned owner_cnt = 0;
+  unsigned refcount = 1;           // the kobject reference the group's own existence holds
 };
 
 class IommuGroups {
