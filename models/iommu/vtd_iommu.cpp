@@ -97,7 +97,7 @@ bool VtdIommu::thread_access(tlm::tlm_command cmd, uint64_t addr, void* data, un
   return t.is_response_ok();
 }
 
-void VtdIommu::fault(uint8_t reason, uint16_t rid, uint64_t addr, bool read, uint64_t t_ps) {
+void VtdIommu::fault(uint8_t reason, uint16_t rid, uint64_t addr, bool read, uint64_t t_ps, uint64_t dma_id) {
   ++faults_total_;
   const std::string key = std::string("reason_") + std::to_string(reason);
   auto* c = const_cast<stats::Stat*>(faults_by_reason_.find(key));
@@ -115,7 +115,7 @@ void VtdIommu::fault(uint8_t reason, uint16_t rid, uint64_t addr, bool read, uin
                   {"recorded", logged}});
   if (trace_)
     trace_->instant(walk_track_, "iommu", "fault", t_ps,
-                    {{"reason", reason}, {"source_id", bdf_of(rid)}, {"address", addr}});
+                    {{"reason", reason}, {"source_id", bdf_of(rid)}, {"address", addr}, {"dma", dma_id}});
 }
 
 void VtdIommu::upstream_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -135,12 +135,13 @@ void VtdIommu::upstream_transport(tlm::tlm_generic_payload& trans, sc_core::sc_t
   latency_.sample(r.done_ps - t);
   if (trace_ && r.walked) {
     const uint64_t id = trace_->next_id();
-    trace_->async_begin(walk_track_, "iommu", "walk", id, r.walk_start_ps, {{"source_id", bdf_of(rid)}, {"iova", iova}});
+    trace_->async_begin(walk_track_, "iommu", "walk", id, r.walk_start_ps,
+                        {{"source_id", bdf_of(rid)}, {"iova", iova}, {"dma", ext ? ext->trace_id : 0}});
     trace_->async_end(walk_track_, "iommu", "walk", id, r.done_ps);
   }
   if (!r.ok) {
     const uint64_t at = clock_.ps_of(clock_.cycle_at_or_after(r.done_ps) + params_.fault_cycles);
-    if (r.record) fault(r.reason, rid, iova, !write, at);
+    if (r.record) fault(r.reason, rid, iova, !write, at, ext ? ext->trace_id : 0);
     else {
       ++faults_total_;
       ++faults_dropped_;

@@ -62,7 +62,7 @@ class VtdIommu : public sc_core::sc_module {
   bool table_read(uint64_t addr, void* dst, unsigned len, uint64_t t_ps, uint64_t& done_ps);
   bool thread_access(tlm::tlm_command cmd, uint64_t addr, void* data, unsigned len);
   void raise(uint64_t addr, uint32_t data, uint64_t t_ps);
-  void fault(uint8_t reason, uint16_t rid, uint64_t addr, bool read, uint64_t t_ps);
+  void fault(uint8_t reason, uint16_t rid, uint64_t addr, bool read, uint64_t t_ps, uint64_t dma_id);
 
   VtdParams params_;
   ClockDomain clock_;

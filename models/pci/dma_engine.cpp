@@ -197,9 +197,9 @@ void DmaEngine::engine() {
     WorkloadResult r;
     const bool valid = w.size > 0 && w.size <= (1u << 20) && w.count > 0 && w.outstanding > 0 && w.window >= w.size;
     if (valid) {
-      const IssueFn issue = [this](bool write, uint64_t addr, uint8_t* buf, uint64_t len) {
+      const IssueFn issue = [this](bool write, uint64_t addr, uint8_t* buf, uint64_t len, uint64_t trace_id) {
         const auto res = rc_.dma(*this, write, addr, buf, static_cast<uint32_t>(len),
-                                 ClockDomain::to_ps(sc_core::sc_time_stamp()));
+                                 ClockDomain::to_ps(sc_core::sc_time_stamp()), trace_id);
         return IssueOutcome{res.done_ps, res.ok};
       };
       run_workload(w,

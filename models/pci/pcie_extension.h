@@ -17,6 +17,7 @@ struct PcieExtension : tlm::tlm_extension<PcieExtension> {
   bool has_pasid = false;
   uint32_t pasid = 0;
   bool is_msi = false;
+  uint64_t trace_id = 0;  // the DMA request's async slice in trace.json (0: none)
 
   tlm::tlm_extension_base* clone() const override { return new PcieExtension(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override {

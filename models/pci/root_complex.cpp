@@ -72,7 +72,7 @@ uint64_t RootComplex::down_from_root(const PciBus* bus, uint64_t t, TlpType type
 }
 
 RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t addr, uint8_t* data, uint32_t len,
-                                        uint64_t ready_ps) {
+                                        uint64_t ready_ps, uint64_t trace_id) {
   if (!src.bus_master()) {
     ++blocked_no_bme_;
     return {ready_ps, false};
@@ -86,6 +86,7 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
   PcieExtension& ext = dma_ext_;
   ext = PcieExtension{};
   ext.rid = src.dma_rid();
+  ext.trace_id = trace_id;
   // A PCIe-to-PCI bridge issues requests from its secondary bus as (secondary bus, 00.0) (A2.3).
   for (const PciBus* b = src.bus(); b && b->bridge(); b = b->bridge()->bus())
     if (b->bridge()->port_type() == PortType::PcieToPciBridge) ext.rid = make_rid(b->number(), 0);

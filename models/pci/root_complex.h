@@ -90,7 +90,9 @@ class RootComplex : public sc_core::sc_module {
     uint64_t done_ps;
     bool ok;
   };
-  DmaResult dma(PciFunction& src, bool write, uint64_t addr, uint8_t* data, uint32_t len, uint64_t ready_ps);
+  /// `trace_id`: the request's slice in trace.json, carried to the IOMMU in the PcieExtension.
+  DmaResult dma(PciFunction& src, bool write, uint64_t addr, uint8_t* data, uint32_t len, uint64_t ready_ps,
+                uint64_t trace_id = 0);
 
   /// Called for every MSI write: requester, address, data, arrival time in ps.
   using MsiHandler = std::function<void(uint16_t rid, uint64_t address, uint32_t data, uint64_t arrival_ps)>;

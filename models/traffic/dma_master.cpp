@@ -33,7 +33,7 @@ void DmaMaster::engine() {
     while (queue_.empty()) sc_core::wait(kick_);
     Job* job = queue_.front();
     tlm::tlm_generic_payload trans;
-    const IssueFn issue = [&](bool write, uint64_t addr, uint8_t* buf, uint64_t len) {
+    const IssueFn issue = [&](bool write, uint64_t addr, uint8_t* buf, uint64_t len, uint64_t) {
       setup_payload(trans, write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, addr, buf,
                     static_cast<unsigned>(len));
       sc_core::sc_time delay = sc_core::SC_ZERO_TIME;

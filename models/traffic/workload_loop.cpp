@@ -55,7 +55,8 @@ void run_workload(const Workload& w, LoopContext ctx, const IssueFn& issue, Work
     const uint64_t addr = addresses.next();
     if (write) fill_pattern(w.pattern_of(addr), w.data_seed, buf.data(), w.size);
     const uint64_t issue_ps = now_ps();
-    const IssueOutcome out = issue(write, addr, buf.data(), w.size);
+    const uint64_t trace_id = ctx.trace ? ctx.trace->next_id() : 0;
+    const IssueOutcome out = issue(write, addr, buf.data(), w.size, trace_id);
     if (out.ok) {
       r.bytes += w.size;
       ctx.stats.bytes += w.size;
@@ -68,9 +69,7 @@ void run_workload(const Workload& w, LoopContext ctx, const IssueFn& issue, Work
       ++r.errors;
       ++ctx.stats.errors;
     }
-    uint64_t trace_id = 0;
     if (ctx.trace) {
-      trace_id = ctx.trace->next_id();
       ctx.trace->async_begin(ctx.track, "dma", op, trace_id, issue_ps,
                              {{"address", addr}, {"size", w.size}, {"ok", out.ok}});
     }

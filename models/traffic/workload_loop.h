@@ -30,7 +30,9 @@ struct IssueOutcome {
   bool ok;
 };
 /// Issues one request at the current simulated time: a read fills `buf`, a write sends it.
-using IssueFn = std::function<IssueOutcome(bool write, uint64_t address, uint8_t* buf, uint64_t len)>;
+/// `trace_id` names the request's slice in trace.json (0 without a trace), so models on its path
+/// (an IOMMU's walks) can point back to it.
+using IssueFn = std::function<IssueOutcome(bool write, uint64_t address, uint8_t* buf, uint64_t len, uint64_t trace_id)>;
 
 struct LoopContext {
   const ClockDomain& clock;
