@@ -28,6 +28,10 @@ class FaultRecorder {
   uint32_t fedata = 0;
   uint64_t feaddr = 0;  // FEADDR | FEUADDR << 32
 
+  /// A fault event for a condition other than primary logging (an invalidation queue error): the
+  /// MSI now, or FECTL.IP held until software unmasks, as for recorded faults.
+  void error_event(uint64_t t_ps) { event(t_ps); }
+
   unsigned size() const { return static_cast<unsigned>(regs_.size()); }
   uint64_t overflows() const { return overflows_; }
 

@@ -61,8 +61,12 @@ class SetAssocCache {
     if (!sets_) return false;
     const uint32_t set = static_cast<uint32_t>(index % sets_);
     uint32_t way = ways_;
+    bool replaced = false;  // same key: overwritten in place, the valid count does not change
     for (uint32_t w = 0; w < ways_ && way == ways_; ++w)
-      if (at(set, w).valid && at(set, w).key == key) way = w;
+      if (at(set, w).valid && at(set, w).key == key) {
+        way = w;
+        replaced = true;
+      }
     for (uint32_t w = 0; w < ways_ && way == ways_; ++w)
       if (!at(set, w).valid) way = w;
     bool evicted = false;
@@ -73,7 +77,7 @@ class SetAssocCache {
     Entry& e = at(set, way);
     e = Entry{true, key, did, ready_ps, value};
     policy_->filled(set, way);
-    if (!evicted) ++valid_;
+    if (!evicted && !replaced) ++valid_;
     return evicted;
   }
 

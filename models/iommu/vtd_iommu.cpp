@@ -59,9 +59,8 @@ VtdIommu::VtdIommu(const sc_core::sc_module_name& name, const VtdParams& params,
     sc_core::wait(clock_.time_of(c) - sc_core::sc_time_stamp());
   };
   ops.interrupt = [this](uint64_t a, uint32_t d) { raise(a, d, ClockDomain::to_ps(sc_core::sc_time_stamp())); };
-  ops.error = [this] {  // an IQE is a fault event too
-    faults_->write_fectl(faults_->fectl(), 0);
-    if (!(faults_->fectl() & ECTL_IM)) raise(faults_->feaddr, faults_->fedata, ClockDomain::to_ps(sc_core::sc_time_stamp()));
+  ops.error = [this] {  // an IQE is a fault event too (held in FECTL.IP while masked)
+    faults_->error_event(ClockDomain::to_ps(sc_core::sc_time_stamp()));
   };
   qi_ = std::make_unique<InvalidationQueue>(params_, *xlat_, stats_, std::move(ops));
   if (trace_) {
