@@ -27,6 +27,7 @@ struct VtdParams {
   unsigned mamv = 18;                  // max address mask value of a PSI
   bool pass_through = true;            // ECAP.PT
   bool coherent = true;                // ECAP.C
+  bool interrupt_remapping = true;     // ECAP.IR advertised (remapping itself is not modelled)
   // Caches
   CacheGeometry context_cache{16, 16, "lru"};
   CacheGeometry iotlb{64, 4, "lru"};

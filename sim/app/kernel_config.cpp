@@ -32,6 +32,20 @@ std::shared_ptr<const config::ObjectSpec> KernelConfig::spec() {
                .describe("Host memory reserved at its top for kernel pages (page tables, queues)")
                .defaults("64MiB").at_least(1 << 20).at_most(static_cast<double>(1ULL << 40)));
     s->add(Field::object_of("iommu", iommu).defaults(json::object()).describe("IOMMU options"));
+    s->add(Field::size("user_memory").with_unit("bytes")
+               .describe("Host memory below the kernel's reserved for userspace pages (mmap in scenarios)")
+               .defaults("256MiB").at_least(1 << 20).at_most(static_cast<double>(1ULL << 40)));
+    auto type1 = std::make_shared<config::ObjectSpec>("vfio_iommu_type1", "Module parameters of vfio_iommu_type1");
+    type1->add(Field::boolean("allow_unsafe_interrupts")
+                   .describe("Attach groups without MSI isolation (interrupt remapping)").defaults(false));
+    type1->add(Field::boolean("disable_hugepages").describe("Pin and map one page at a time").defaults(false));
+    type1->add(Field::integer("dma_entry_limit").with_unit("mappings")
+                   .describe("Mappings per container (read at VFIO_SET_IOMMU)").defaults(65535).at_least(0)
+                   .at_most(4294967295.0));
+    s->add(Field::object_of("vfio_iommu_type1", type1).defaults(json::object()).describe("vfio_iommu_type1 parameters"));
+    s->add(Field::boolean("enable_unsafe_noiommu_mode")
+               .describe("vfio.enable_unsafe_noiommu_mode: no-IOMMU groups for devices without an IOMMU")
+               .defaults(false));
     s->check([](const json& r, const std::string& ptr, config::Issues& issues) {
       if (r["memory"].get<uint64_t>() % 4096) issues.add(ptr + "/memory", "expected a multiple of 4 KiB");
     });
@@ -45,6 +59,12 @@ KernelConfig KernelConfig::from(const config::json& r) {
   k.cpu_mhz = r.at("cpu_mhz").get<uint64_t>();
   for (auto it = r.at("costs").begin(); it != r.at("costs").end(); ++it) k.costs[it.key()] = it.value().get<uint64_t>();
   k.memory = r.at("memory").get<uint64_t>();
+  k.user_memory = r.at("user_memory").get<uint64_t>();
+  const auto& t1 = r.at("vfio_iommu_type1");
+  k.type1.allow_unsafe_interrupts = t1.at("allow_unsafe_interrupts").get<bool>();
+  k.type1.disable_hugepages = t1.at("disable_hugepages").get<bool>();
+  k.type1.dma_entry_limit = t1.at("dma_entry_limit").get<unsigned>();
+  k.enable_unsafe_noiommu_mode = r.at("enable_unsafe_noiommu_mode").get<bool>();
   const auto& i = r.at("iommu");
   k.iommu.strict = i.at("strict").get<bool>();
   k.iommu.superpages = i.at("superpages").get<bool>();

@@ -10,6 +10,7 @@
 
 #include "sim/config/spec.h"
 #include "vfio/linux/iommu/intel/intel_iommu.h"
+#include "vfio/vfio/vfio_iommu_type1.h"
 
 namespace vfiosim {
 
@@ -17,7 +18,10 @@ struct KernelConfig {
   uint64_t cpu_mhz = 2200;
   std::map<std::string, uint64_t> costs;  // cost-table overrides by name
   uint64_t memory = 64ULL << 20;          // bytes reserved for kernel pages
+  uint64_t user_memory = 256ULL << 20;    // bytes below them for userspace pages (mmap)
   kernel::IommuOptions iommu;
+  kernel::Type1Params type1;
+  bool enable_unsafe_noiommu_mode = false;
 
   static std::shared_ptr<const config::ObjectSpec> spec();
   static KernelConfig from(const config::json& resolved);

@@ -163,9 +163,16 @@ void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uin
   const uint64_t top = std::min({memory_size, rc.ecam_base, rc.mmio32_base});
   if (kc.memory > top) throw std::runtime_error("kernel memory does not fit below the PCI hole");
   pages_ = std::make_unique<kernel::PageAllocator>(*cpu_, *costs_, top - kc.memory, kc.memory, k.child("mm"));
+  const uint64_t user_top = top - kc.memory;
+  const uint64_t user_size = std::min(kc.user_memory, user_top);
+  user_pages_ = std::make_unique<kernel::UserPageAllocator>(user_top - user_size, user_size);
+  iommu_core_ = std::make_unique<kernel::IommuCore>(*groups_, *costs_);  // no driver without an IOMMU
+  vfio_ = std::make_unique<kernel::Vfio>(iommu_core_.get(), groups_.get(), vfs_);
+  vfio_->enable_unsafe_noiommu_mode = kc.enable_unsafe_noiommu_mode;
+  type1_ = std::make_unique<kernel::VfioIommuType1>(*iommu_core_, *costs_, kc.type1);
+  vfio_pci_ = std::make_unique<kernel::VfioPci>(*vfio_, *kernel_, *drivers_, *cpu_);
   if (!iommu_regs) return;
   auto& ki = k.child("iommu");
-  iommu_core_ = std::make_unique<kernel::IommuCore>(*groups_, *costs_);
   intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irq_, iommu_regs, kc.iommu, events,
                                                 ki.child("intel"));
   const auto& rcp = config_.root_complex;
@@ -174,6 +181,31 @@ void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uin
       std::vector<std::pair<uint64_t, uint64_t>>{{rcp.mmio32_base, rcp.mmio32_base + rcp.mmio32_size - 1},
                                                  {rcp.mmio64_base, rcp.mmio64_base + rcp.mmio64_size - 1}},
       ki.child("dma"));
+}
+
+kernel::Task& PciPlatform::task(const std::string& process) {
+  auto& slot = tasks_[process];
+  if (!slot) slot = std::make_unique<kernel::Task>(1000 + static_cast<int>(tasks_.size()), process, *cpu_, *user_pages_);
+  return *slot;
+}
+
+std::vector<std::string> PciPlatform::leaks() {
+  std::vector<std::string> out;
+  if (vfio_)
+    for (auto& l : vfio_->leaks()) out.push_back("vfio: " + l);
+  if (iommu_core_)
+    for (auto& l : iommu_core_->leaks()) out.push_back("iommu: " + l);
+  if (type1_ && type1_->live()) out.push_back("vfio_iommu_type1: " + std::to_string(type1_->live()) + " vfio_iommu(s) not released");
+  if (kernel::live_files()) out.push_back(std::to_string(kernel::live_files()) + " struct file(s) still open");
+  return out;
+}
+
+void PciPlatform::shutdown() {
+  if (!vfio_) return;
+  kernel::pci_driver* drv = drivers_->find_driver("vfio-pci");
+  if (!drv) return;
+  for (const auto& dev : kernel_->devices())
+    if (drivers_->driver_of(*dev) == drv) drivers_->unbind(*drv, *dev);
 }
 
 void PciPlatform::boot() {
@@ -194,8 +226,14 @@ void PciPlatform::boot() {
     if (int ret = iommu_core_->register_driver(intel_.get(), def))
       throw std::runtime_error("iommu default domains failed: " + std::to_string(ret));
     intel_->enable_translation();
+    drivers_->dma_configure = [this](kernel::pci_dev& d) { return iommu_core_->iommu_device_use_default_domain(d); };
+    drivers_->dma_cleanup = [this](kernel::pci_dev& d) { iommu_core_->iommu_device_unuse_default_domain(d); };
   }
   register_boot_drivers(*this);
+  if (vfio_) {  // module_init of vfio_iommu_type1 and vfio-pci
+    vfio_->vfio_register_iommu_driver(type1_->ops());
+    vfio_pci_->register_driver();
+  }
   *boot_config_accesses_ += kernel_->config_accesses();
   boot_time_->set(static_cast<double>(sc_core::sc_time_stamp().value() - start) / 1000.0);
 }

@@ -18,6 +18,9 @@
 #include "sim/app/pci_config.h"
 #include "sim/base/event_log.h"
 #include "vfio/linux/iommu/dma_iommu.h"
+#include "vfio/linux/kernel/task.h"
+#include "vfio/vfio/pci/vfio_pci.h"
+#include "vfio/vfio/vfio_iommu_type1.h"
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/iommu/iommu_group.h"
 #include "vfio/linux/sysfs/sysfs.h"
@@ -55,6 +58,19 @@ class PciPlatform {
   kernel::IommuCore* iommu() { return iommu_core_.get(); }
   kernel::IntelIommu* intel_iommu() { return intel_.get(); }
   kernel::IommuDma* dma_api() { return dma_api_.get(); }
+  kernel::Vfs& vfs() { return vfs_; }
+  kernel::Vfio& vfio() { return *vfio_; }
+  kernel::VfioPci& vfio_pci() { return *vfio_pci_; }
+  kernel::VfioIommuType1& type1() { return *type1_; }
+  /// The simulated process of that name (created on first use).
+  kernel::Task& task(const std::string& process);
+  bool has_task(const std::string& process) const { return tasks_.count(process) != 0; }
+  /// Names a scenario gave to descriptors and buffers, per process ("container" -> 3).
+  std::map<std::string, int64_t>& names(const std::string& process) { return names_[process]; }
+  /// Everything the kernel still holds at the end of a run (empty when every object was freed).
+  std::vector<std::string> leaks();
+  /// device_shutdown() for VFIO: unbind vfio-pci from every device (waits for any user left).
+  void shutdown();
 
   /// Linux's PCI boot: enumerate, assign resources, set MPS/MRRS, form IOMMU groups, register
   /// the drivers (pcieport, vfiosim-dmae), which bind to their devices. Runs in a SystemC thread.
@@ -79,6 +95,13 @@ class PciPlatform {
   std::unique_ptr<kernel::IntelIommu> intel_;
   std::unique_ptr<kernel::IommuDma> dma_api_;
   KernelConfig kernel_config_;
+  kernel::Vfs vfs_;
+  std::unique_ptr<kernel::UserPageAllocator> user_pages_;
+  std::unique_ptr<kernel::Vfio> vfio_;
+  std::unique_ptr<kernel::VfioIommuType1> type1_;
+  std::unique_ptr<kernel::VfioPci> vfio_pci_;
+  std::map<std::string, std::unique_ptr<kernel::Task>> tasks_;
+  std::map<std::string, std::map<std::string, int64_t>> names_;
   std::unique_ptr<InterruptController> irq_;
   std::unique_ptr<kernel::PciCore> kernel_;
   std::unique_ptr<kernel::IommuGroups> groups_;

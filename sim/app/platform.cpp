@@ -57,6 +57,19 @@ nlohmann::json Platform::describe() const {
   return out;
 }
 
+void Platform::exit_process(const std::string& process) {
+  if (!pci_ || !pci_->has_task(process)) return;
+  kernel::Task& t = pci_->task(process);
+  kernel::CurrentScope scope(t);
+  t.close_all();
+}
+
+void Platform::shutdown() {
+  if (pci_) pci_->shutdown();
+}
+
+std::vector<std::string> Platform::leaks() { return pci_ ? pci_->leaks() : std::vector<std::string>{}; }
+
 void Platform::wait_until_booted() {
   while (!booted_) sc_core::wait(booted_event_);
 }

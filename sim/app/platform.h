@@ -41,6 +41,14 @@ class Platform : public sc_core::sc_module {
   /// What the kernel found (PCI devices, resources, IOMMU groups); empty without PCI.
   nlohmann::json describe() const;
 
+  /// A scenario process ends: its simulated task closes every file it still holds.
+  void exit_process(const std::string& process);
+  /// Every process has exited: the kernel unbinds the VFIO drivers (as at shutdown), so the leak
+  /// check can find every object that should be gone.
+  void shutdown();
+  /// What the kernel still holds after shutdown (empty when every object was freed).
+  std::vector<std::string> leaks();
+
   /// Blocks the calling thread until the kernel has booted (PCI enumerated).
   void wait_until_booted();
 

@@ -128,6 +128,15 @@ RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
   else if (!driver.all_finished()) stall = "no more events, but steps are still blocked (deadlock)";
   result.report = build_report(scenario, driver, root, end_ps, stall, platform.describe(),
                                platform.events().to_json(kMaxReportedEvents));
+  // Lifetime: after every process exited and the VFIO drivers were unbound, nothing may remain.
+  if (!stalled) {
+    const auto leaks = platform.leaks();
+    if (!leaks.empty()) {
+      result.report["leaks"] = leaks;
+      result.report["passed"] = false;
+      for (const auto& l : leaks) log::warn("leak: " + l);
+    }
+  }
   if (stalled) kill_suspended_threads();
   result.passed = result.report["passed"].get<bool>();
   result.summary = render_summary(result.report);

@@ -28,6 +28,8 @@ void ScenarioDriver::run_process(const std::string& process) {
   platform_.wait_until_booted();
   for (const auto& step : scenario_.steps)
     if (step.process == process) run_step(step);
+  platform_.exit_process(process);  // exit(): every descriptor the process still holds is closed
+  if (++processes_done_ == scenario_.processes().size()) platform_.shutdown();
 }
 
 void ScenarioDriver::run_step(const PreparedStep& step) {
@@ -41,7 +43,8 @@ void ScenarioDriver::run_step(const PreparedStep& step) {
     trace_->async_begin(track_, "step", step.name, trace_id, rec.start_ps, {{"op", step.op}, {"process", step.process}});
   }
 
-  StepContext ctx{platform_, scenario_.seed, trace_, step.index, step.name, nlohmann::json::object(), &results_};
+  StepContext ctx{platform_, scenario_.seed, trace_, step.index, step.name, nlohmann::json::object(), &results_,
+                 step.process};
   try {
     step.step->run(ctx);
   } catch (const StepError& e) {

@@ -46,6 +46,7 @@ class ScenarioDriver : public sc_core::sc_module {
   int track_ = 0;
   std::vector<StepRecord> records_;
   std::vector<nlohmann::json> results_;
+  size_t processes_done_ = 0;
 };
 
 }  // namespace vfiosim

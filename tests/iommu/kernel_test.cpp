@@ -229,32 +229,36 @@ TEST(IommuCoreGroups, ReservedRegionsIncludeTheMsiWindow) {
 
 TEST(IommuCoreGroups, DmaOwnershipExcludesOtherOwnersAndKernelDrivers) {
   Machine m(platform_json(true));
-  int claim_a = -1, claim_b = 0, use_default = 0, claim_again = -1, use_after = -1;
+  int while_driver_bound = 0, claim_a = -1, claim_b = 0, bind_dma_driver = 0, claim_again = -1, rebind = -1;
   kernel::iommu_domain *during = nullptr, *after = nullptr, *def = nullptr;
   int a = 0, b = 0;
   sctest::run_in_thread([&] {
     m.platform->wait_until_booted();
     auto& dev = m.dev("0000:02:00.0");
+    auto& drivers = m.pci().drivers();
+    kernel::pci_driver* dmae = drivers.find_driver(kDmaEngineDriver);
     kernel::iommu_group* g = dev.iommu_group;
     def = g->default_domain;
+    while_driver_bound = m.core().iommu_group_claim_dma_owner(g, &a);  // a kernel DMA driver uses it
+    drivers.unbind(*dmae, dev);
     claim_a = m.core().iommu_group_claim_dma_owner(g, &a);
     during = g->domain;
     claim_b = m.core().iommu_group_claim_dma_owner(g, &b);
-    use_default = m.core().iommu_device_use_default_domain(dev);
+    bind_dma_driver = drivers.bind(*dmae, dev);  // probe's iommu_device_use_default_domain fails
     claim_again = m.core().iommu_group_claim_dma_owner(g, &a);  // the same owner nests
     m.core().iommu_group_release_dma_owner(g);
     m.core().iommu_group_release_dma_owner(g);
     after = g->domain;
-    use_after = m.core().iommu_device_use_default_domain(dev);
-    m.core().iommu_device_unuse_default_domain(dev);
+    rebind = drivers.bind(*dmae, dev);
   });
+  EXPECT_EQ(while_driver_bound, -EPERM);
   EXPECT_EQ(claim_a, 0);
   EXPECT_NE(during, def);  // blocked while owned
   EXPECT_EQ(claim_b, -EPERM);
-  EXPECT_EQ(use_default, -EBUSY);
+  EXPECT_EQ(bind_dma_driver, -EBUSY);
   EXPECT_EQ(claim_again, 0);
   EXPECT_EQ(after, def);
-  EXPECT_EQ(use_after, 0);
+  EXPECT_EQ(rebind, 0);
 }
 
 TEST(IommuCoreGroups, AttachedUnmanagedDomainReplacesTheDefaultOne) {
@@ -267,17 +271,14 @@ TEST(IommuCoreGroups, AttachedUnmanagedDomainReplacesTheDefaultOne) {
     auto& dev = m.dev("0000:01:00.0");
     kernel::iommu_group* g = dev.iommu_group;
     const uint64_t def_iova = m.pci().dma_api()->map(dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
-    int owner = 0;
-    ASSERT_EQ(core.iommu_group_claim_dma_owner(g, &owner), 0);
     kernel::iommu_domain* d = core.iommu_domain_alloc();
     ASSERT_EQ(core.iommu_map(d, 0x700000, 0x30000000, 0x1000, kernel::IOMMU_READ), 0);
-    attach = core.iommu_attach_group(d, g);
+    attach = core.iommu_attach_group(d, g);  // the group is on its default domain: allowed
     kernel::iommu_domain* other = core.iommu_domain_alloc();
     busy = core.iommu_attach_group(other, g);  // already attached to a non-default domain
     via_unmanaged = m.read_at("0000:01:00.0", 0x700000);
     via_default_iova = m.read_at("0000:01:00.0", def_iova);
     core.iommu_detach_group(d, g);
-    core.iommu_group_release_dma_owner(g);
     back_on_default = m.read_at("0000:01:00.0", def_iova);
     core.iommu_domain_free(other);
     core.iommu_domain_free(d);

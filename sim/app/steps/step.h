@@ -28,6 +28,7 @@ struct StepContext {
   std::string step_name;
   nlohmann::json outputs = nlohmann::json::object();  // filled by the step
   std::vector<nlohmann::json>* results;               // workload table rows
+  std::string process = "main";                        // the simulated process the step runs in
 };
 
 /// A step could not do what it was asked (a device is not bound to the driver it needs, ...):
@@ -65,5 +66,6 @@ StepType delay_step_type();
 StepType memory_check_step_type();
 StepType memory_fill_step_type();
 std::vector<StepType> kernel_step_types();
+std::vector<StepType> vfio_step_types();
 
 }  // namespace vfiosim

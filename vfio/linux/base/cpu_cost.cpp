@@ -26,6 +26,10 @@ const std::vector<CostInfo>& cost_table() {
       {"dma_map_call", 120, "iommu_dma_map_page(): DMA API entry"},
       {"dma_unmap_call", 120, "iommu_dma_unmap_page(): DMA API entry"},
       {"fault_handler", 600, "dmar_fault(): one fault record read, logged and cleared"},
+      {"syscall_entry", 250, "entering and leaving the kernel for one system call"},
+      {"pin_user_page", 120, "pin_user_pages_remote() per page: the page-table walk and FOLL_LONGTERM bookkeeping"},
+      {"unpin_user_page", 60, "unpin_user_page() per page"},
+      {"vfio_dma_entry", 300, "type1: a vfio_dma allocated or freed with its rb-tree update"},
   };
   return t;
 }

@@ -31,6 +31,10 @@ enum class Cost {
   DmaMapCall,        // iommu_dma_map_page(): DMA API entry, direction checks
   DmaUnmapCall,      // iommu_dma_unmap_page()
   FaultHandler,      // dmar_fault(): per fault record serviced
+  SyscallEntry,      // entering and leaving the kernel for one system call
+  PinUserPage,       // pin_user_pages_remote() per page (GUP walk, FOLL_LONGTERM bookkeeping)
+  UnpinUserPage,     // unpin_user_page() per page
+  VfioDmaEntry,      // type1: a vfio_dma allocated or freed with its rb-tree update
   kCount
 };
 

@@ -49,8 +49,14 @@ int PciDriverCore::bind(pci_driver& drv, pci_dev& dev) {
   Binding& b = binding(dev);
   if (b.driver) return -EBUSY;
   if (!matches(drv, dev)) return -ENODEV;
+  // pci_dma_configure(): a driver that uses the kernel DMA API takes the group's default domain
+  // (iommu_device_use_default_domain), which fails with -EBUSY while userspace owns the group.
+  if (!drv.driver_managed_dma && dma_configure) {
+    if (int ret = dma_configure(dev)) return ret;
+  }
   const int ret = drv.probe ? drv.probe(dev) : 0;
   if (ret == 0) b.driver = &drv;
+  else if (!drv.driver_managed_dma && dma_cleanup) dma_cleanup(dev);
   return ret;
 }
 
@@ -59,6 +65,7 @@ int PciDriverCore::unbind(pci_driver& drv, pci_dev& dev) {
   if (b.driver != &drv) return -ENODEV;
   if (drv.remove) drv.remove(dev);
   b.driver = nullptr;
+  if (!drv.driver_managed_dma && dma_cleanup) dma_cleanup(dev);
   return 0;
 }
 

@@ -45,6 +45,11 @@ class PciDriverCore {
   /// pci_match_device() as the driver core calls it.
   bool matches(const pci_driver& drv, const pci_dev& dev) const;
 
+  /// Set when an IOMMU manages the bus: iommu_device_use_default_domain() /
+  /// iommu_device_unuse_default_domain() around drivers that use the DMA API.
+  std::function<int(pci_dev&)> dma_configure;
+  std::function<void(pci_dev&)> dma_cleanup;
+
  private:
   struct Binding {
     pci_dev* dev;

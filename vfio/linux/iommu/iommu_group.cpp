@@ -6,8 +6,22 @@ namespace vfiosim::kernel {
 
 iommu_group* IommuGroups::alloc_group() {  // iommu_group_alloc
   groups_.push_back(std::make_unique<iommu_group>());
-  groups_.back()->id = static_cast<int>(groups_.size()) - 1;
+  int id = 0;  // ida_alloc(): the lowest free id
+  for (bool taken = true; taken; ++id) {
+    taken = false;
+    for (const auto& g : groups_) taken |= g->id == id && g != groups_.back();
+    if (!taken) break;
+  }
+  groups_.back()->id = id;
   return groups_.back().get();
+}
+
+void IommuGroups::iommu_group_release(iommu_group* g) {
+  for (auto it = groups_.begin(); it != groups_.end(); ++it)
+    if (it->get() == g) {
+      groups_.erase(it);
+      return;
+    }
 }
 
 void IommuGroups::add_device(iommu_group* group, pci_dev& dev) {  // iommu_group_add_device

@@ -37,6 +37,10 @@ class IommuGroups {
   void probe(pci_dev& dev);
 
   const std::vector<std::unique_ptr<iommu_group>>& groups() const { return groups_; }
+  /// iommu_group_alloc() for a group no IOMMU backs (VFIO's emulated and no-IOMMU groups): the
+  /// next id; not probed by any IOMMU driver. iommu_group_release() when VFIO is done with it.
+  iommu_group* iommu_group_alloc() { return alloc_group(); }
+  void iommu_group_release(iommu_group* g);
   iommu_group* group_of(const pci_dev& dev) const { return dev.iommu_group; }
 
  private:

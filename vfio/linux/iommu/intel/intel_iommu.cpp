@@ -93,7 +93,7 @@ void IntelIommu::enable_translation() { gcmd_and_wait(GCMD_TE, GSTS_TES, true); 
 bool IntelIommu::capable(iommu_cap cap) const {
   switch (cap) {
     case IOMMU_CAP_CACHE_COHERENCY: return (ecap_ & ECAP_SC) != 0;  // snoop control: IOMMU_CACHE honoured
-    case IOMMU_CAP_INTR_REMAP: return false;                          // not enabled in this port
+    case IOMMU_CAP_INTR_REMAP: return (ecap_ & ECAP_IR) != 0;        // irq_remapping_enabled
     case IOMMU_CAP_PRE_BOOT_PROTECTION: return false;
     default: return false;
   }

@@ -1,0 +1,459 @@
+// Userspace system calls on the VFIO device nodes, as a program like QEMU makes them: ops "open",
+// "close", "ioctl" (every <linux/vfio.h> request, its struct written as JSON with the header's
+// field and flag names), "mmap" (anonymous or hugetlb memory for MAP_DMA), "pread"/"pwrite" (device
+// regions) and "set_limits" (RLIMIT_MEMLOCK, RLIMIT_NOFILE, CAP_IPC_LOCK, CAP_SYS_RAWIO). Each step
+// runs in its scenario process's simulated task; a descriptor or buffer gets a name with "as"
+// that later steps use. Results are ret and errno as userspace sees them, plus the struct's fields
+// after the call.
+#include <linux/vfio.h>
+
+#include <cstddef>
+#include <algorithm>
+#include <cstring>
+
+#include "sim/app/platform.h"
+#include "sim/app/steps/step.h"
+#include "sim/app/steps/vfio_uapi.h"
+#include "sim/base/units.h"
+#include "vfio/linux/base/errno.h"
+
+namespace vfiosim {
+
+namespace {
+
+using config::Field;
+using nlohmann::json;
+
+struct FieldDesc {
+  const char* name;
+  size_t offset;
+  size_t size;
+};
+struct StructDesc {
+  const char* type;
+  size_t size;
+  std::vector<FieldDesc> fields;
+};
+
+#define F(s, f) FieldDesc{#f, offsetof(s, f), sizeof(s::f)}
+const std::vector<StructDesc>& structs() {
+  static const std::vector<StructDesc> t = {
+      {"vfio_group_status", sizeof(vfio_group_status), {F(vfio_group_status, argsz), F(vfio_group_status, flags)}},
+      {"vfio_device_info", sizeof(vfio_device_info),
+       {F(vfio_device_info, argsz), F(vfio_device_info, flags), F(vfio_device_info, num_regions),
+        F(vfio_device_info, num_irqs), F(vfio_device_info, cap_offset)}},
+      {"vfio_region_info", sizeof(vfio_region_info),
+       {F(vfio_region_info, argsz), F(vfio_region_info, flags), F(vfio_region_info, index),
+        F(vfio_region_info, cap_offset), F(vfio_region_info, size), F(vfio_region_info, offset)}},
+      {"vfio_irq_info", sizeof(vfio_irq_info),
+       {F(vfio_irq_info, argsz), F(vfio_irq_info, flags), F(vfio_irq_info, index), F(vfio_irq_info, count)}},
+      {"vfio_device_feature", sizeof(vfio_device_feature), {F(vfio_device_feature, argsz), F(vfio_device_feature, flags)}},
+      {"vfio_iommu_type1_info", sizeof(vfio_iommu_type1_info),
+       {F(vfio_iommu_type1_info, argsz), F(vfio_iommu_type1_info, flags), F(vfio_iommu_type1_info, iova_pgsizes),
+        F(vfio_iommu_type1_info, cap_offset)}},
+      {"vfio_iommu_type1_dma_map", sizeof(vfio_iommu_type1_dma_map),
+       {F(vfio_iommu_type1_dma_map, argsz), F(vfio_iommu_type1_dma_map, flags), F(vfio_iommu_type1_dma_map, vaddr),
+        F(vfio_iommu_type1_dma_map, iova), F(vfio_iommu_type1_dma_map, size)}},
+      {"vfio_iommu_type1_dma_unmap", sizeof(vfio_iommu_type1_dma_unmap),
+       {F(vfio_iommu_type1_dma_unmap, argsz), F(vfio_iommu_type1_dma_unmap, flags),
+        F(vfio_iommu_type1_dma_unmap, iova), F(vfio_iommu_type1_dma_unmap, size)}},
+      {"vfio_iommu_type1_dirty_bitmap", sizeof(vfio_iommu_type1_dirty_bitmap),
+       {F(vfio_iommu_type1_dirty_bitmap, argsz), F(vfio_iommu_type1_dirty_bitmap, flags)}},
+  };
+  return t;
+}
+#undef F
+
+const StructDesc* find_struct(const std::string& type) {
+  for (const auto& s : structs())
+    if (type == s.type) return &s;
+  return nullptr;
+}
+
+std::vector<std::string> struct_field_names() {
+  std::vector<std::string> out;
+  for (const auto& s : structs())
+    for (const auto& f : s.fields)
+      if (std::find(out.begin(), out.end(), f.name) == out.end()) out.push_back(f.name);
+  return out;
+}
+
+// A value in an argument: a number, a size string, a VFIO constant, a flag list, or a name an
+// earlier step gave ("container", "buf0").
+int64_t resolve(const json& v, std::map<std::string, int64_t>& names) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
+  if (v.is_array()) {
+    int64_t out = 0;
+    for (const auto& e : v) out |= resolve(e, names);
+    return out;
+  }
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (auto it = names.find(s); it != names.end()) return it->second;
+    if (auto c = vfio_constant(s)) return static_cast<int64_t>(*c);
+    if (auto n = parse_size(s)) return static_cast<int64_t>(*n);
+    throw StepError("unknown name \"" + s + "\" (not a descriptor or buffer of this process, nor a VFIO constant)");
+  }
+  if (v.is_null()) return 0;
+  throw StepError("cannot use " + v.dump() + " as a value");
+}
+
+json errno_outputs(long ret) {
+  if (ret < 0) return {{"ret", -1}, {"errno", kernel::errno_name(static_cast<int>(ret))}};
+  return {{"ret", ret}};
+}
+
+kernel::Task& task_of(StepContext& ctx) { return ctx.platform.pci()->task(ctx.process); }
+
+// One system call: entered from userspace in the process's task, with its CPU cost.
+template <typename Fn>
+long syscall(StepContext& ctx, Fn fn) {
+  PciPlatform& pci = *ctx.platform.pci();
+  kernel::Task& t = task_of(ctx);
+  kernel::CurrentScope scope(t);
+  pci.costs().charge(kernel::Cost::SyscallEntry);
+  return fn(t);
+}
+
+class OpenStep : public Step {
+ public:
+  OpenStep(std::string path, std::string as) : path_(std::move(path)), as_(std::move(as)) {}
+  void run(StepContext& ctx) override {
+    const long ret = syscall(ctx, [&](kernel::Task& t) { return ctx.platform.pci()->vfs().open(t, path_); });
+    ctx.outputs = errno_outputs(ret);
+    if (ret >= 0 && !as_.empty()) ctx.platform.pci()->names(ctx.process)[as_] = ret;
+  }
+
+ private:
+  std::string path_, as_;
+};
+
+class CloseStep : public Step {
+ public:
+  explicit CloseStep(json fd) : fd_(std::move(fd)) {}
+  void run(StepContext& ctx) override {
+    auto& names = ctx.platform.pci()->names(ctx.process);
+    const int fd = static_cast<int>(resolve(fd_, names));
+    ctx.outputs = errno_outputs(syscall(ctx, [&](kernel::Task& t) { return t.close_fd(fd); }));
+  }
+
+ private:
+  json fd_;
+};
+
+class MmapStep : public Step {
+ public:
+  MmapStep(uint64_t size, bool huge, std::string as) : size_(size), huge_(huge), as_(std::move(as)) {}
+  void run(StepContext& ctx) override {
+    const long ret = syscall(ctx, [&](kernel::Task& t) -> long {
+      const uint64_t a = t.mmap_anonymous(size_, huge_);
+      return a ? static_cast<long>(a) : -ENOMEM;
+    });
+    ctx.outputs = errno_outputs(ret);
+    if (ret >= 0) {
+      ctx.outputs["vaddr"] = ret;
+      if (!as_.empty()) ctx.platform.pci()->names(ctx.process)[as_] = ret;
+    }
+  }
+
+ private:
+  uint64_t size_;
+  bool huge_;
+  std::string as_;
+};
+
+class IoctlStep : public Step {
+ public:
+  IoctlStep(json fd, const IoctlInfo* info, json arg, std::string as)
+      : fd_(std::move(fd)), info_(info), arg_(std::move(arg)), as_(std::move(as)) {}
+  void run(StepContext& ctx) override {
+    PciPlatform& pci = *ctx.platform.pci();
+    auto& names = pci.names(ctx.process);
+    kernel::Task& t = task_of(ctx);
+    const int fd = static_cast<int>(resolve(fd_, names));
+    uint64_t uarg = 0;
+    const StructDesc* sd = info_->type ? find_struct(info_->type) : nullptr;
+    std::vector<uint8_t> buf;
+    switch (info_->arg) {
+      case IoctlArg::None: break;
+      case IoctlArg::Value: uarg = static_cast<uint64_t>(resolve(arg_, names)); break;
+      case IoctlArg::FdPtr:
+        if (!arg_.is_null()) {
+          const int v = static_cast<int>(resolve(arg_, names));
+          uarg = t.alloc_arg(&v, sizeof v);
+        }
+        break;
+      case IoctlArg::String:
+        if (!arg_.is_null()) {
+          const std::string s = arg_.get<std::string>();
+          uarg = t.alloc_arg(s.c_str(), s.size() + 1);
+        }
+        break;
+      case IoctlArg::Struct: {
+        if (arg_.is_null() && arg_given_null()) break;  // a NULL pointer
+        uint64_t argsz = sd->size;
+        if (arg_.is_object() && arg_.contains("argsz")) argsz = static_cast<uint64_t>(resolve(arg_["argsz"], names));
+        buf.assign(std::max<uint64_t>(sd->size, std::min<uint64_t>(argsz, 1 << 20)), 0);
+        for (const auto& f : sd->fields) {
+          uint64_t v = 0;
+          if (std::string(f.name) == "argsz") v = argsz;
+          else if (arg_.is_object() && arg_.contains(f.name)) v = static_cast<uint64_t>(resolve(arg_[f.name], names));
+          else continue;
+          std::memcpy(buf.data() + f.offset, &v, f.size);
+        }
+        uarg = t.alloc_arg(buf.data(), buf.size());
+        break;
+      }
+    }
+    const long ret = syscall(ctx, [&](kernel::Task& task) -> long {
+      kernel::file* f = task.fget(fd);
+      if (!f) return -EBADF;
+      const long r = f->f_op && f->f_op->unlocked_ioctl ? f->f_op->unlocked_ioctl(*f, info_->cmd, uarg) : -ENOTTY;
+      kernel::fput(f);
+      return r;
+    });
+    ctx.outputs = errno_outputs(ret);
+    if (ret >= 0 && !as_.empty()) names[as_] = ret;
+    if (info_->arg == IoctlArg::Struct && uarg) {
+      std::vector<uint8_t> out(buf.size());
+      t.copy_from_user(out.data(), uarg, out.size());
+      for (const auto& f : sd->fields) {
+        uint64_t v = 0;
+        std::memcpy(&v, out.data() + f.offset, f.size);
+        ctx.outputs[f.name] = v;
+      }
+      if (info_->cmd == VFIO_IOMMU_GET_INFO) ctx.outputs["caps"] = decode_caps(out);
+    }
+  }
+
+ private:
+  bool arg_given_null() const { return arg_.is_null(); }
+
+  // The capability chain of VFIO_IOMMU_GET_INFO, when it was copied (cap_offset != 0).
+  static json decode_caps(const std::vector<uint8_t>& b) {
+    json caps = json::object();
+    uint32_t off = 0;
+    std::memcpy(&off, b.data() + offsetof(vfio_iommu_type1_info, cap_offset), 4);
+    for (int guard = 0; off && off + sizeof(vfio_info_cap_header) <= b.size() && guard < 16; ++guard) {
+      vfio_info_cap_header h;
+      std::memcpy(&h, b.data() + off, sizeof h);
+      if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+        vfio_iommu_type1_info_cap_iova_range r;
+        std::memcpy(&r, b.data() + off, sizeof r);
+        json ranges = json::array();
+        for (uint32_t i = 0; i < r.nr_iovas; ++i) {
+          vfio_iova_range v;
+          std::memcpy(&v, b.data() + off + sizeof r + i * sizeof v, sizeof v);
+          ranges.push_back({{"start", v.start}, {"end", v.end}});
+        }
+        caps["iova_ranges"] = ranges;
+      } else if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION) {
+        vfio_iommu_type1_info_cap_migration m;
+        std::memcpy(&m, b.data() + off, sizeof m);
+        caps["migration"] = {{"flags", m.flags}, {"pgsize_bitmap", m.pgsize_bitmap},
+                             {"max_dirty_bitmap_size", m.max_dirty_bitmap_size}};
+      } else if (h.id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+        vfio_iommu_type1_info_dma_avail a;
+        std::memcpy(&a, b.data() + off, sizeof a);
+        caps["dma_avail"] = a.avail;
+      }
+      off = h.next;
+    }
+    return caps;
+  }
+
+  json fd_;
+  const IoctlInfo* info_;
+  json arg_;
+  std::string as_;
+};
+
+class RwStep : public Step {
+ public:
+  RwStep(bool write, json fd, json region, uint64_t offset, unsigned size, uint64_t value)
+      : write_(write), fd_(std::move(fd)), region_(std::move(region)), offset_(offset), size_(size), value_(value) {}
+  void run(StepContext& ctx) override {
+    PciPlatform& pci = *ctx.platform.pci();
+    auto& names = pci.names(ctx.process);
+    kernel::Task& t = task_of(ctx);
+    const int fd = static_cast<int>(resolve(fd_, names));
+    const uint64_t pos = (region_.is_null() ? 0 : static_cast<uint64_t>(resolve(region_, names)) << 40) + offset_;
+    const uint64_t ubuf = t.alloc_arg(&value_, 8);
+    const long ret = syscall(ctx, [&](kernel::Task& task) -> long {
+      kernel::file* f = task.fget(fd);
+      if (!f) return -EBADF;
+      const auto& op = write_ ? f->f_op->write : f->f_op->read;
+      const long r = op ? op(*f, ubuf, size_, pos) : -EINVAL;
+      kernel::fput(f);
+      return r;
+    });
+    ctx.outputs = errno_outputs(ret);
+    if (!write_ && ret > 0) {
+      uint64_t v = 0;
+      t.copy_from_user(&v, ubuf, static_cast<unsigned>(ret));
+      ctx.outputs["value"] = v;
+    }
+  }
+
+ private:
+  bool write_;
+  json fd_, region_;
+  uint64_t offset_;
+  unsigned size_;
+  uint64_t value_;
+};
+
+class SetLimitsStep : public Step {
+ public:
+  explicit SetLimitsStep(json s) : s_(std::move(s)) {}
+  void run(StepContext& ctx) override {
+    kernel::Task& t = task_of(ctx);
+    if (s_.contains("rlimit_memlock")) t.rlimit_memlock = s_["rlimit_memlock"].get<uint64_t>();
+    if (s_.contains("rlimit_nofile")) t.rlimit_nofile = s_["rlimit_nofile"].get<unsigned>();
+    if (s_.contains("cap_ipc_lock")) t.set_cap(kernel::CAP_IPC_LOCK, s_["cap_ipc_lock"].get<bool>());
+    if (s_.contains("cap_sys_rawio")) t.set_cap(kernel::CAP_SYS_RAWIO, s_["cap_sys_rawio"].get<bool>());
+    ctx.outputs = {{"ret", 0}, {"locked_vm", t.locked_vm}};
+  }
+
+ private:
+  json s_;
+};
+
+bool needs_pci(const PlatformConfig& p, const std::string& ptr, config::Issues& issues) {
+  if (p.pci) return true;
+  issues.add(ptr + "/op", "this op needs a PCI hierarchy (/platform/pci)");
+  return false;
+}
+
+std::vector<config::Field> errno_fields() {
+  return {Field::integer("ret").describe("The call's return value (a descriptor, a count, 0), or -1"),
+          Field::string("errno").describe("The kernel's error when ret is -1 (e.g. \"EINVAL\")")};
+}
+
+}  // namespace
+
+std::vector<StepType> vfio_step_types() {
+  std::vector<StepType> out;
+  {
+    StepType t;
+    t.op = "open";
+    t.desc = "open(path, O_RDWR) of a device node (/dev/vfio/vfio, /dev/vfio/<group>)";
+    t.fields = {Field::string("path").require().describe("The node to open"),
+                Field::string("as").describe("Name for the new descriptor, for later steps")};
+    t.outputs = errno_fields();
+    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
+        -> std::unique_ptr<Step> {
+      if (!needs_pci(p, ptr, issues)) return nullptr;
+      return std::make_unique<OpenStep>(s["path"].get<std::string>(), s.value("as", ""));
+    };
+    out.push_back(std::move(t));
+  }
+  {
+    StepType t;
+    t.op = "close";
+    t.desc = "close(fd)";
+    t.fields = {Field::any("fd").require().describe("A descriptor name or number")};
+    t.outputs = errno_fields();
+    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
+        -> std::unique_ptr<Step> {
+      if (!needs_pci(p, ptr, issues)) return nullptr;
+      return std::make_unique<CloseStep>(s["fd"]);
+    };
+    out.push_back(std::move(t));
+  }
+  {
+    StepType t;
+    t.op = "mmap";
+    t.desc = "mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS[|MAP_HUGETLB]): memory to map for DMA";
+    t.fields = {Field::size("size").with_unit("bytes").require().describe("Length").at_least(1),
+                Field::boolean("hugetlb").describe("Back it with 2 MiB pages").defaults(false),
+                Field::string("as").describe("Name of the buffer (its address), e.g. for MAP_DMA vaddr")};
+    t.outputs = errno_fields();
+    t.outputs.push_back(Field::integer("vaddr").describe("The mapping's address"));
+    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
+        -> std::unique_ptr<Step> {
+      if (!needs_pci(p, ptr, issues)) return nullptr;
+      return std::make_unique<MmapStep>(s["size"].get<uint64_t>(), s["hugetlb"].get<bool>(), s.value("as", ""));
+    };
+    out.push_back(std::move(t));
+  }
+  {
+    StepType t;
+    t.op = "ioctl";
+    t.desc = "ioctl(fd, request, arg) with a <linux/vfio.h> request; struct arguments as JSON objects with the "
+             "header's field names (argsz defaults to sizeof), flags as numbers or lists of flag names";
+    std::vector<std::string> requests;
+    for (const auto& i : ioctl_table()) requests.push_back(i.name);
+    t.fields = {Field::any("fd").require().describe("A descriptor name or number"),
+                Field::enumeration("request", requests).require().describe("The ioctl"),
+                Field::any("arg").describe("By-value id, descriptor name (SET_CONTAINER), device name "
+                                           "(GET_DEVICE_FD), struct fields as an object, or null for a NULL pointer"),
+                Field::string("as").describe("Name for a descriptor the call returns (GET_DEVICE_FD)")};
+    t.outputs = errno_fields();
+    for (const auto& n : struct_field_names())
+      t.outputs.push_back(Field::integer(n).describe("The struct's " + n + " after the call"));
+    t.outputs.push_back(Field::any("caps").describe("VFIO_IOMMU_GET_INFO capabilities: iova_ranges, dma_avail, migration"));
+    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
+        -> std::unique_ptr<Step> {
+      if (!needs_pci(p, ptr, issues)) return nullptr;
+      const IoctlInfo* info = find_ioctl(s["request"].get<std::string>());
+      const json arg = s.contains("arg") ? s["arg"] : json();
+      if (info->arg == IoctlArg::Struct && !arg.is_null() && !arg.is_object())
+        issues.add(ptr + "/arg", std::string("expected an object with the fields of struct ") + info->type);
+      if (info->arg == IoctlArg::Struct && arg.is_object()) {
+        const StructDesc* sd = find_struct(info->type);
+        for (auto it = arg.begin(); it != arg.end(); ++it) {
+          bool known = false;
+          for (const auto& f : sd->fields) known |= it.key() == f.name;
+          if (!known) issues.add(ptr + "/arg/" + it.key(), std::string("struct ") + info->type + " has no field \"" + it.key() + "\"");
+        }
+      }
+      if (info->arg == IoctlArg::String && !arg.is_null() && !arg.is_string())
+        issues.add(ptr + "/arg", "expected the device name as a string");
+      return std::make_unique<IoctlStep>(s["fd"], info, arg, s.value("as", ""));
+    };
+    out.push_back(std::move(t));
+  }
+  for (bool write : {false, true}) {
+    StepType t;
+    t.op = write ? "pwrite" : "pread";
+    t.desc = write ? "pwrite(fd, &value, size, offset): write a device region (config space, a BAR)"
+                   : "pread(fd, &value, size, offset): read a device region (config space, a BAR)";
+    t.fields = {Field::any("fd").require().describe("A descriptor name or number"),
+                Field::any("region").describe("Region index (VFIO_PCI_CONFIG_REGION_INDEX, 0-5 for BARs): the offset's "
+                                              "top bits (index << 40)"),
+                Field::size("offset").with_unit("bytes").describe("Offset within the region").defaults(0),
+                Field::integer("size").with_unit("bytes").describe("Bytes: 1, 2, 4 or 8").defaults(4).at_least(1).at_most(8)};
+    if (write) t.fields.push_back(Field::size("value").require().describe("Value to write (little endian)"));
+    t.outputs = errno_fields();
+    if (!write) t.outputs.push_back(Field::integer("value").describe("The bytes read, little endian"));
+    t.prepare = [write](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
+        -> std::unique_ptr<Step> {
+      if (!needs_pci(p, ptr, issues)) return nullptr;
+      return std::make_unique<RwStep>(write, s["fd"], s.contains("region") ? s["region"] : json(),
+                                      s["offset"].get<uint64_t>(), s["size"].get<unsigned>(),
+                                      write ? s["value"].get<uint64_t>() : 0);
+    };
+    out.push_back(std::move(t));
+  }
+  {
+    StepType t;
+    t.op = "set_limits";
+    t.desc = "setrlimit()/capset() for the step's process: RLIMIT_MEMLOCK, RLIMIT_NOFILE, CAP_IPC_LOCK, CAP_SYS_RAWIO";
+    t.fields = {Field::size("rlimit_memlock").with_unit("bytes").describe("RLIMIT_MEMLOCK (default 64 MiB)"),
+                Field::integer("rlimit_nofile").describe("RLIMIT_NOFILE (default 1024)").at_least(1).at_most(1 << 20),
+                Field::boolean("cap_ipc_lock").describe("Hold CAP_IPC_LOCK"),
+                Field::boolean("cap_sys_rawio").describe("Hold CAP_SYS_RAWIO")};
+    t.outputs = {Field::integer("ret").describe("0"), Field::integer("locked_vm").describe("mm->locked_vm (pages)")};
+    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
+        -> std::unique_ptr<Step> {
+      if (!needs_pci(p, ptr, issues)) return nullptr;
+      return std::make_unique<SetLimitsStep>(s);
+    };
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace vfiosim

@@ -1,0 +1,96 @@
+#include "sim/app/steps/vfio_uapi.h"
+
+#include <linux/vfio.h>
+
+#include <map>
+
+namespace vfiosim {
+
+const std::vector<IoctlInfo>& ioctl_table() {
+  static const std::vector<IoctlInfo> t = {
+      {"VFIO_GET_API_VERSION", VFIO_GET_API_VERSION, IoctlArg::None, nullptr},
+      {"VFIO_CHECK_EXTENSION", VFIO_CHECK_EXTENSION, IoctlArg::Value, nullptr},
+      {"VFIO_SET_IOMMU", VFIO_SET_IOMMU, IoctlArg::Value, nullptr},
+      {"VFIO_GROUP_GET_STATUS", VFIO_GROUP_GET_STATUS, IoctlArg::Struct, "vfio_group_status"},
+      {"VFIO_GROUP_SET_CONTAINER", VFIO_GROUP_SET_CONTAINER, IoctlArg::FdPtr, nullptr},
+      {"VFIO_GROUP_UNSET_CONTAINER", VFIO_GROUP_UNSET_CONTAINER, IoctlArg::None, nullptr},
+      {"VFIO_GROUP_GET_DEVICE_FD", VFIO_GROUP_GET_DEVICE_FD, IoctlArg::String, nullptr},
+      {"VFIO_DEVICE_GET_INFO", VFIO_DEVICE_GET_INFO, IoctlArg::Struct, "vfio_device_info"},
+      {"VFIO_DEVICE_GET_REGION_INFO", VFIO_DEVICE_GET_REGION_INFO, IoctlArg::Struct, "vfio_region_info"},
+      {"VFIO_DEVICE_GET_IRQ_INFO", VFIO_DEVICE_GET_IRQ_INFO, IoctlArg::Struct, "vfio_irq_info"},
+      {"VFIO_DEVICE_RESET", VFIO_DEVICE_RESET, IoctlArg::None, nullptr},
+      {"VFIO_DEVICE_FEATURE", VFIO_DEVICE_FEATURE, IoctlArg::Struct, "vfio_device_feature"},
+      {"VFIO_IOMMU_GET_INFO", VFIO_IOMMU_GET_INFO, IoctlArg::Struct, "vfio_iommu_type1_info"},
+      {"VFIO_IOMMU_MAP_DMA", VFIO_IOMMU_MAP_DMA, IoctlArg::Struct, "vfio_iommu_type1_dma_map"},
+      {"VFIO_IOMMU_UNMAP_DMA", VFIO_IOMMU_UNMAP_DMA, IoctlArg::Struct, "vfio_iommu_type1_dma_unmap"},
+      {"VFIO_IOMMU_DIRTY_PAGES", VFIO_IOMMU_DIRTY_PAGES, IoctlArg::Struct, "vfio_iommu_type1_dirty_bitmap"},
+      {"VFIO_IOMMU_ENABLE", VFIO_IOMMU_ENABLE, IoctlArg::None, nullptr},
+      {"VFIO_IOMMU_DISABLE", VFIO_IOMMU_DISABLE, IoctlArg::None, nullptr},
+  };
+  return t;
+}
+
+const IoctlInfo* find_ioctl(const std::string& name) {
+  for (const auto& i : ioctl_table())
+    if (name == i.name) return &i;
+  return nullptr;
+}
+
+std::optional<uint64_t> vfio_constant(const std::string& name) {
+  static const std::map<std::string, uint64_t> c = {
+      {"VFIO_API_VERSION", VFIO_API_VERSION},
+      {"VFIO_TYPE1_IOMMU", VFIO_TYPE1_IOMMU},
+      {"VFIO_SPAPR_TCE_IOMMU", VFIO_SPAPR_TCE_IOMMU},
+      {"VFIO_TYPE1v2_IOMMU", VFIO_TYPE1v2_IOMMU},
+      {"VFIO_DMA_CC_IOMMU", VFIO_DMA_CC_IOMMU},
+      {"VFIO_EEH", VFIO_EEH},
+      {"VFIO_TYPE1_NESTING_IOMMU", VFIO_TYPE1_NESTING_IOMMU},
+      {"VFIO_SPAPR_TCE_v2_IOMMU", VFIO_SPAPR_TCE_v2_IOMMU},
+      {"VFIO_NOIOMMU_IOMMU", VFIO_NOIOMMU_IOMMU},
+      {"VFIO_UNMAP_ALL", VFIO_UNMAP_ALL},
+      {"VFIO_UPDATE_VADDR", VFIO_UPDATE_VADDR},
+      {"VFIO_GROUP_FLAGS_VIABLE", VFIO_GROUP_FLAGS_VIABLE},
+      {"VFIO_GROUP_FLAGS_CONTAINER_SET", VFIO_GROUP_FLAGS_CONTAINER_SET},
+      {"VFIO_DMA_MAP_FLAG_READ", VFIO_DMA_MAP_FLAG_READ},
+      {"VFIO_DMA_MAP_FLAG_WRITE", VFIO_DMA_MAP_FLAG_WRITE},
+      {"VFIO_DMA_MAP_FLAG_VADDR", VFIO_DMA_MAP_FLAG_VADDR},
+      {"VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP", VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP},
+      {"VFIO_DMA_UNMAP_FLAG_ALL", VFIO_DMA_UNMAP_FLAG_ALL},
+      {"VFIO_DMA_UNMAP_FLAG_VADDR", VFIO_DMA_UNMAP_FLAG_VADDR},
+      {"VFIO_IOMMU_INFO_PGSIZES", VFIO_IOMMU_INFO_PGSIZES},
+      {"VFIO_IOMMU_INFO_CAPS", VFIO_IOMMU_INFO_CAPS},
+      {"VFIO_DEVICE_FLAGS_RESET", VFIO_DEVICE_FLAGS_RESET},
+      {"VFIO_DEVICE_FLAGS_PCI", VFIO_DEVICE_FLAGS_PCI},
+      {"VFIO_REGION_INFO_FLAG_READ", VFIO_REGION_INFO_FLAG_READ},
+      {"VFIO_REGION_INFO_FLAG_WRITE", VFIO_REGION_INFO_FLAG_WRITE},
+      {"VFIO_REGION_INFO_FLAG_MMAP", VFIO_REGION_INFO_FLAG_MMAP},
+      {"VFIO_REGION_INFO_FLAG_CAPS", VFIO_REGION_INFO_FLAG_CAPS},
+      {"VFIO_IRQ_INFO_EVENTFD", VFIO_IRQ_INFO_EVENTFD},
+      {"VFIO_IRQ_INFO_MASKABLE", VFIO_IRQ_INFO_MASKABLE},
+      {"VFIO_IRQ_INFO_AUTOMASKED", VFIO_IRQ_INFO_AUTOMASKED},
+      {"VFIO_IRQ_INFO_NORESIZE", VFIO_IRQ_INFO_NORESIZE},
+      {"VFIO_PCI_BAR0_REGION_INDEX", VFIO_PCI_BAR0_REGION_INDEX},
+      {"VFIO_PCI_BAR1_REGION_INDEX", VFIO_PCI_BAR1_REGION_INDEX},
+      {"VFIO_PCI_BAR2_REGION_INDEX", VFIO_PCI_BAR2_REGION_INDEX},
+      {"VFIO_PCI_BAR3_REGION_INDEX", VFIO_PCI_BAR3_REGION_INDEX},
+      {"VFIO_PCI_BAR4_REGION_INDEX", VFIO_PCI_BAR4_REGION_INDEX},
+      {"VFIO_PCI_BAR5_REGION_INDEX", VFIO_PCI_BAR5_REGION_INDEX},
+      {"VFIO_PCI_ROM_REGION_INDEX", VFIO_PCI_ROM_REGION_INDEX},
+      {"VFIO_PCI_CONFIG_REGION_INDEX", VFIO_PCI_CONFIG_REGION_INDEX},
+      {"VFIO_PCI_VGA_REGION_INDEX", VFIO_PCI_VGA_REGION_INDEX},
+      {"VFIO_PCI_INTX_IRQ_INDEX", VFIO_PCI_INTX_IRQ_INDEX},
+      {"VFIO_PCI_MSI_IRQ_INDEX", VFIO_PCI_MSI_IRQ_INDEX},
+      {"VFIO_PCI_MSIX_IRQ_INDEX", VFIO_PCI_MSIX_IRQ_INDEX},
+      {"VFIO_PCI_ERR_IRQ_INDEX", VFIO_PCI_ERR_IRQ_INDEX},
+      {"VFIO_PCI_REQ_IRQ_INDEX", VFIO_PCI_REQ_IRQ_INDEX},
+      {"VFIO_DEVICE_FEATURE_GET", VFIO_DEVICE_FEATURE_GET},
+      {"VFIO_DEVICE_FEATURE_SET", VFIO_DEVICE_FEATURE_SET},
+      {"VFIO_DEVICE_FEATURE_PROBE", VFIO_DEVICE_FEATURE_PROBE},
+      {"VFIO_DEVICE_FEATURE_MIGRATION", VFIO_DEVICE_FEATURE_MIGRATION},
+  };
+  auto it = c.find(name);
+  if (it == c.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace vfiosim

@@ -1,0 +1,266 @@
+#include "vfio/vfio/pci/vfio_pci.h"
+
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+namespace vfiosim::kernel {
+
+namespace {
+constexpr unsigned kOffsetShift = 40;  // VFIO_PCI_OFFSET_SHIFT
+constexpr uint64_t kOffsetMask = (1ULL << kOffsetShift) - 1;
+uint64_t index_to_offset(unsigned index) { return static_cast<uint64_t>(index) << kOffsetShift; }
+vfio_pci_core_device& core_of(vfio_device& d) { return *reinterpret_cast<vfio_pci_core_device*>(&d); }
+}  // namespace
+
+VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu)
+    : vfio_(vfio), pci_(pci), drivers_(drivers), cpu_(cpu) {
+  ops_.name = "vfio-pci";
+  ops_.release = [](vfio_device& d) { Vfio::vfio_free_device(&d); };  // vfio_pci_core_release_dev
+  ops_.open_device = [this](vfio_device& d) { return open_device(core_of(d)); };
+  ops_.close_device = [this](vfio_device& d) { close_device(core_of(d)); };
+  ops_.ioctl = [this](vfio_device& d, unsigned cmd, uint64_t arg) { return ioctl(core_of(d), cmd, arg); };
+  ops_.read = [this](vfio_device& d, uint64_t b, uint64_t n, uint64_t p) { return rw(core_of(d), b, n, p, false); };
+  ops_.write = [this](vfio_device& d, uint64_t b, uint64_t n, uint64_t p) { return rw(core_of(d), b, n, p, true); };
+  ops_.match = [this](vfio_device& d, const std::string& buf) { return match(core_of(d), buf); };
+  ops_.request = [](vfio_device& d, unsigned count) {  // vfio_pci_core_request()
+    auto& v = core_of(d);
+    ++v.requests;
+    if (count == 0)
+      kernel_warn("pci_notice", d.dev_name + ": No device request channel registered, blocked until released by user");
+  };
+}
+
+void VfioPci::register_driver() {
+  auto drv = std::make_unique<pci_driver>();
+  drv->name = "vfio-pci";
+  drv->id_table = [](const pci_dev&) { return false; };  // binds through driver_override (or new_id)
+  drv->probe = [this](pci_dev& d) { return probe(d); };
+  drv->remove = [this](pci_dev& d) { remove(d); };
+  drv->driver_managed_dma = true;
+  drivers_.register_driver(std::move(drv));
+}
+
+vfio_pci_core_device* VfioPci::find(const pci_dev& dev) const {
+  auto it = bound_.find(&dev);
+  return it == bound_.end() ? nullptr : it->second;
+}
+
+// vfio_pci_probe(): refuses bridges (only normal functions), then vfio_pci_core_register_device().
+int VfioPci::probe(pci_dev& dev) {
+  if (dev.hdr_type & 0x7f) return -EINVAL;  // vfio_pci_is_vga / bridges are not supported
+  int err = 0;
+  auto* v = vfio_.vfio_alloc_device<vfio_pci_core_device>(&dev, dev.name(), &ops_, &err);
+  if (!v) return err;
+  v->pdev = &dev;
+  // Capabilities the driver reports: FLR (reset_works), MSI and MSI-X vector counts, INTx pin.
+  if (dev.pcie_cap) v->reset_works = pci_.read_config(dev, dev.pcie_cap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR;
+  v->msi_cap = pci_.find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_MSI);
+  if (v->msi_cap) v->msi_vectors = 1u << ((pci_.read_config(dev, v->msi_cap + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QMASK) >> 1);
+  if (dev.msix_cap) v->msix_vectors = (pci_.read_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE) + 1;
+  v->irq_pin = static_cast<uint8_t>(pci_.read_config(dev, PCI_INTERRUPT_PIN, 1));
+  if (int ret = vfio_.vfio_register_group_dev(&v->vdev)) {
+    vfio_.vfio_put_device(&v->vdev);
+    return ret;
+  }
+  bound_[&dev] = v;
+  return 0;
+}
+
+// vfio_pci_remove(): unregister waits for every user of the device.
+void VfioPci::remove(pci_dev& dev) {
+  vfio_pci_core_device* v = find(dev);
+  if (!v) return;
+  vfio_.vfio_unregister_group_dev(&v->vdev);
+  bound_.erase(&dev);
+  vfio_.vfio_put_device(&v->vdev);
+}
+
+int VfioPci::reset(vfio_pci_core_device& v) {
+  if (!v.reset_works) return -EINVAL;
+  pci_dev& dev = *v.pdev;
+  // pcie_flr(): initiate, then wait 100 ms for the function to come back.
+  const uint32_t ctl = pci_.read_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2);
+  pci_.write_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2, ctl | PCI_EXP_DEVCTL_BCR_FLR);
+  sc_core::wait(100, sc_core::SC_MS);
+  return 0;
+}
+
+// vfio_pci_core_enable(): enable, reset, save the command register.
+int VfioPci::open_device(vfio_pci_core_device& v) {
+  pci_dev& dev = *v.pdev;
+  if (int ret = pci_.enable_device(dev)) return ret;
+  if (v.reset_works) reset(v);
+  v.saved_command = pci_.read_config(dev, PCI_COMMAND, 2);
+  pci_.write_config(dev, PCI_COMMAND, 2, v.saved_command | PCI_COMMAND_MEMORY);  // FLR cleared decode
+  return 0;
+}
+
+// vfio_pci_core_disable(): bus mastering off, reset, decode off.
+void VfioPci::close_device(vfio_pci_core_device& v) {
+  pci_dev& dev = *v.pdev;
+  const uint32_t cmd = pci_.read_config(dev, PCI_COMMAND, 2);
+  pci_.write_config(dev, PCI_COMMAND, 2, cmd & ~static_cast<uint32_t>(PCI_COMMAND_MASTER));
+  if (v.reset_works) reset(v);
+  pci_.write_config(dev, PCI_COMMAND, 2, 0);
+  dev.is_busmaster = false;
+  dev.is_enabled = false;
+}
+
+// vfio_pci_core_match(): "<BDF>" optionally followed by " vf_token=<uuid>".
+int VfioPci::match(vfio_pci_core_device& v, const std::string& buf) {
+  const std::string name = v.vdev.dev_name;
+  if (buf.compare(0, name.size(), name) != 0) return 0;
+  if (buf.size() == name.size()) return 1;
+  if (buf[name.size()] != ' ') return 0;  // "<BDF>x": not this device
+  std::string rest = buf.substr(name.size());
+  bool token = false;
+  size_t i = 0;
+  while (i < rest.size()) {
+    while (i < rest.size() && rest[i] == ' ') ++i;
+    if (i == rest.size()) break;
+    const size_t end = rest.find(' ', i);
+    const std::string opt = rest.substr(i, end == std::string::npos ? std::string::npos : end - i);
+    i = end == std::string::npos ? rest.size() : end;
+    if (opt.compare(0, 9, "vf_token=") == 0) {
+      if (token) return -EINVAL;  // given twice
+      token = true;
+      if (opt.size() != 9 + 36) return -EINVAL;  // uuid_parse
+      return -EINVAL;  // a VF token for a device that is neither a PF with VFs nor a VF
+    }
+    return -EINVAL;  // unknown option
+  }
+  return 1;
+}
+
+long VfioPci::ioctl(vfio_pci_core_device& v, unsigned cmd, uint64_t arg) {
+  Task* t = current();
+  pci_dev& dev = *v.pdev;
+  switch (cmd) {
+    case VFIO_DEVICE_GET_INFO: {
+      vfio_device_info info{};
+      const uint32_t minsz = offsetof(vfio_device_info, num_irqs) + sizeof(info.num_irqs);
+      if (t->copy_from_user(&info, arg, minsz)) return -EFAULT;
+      if (info.argsz < minsz) return -EINVAL;
+      info.flags = VFIO_DEVICE_FLAGS_PCI | (v.reset_works ? VFIO_DEVICE_FLAGS_RESET : 0);
+      info.num_regions = VFIO_PCI_NUM_REGIONS;
+      info.num_irqs = VFIO_PCI_NUM_IRQS;
+      if (info.argsz >= offsetof(vfio_device_info, cap_offset) + sizeof(info.cap_offset)) info.cap_offset = 0;
+      return t->copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+    }
+    case VFIO_DEVICE_GET_REGION_INFO: {
+      vfio_region_info info{};
+      const uint32_t minsz = offsetof(vfio_region_info, offset) + sizeof(info.offset);
+      if (t->copy_from_user(&info, arg, minsz)) return -EFAULT;
+      if (info.argsz < minsz) return -EINVAL;
+      switch (info.index) {
+        case VFIO_PCI_CONFIG_REGION_INDEX:
+          info.offset = index_to_offset(info.index);
+          info.size = dev.is_pcie() ? 4096 : 256;
+          info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+          break;
+        case VFIO_PCI_BAR0_REGION_INDEX: case VFIO_PCI_BAR1_REGION_INDEX: case VFIO_PCI_BAR2_REGION_INDEX:
+        case VFIO_PCI_BAR3_REGION_INDEX: case VFIO_PCI_BAR4_REGION_INDEX: case VFIO_PCI_BAR5_REGION_INDEX:
+          info.offset = index_to_offset(info.index);
+          info.size = dev.res[info.index].size();
+          info.flags = info.size ? VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE : 0;
+          if (info.size && (dev.res[info.index].flags & IORESOURCE_MEM) && info.size >= 4096)
+            info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
+          break;
+        case VFIO_PCI_ROM_REGION_INDEX:
+          info.offset = index_to_offset(info.index);
+          info.size = dev.res[PCI_ROM_RESOURCE].size();
+          info.flags = info.size ? VFIO_REGION_INFO_FLAG_READ : 0;
+          break;
+        case VFIO_PCI_VGA_REGION_INDEX:
+          info.offset = index_to_offset(info.index);
+          info.size = 0;  // not a VGA device
+          info.flags = 0;
+          break;
+        default:
+          return -EINVAL;
+      }
+      return t->copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+    }
+    case VFIO_DEVICE_GET_IRQ_INFO: {
+      vfio_irq_info info{};
+      const uint32_t minsz = offsetof(vfio_irq_info, count) + sizeof(info.count);
+      if (t->copy_from_user(&info, arg, minsz)) return -EFAULT;
+      if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS) return -EINVAL;
+      switch (info.index) {
+        case VFIO_PCI_INTX_IRQ_INDEX: info.count = v.irq_pin ? 1 : 0; break;
+        case VFIO_PCI_MSI_IRQ_INDEX: info.count = v.msi_vectors; break;
+        case VFIO_PCI_MSIX_IRQ_INDEX: info.count = v.msix_vectors; break;
+        case VFIO_PCI_ERR_IRQ_INDEX: info.count = dev.is_pcie() ? 1 : 0; break;
+        case VFIO_PCI_REQ_IRQ_INDEX: info.count = 1; break;
+        default: break;
+      }
+      info.flags = VFIO_IRQ_INFO_EVENTFD;
+      if (!info.count) info.flags = 0;
+      else if (info.index == VFIO_PCI_INTX_IRQ_INDEX) info.flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
+      else info.flags |= VFIO_IRQ_INFO_NORESIZE;
+      return t->copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+    }
+    case VFIO_DEVICE_RESET:
+      return v.reset_works ? reset(v) : -EINVAL;
+    default:
+      return -ENOTTY;
+  }
+}
+
+// vfio_pci_rw(): the region from the offset's top bits; config space through config accesses,
+// memory BARs through MMIO.
+long VfioPci::rw(vfio_pci_core_device& v, uint64_t ubuf, uint64_t count, uint64_t pos, bool write) {
+  Task* t = current();
+  pci_dev& dev = *v.pdev;
+  const unsigned index = static_cast<unsigned>(pos >> kOffsetShift);
+  const uint64_t off = pos & kOffsetMask;
+  uint64_t done = 0;
+  auto chunk_len = [&](uint64_t at) -> unsigned {  // naturally aligned 4/2/1-byte accesses
+    const uint64_t left = count - done;
+    if (left >= 4 && !(at & 3)) return 4;
+    if (left >= 2 && !(at & 1)) return 2;
+    return 1;
+  };
+  if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
+    const uint64_t size = dev.is_pcie() ? 4096 : 256;
+    if (off >= size) return -EINVAL;
+    count = std::min(count, size - off);
+    while (done < count) {
+      const unsigned n = chunk_len(off + done);
+      uint32_t val = 0;
+      if (write) {
+        if (t->copy_from_user(&val, ubuf + done, n)) return -EFAULT;
+        pci_.write_config(dev, static_cast<int>(off + done), n, val);
+      } else {
+        val = pci_.read_config(dev, static_cast<int>(off + done), n);
+        if (t->copy_to_user(ubuf + done, &val, n)) return -EFAULT;
+      }
+      done += n;
+    }
+    return static_cast<long>(done);
+  }
+  if (index > VFIO_PCI_BAR5_REGION_INDEX) return -EINVAL;
+  const resource& r = dev.res[index];
+  if (!r.size() || !(r.flags & IORESOURCE_MEM) || off >= r.size()) return -EINVAL;
+  count = std::min(count, r.size() - off);
+  while (done < count) {
+    const uint64_t left = count - done;
+    const unsigned n = (left >= 8 && !((off + done) & 7)) ? 8 : chunk_len(off + done);
+    uint64_t val = 0;
+    if (write) {
+      if (t->copy_from_user(&val, ubuf + done, n)) return -EFAULT;
+      cpu_.write(r.start + off + done, n, val);
+    } else {
+      val = cpu_.read(r.start + off + done, n);
+      if (t->copy_to_user(ubuf + done, &val, n)) return -EFAULT;
+    }
+    done += n;
+  }
+  return static_cast<long>(done);
+}
+
+}  // namespace vfiosim::kernel

@@ -1,0 +1,59 @@
+// vfio-pci (drivers/vfio/pci/vfio_pci.c + vfio_pci_core.c, v6.1.y): a PCI driver with
+// driver_managed_dma that binds through driver_override, embeds its vfio_device in
+// vfio_pci_core_device, enables/resets the function on first open and last close, and answers
+// DEVICE_GET_INFO, GET_REGION_INFO (BARs, ROM, config space; offsets index << 40), GET_IRQ_INFO
+// (INTx, MSI, MSI-X, ERR, REQ), RESET (function-level reset), region read/write (config space
+// and memory BARs through config and MMIO accesses of the calling thread), `match` with
+// "vf_token=" and `request` (the REQ interrupt or the "blocked until released" notice).
+// Not ported yet: config-space virtualisation (vfio_pci_config.c: accesses pass through, the
+// virtualised registers are not emulated), SET_IRQS and eventfd triggering, mmap of BARs, hot
+// reset (GET_PCI_HOT_RESET_INFO / PCI_HOT_RESET), VGA and the IGD/NVLink extras.
+#pragma once
+
+#include <memory>
+
+#include "models/cpu/host_port.h"
+#include "vfio/linux/driver/pci_driver.h"
+#include "vfio/vfio/vfio.h"
+
+namespace vfiosim::kernel {
+
+struct vfio_pci_core_device {
+  vfio_device vdev;  // must stay the first member (vfio_alloc_device checks it)
+  pci_dev* pdev = nullptr;
+  bool reset_works = false;
+  uint8_t msi_cap = 0;
+  unsigned msi_vectors = 0;
+  unsigned msix_vectors = 0;
+  uint8_t irq_pin = 0;
+  uint32_t saved_command = 0;
+  unsigned requests = 0;  // @request calls
+};
+
+class VfioPci {
+ public:
+  VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu);
+  /// pci_register_driver(&vfio_pci_driver).
+  void register_driver();
+  vfio_pci_core_device* find(const pci_dev& dev) const;
+  const vfio_device_ops& ops() const { return ops_; }
+
+ private:
+  int probe(pci_dev& dev);
+  void remove(pci_dev& dev);
+  int open_device(vfio_pci_core_device& vdev);
+  void close_device(vfio_pci_core_device& vdev);
+  long ioctl(vfio_pci_core_device& vdev, unsigned cmd, uint64_t arg);
+  long rw(vfio_pci_core_device& vdev, uint64_t ubuf, uint64_t count, uint64_t pos, bool write);
+  int match(vfio_pci_core_device& vdev, const std::string& buf);
+  int reset(vfio_pci_core_device& vdev);
+
+  Vfio& vfio_;
+  PciCore& pci_;
+  PciDriverCore& drivers_;
+  HostPort& cpu_;
+  vfio_device_ops ops_;
+  std::map<const pci_dev*, vfio_pci_core_device*> bound_;
+};
+
+}  // namespace vfiosim::kernel

@@ -1,0 +1,556 @@
+#include "vfio/vfio/vfio_iommu_type1.h"
+
+#include <linux/vfio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+namespace vfiosim::kernel {
+
+namespace {
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kBatch = kPage / 8;  // page pointers per pin batch (vfio_batch)
+uint64_t lowest_bit(uint64_t v) { return v & (~v + 1); }
+}  // namespace
+
+VfioIommuType1::VfioIommuType1(IommuCore& core, CpuCosts& costs, const Type1Params& p)
+    : params(p), core_(core), costs_(costs) {
+  ops_.name = "vfio-iommu-type1";
+  ops_.open = [this](unsigned long arg, long& err) { return open(arg, err); };
+  ops_.release = [this](void* d) { release(d); };
+  ops_.ioctl = [this](void* d, unsigned cmd, uint64_t arg) { return ioctl(d, cmd, arg); };
+  ops_.attach_group = [this](void* d, iommu_group* g, vfio_group_type t) { return attach_group(d, g, t); };
+  ops_.detach_group = [this](void* d, iommu_group* g) { detach_group(d, g); };
+}
+
+// vfio_iommu_type1_open()
+void* VfioIommuType1::open(unsigned long arg, long& err) {
+  auto* iommu = new vfio_iommu;
+  switch (arg) {
+    case VFIO_TYPE1_IOMMU: break;
+    case VFIO_TYPE1_NESTING_IOMMU: iommu->nesting = true; [[fallthrough]];
+    case VFIO_TYPE1v2_IOMMU: iommu->v2 = true; break;
+    default:
+      delete iommu;
+      err = -EINVAL;
+      return nullptr;
+  }
+  iommu->dma_avail = params.dma_entry_limit;  // read at SET_IOMMU
+  ++live_;
+  err = 0;
+  return iommu;
+}
+
+// vfio_iommu_type1_release(): the last group is gone.
+void VfioIommuType1::release(void* data) {
+  auto* iommu = static_cast<vfio_iommu*>(data);
+  while (!iommu->dma_list.empty()) remove_dma(iommu, iommu->dma_list.begin()->second);
+  for (vfio_domain* d : iommu->domain_list) {
+    for (iommu_group* g : d->group_list) core_.iommu_detach_group(d->domain, g);
+    core_.iommu_domain_free(d->domain);
+    delete d;
+  }
+  delete iommu;
+  --live_;
+}
+
+uint64_t VfioIommuType1::min_pgsize(vfio_iommu* iommu) const { return lowest_bit(iommu->pgsize_bitmap); }
+
+// vfio_update_pgsize_bitmap()
+void VfioIommuType1::update_pgsize_bitmap(vfio_iommu* iommu) {
+  uint64_t bitmap = ~0ULL;
+  for (vfio_domain* d : iommu->domain_list) bitmap &= d->domain->pgsize_bitmap;
+  if (bitmap & (kPage - 1)) {  // sub-page sizes: the CPU page size is the smallest
+    bitmap &= ~(kPage - 1);
+    bitmap |= kPage;
+  }
+  iommu->pgsize_bitmap = bitmap;
+}
+
+bool VfioIommuType1::iova_valid(vfio_iommu* iommu, uint64_t start, uint64_t end) const {
+  if (iommu->iova_list.empty()) return true;
+  for (const auto& r : iommu->iova_list)
+    if (start >= r.start && end <= r.end) return true;
+  return false;
+}
+
+// vfio_find_dma(): any dma overlapping [start, start + size).
+vfio_dma* VfioIommuType1::find_dma(vfio_iommu* iommu, uint64_t start, uint64_t size) {
+  auto it = iommu->dma_list.upper_bound(start);
+  if (it != iommu->dma_list.begin()) {
+    auto prev = std::prev(it);
+    if (start < prev->second->iova + prev->second->size) return prev->second;
+  }
+  if (it != iommu->dma_list.end() && size && it->second->iova < start + size) return it->second;
+  return nullptr;
+}
+
+long VfioIommuType1::check_extension(vfio_iommu* iommu, unsigned long arg) {
+  switch (arg) {
+    case VFIO_TYPE1_IOMMU:
+    case VFIO_TYPE1v2_IOMMU:
+    case VFIO_TYPE1_NESTING_IOMMU:
+    case VFIO_UNMAP_ALL:
+      return 1;
+    case VFIO_UPDATE_VADDR:  // [6.1.y] only with a container and no emulated groups
+      return iommu && iommu->emulated_iommu_groups.empty() ? 1 : 0;
+    case VFIO_DMA_CC_IOMMU: {
+      if (!iommu) return 0;
+      for (vfio_domain* d : iommu->domain_list)
+        if (!d->enforce_cache_coherency) return 0;
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}
+
+long VfioIommuType1::ioctl(void* data, unsigned cmd, uint64_t arg) {
+  auto* iommu = static_cast<vfio_iommu*>(data);
+  switch (cmd) {
+    case VFIO_CHECK_EXTENSION: return check_extension(iommu, arg);
+    case VFIO_IOMMU_GET_INFO: return get_info(iommu, arg);
+    case VFIO_IOMMU_MAP_DMA: return map_dma(iommu, arg);
+    case VFIO_IOMMU_UNMAP_DMA: return unmap_dma(iommu, arg);
+    default: return -ENOTTY;  // VFIO_IOMMU_DIRTY_PAGES is not ported yet
+  }
+}
+
+// vfio_iommu_map(): into every domain, unwinding on failure.
+int VfioIommuType1::iommu_map_all(vfio_iommu* iommu, uint64_t iova, uint64_t phys, uint64_t size, int prot) {
+  std::vector<vfio_domain*> done;
+  for (vfio_domain* d : iommu->domain_list) {
+    if (int ret = core_.iommu_map(d->domain, iova, phys, size, prot | IOMMU_CACHE)) {
+      for (vfio_domain* u : done) core_.iommu_unmap(u->domain, iova, size);
+      return ret;
+    }
+    done.push_back(d);
+  }
+  return 0;
+}
+
+// vfio_pin_map_dma(): pin in batches, map each physically contiguous run, account locked_vm.
+int VfioIommuType1::pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size) {
+  Task* t = dma->task;
+  const uint64_t limit = t->rlimit_memlock >> 12;
+  const uint64_t batch = params.disable_hugepages ? 1 : kBatch;
+  while (dma->size < size) {
+    const uint64_t npages = std::min(batch, (size - dma->size) / kPage);
+    std::vector<uint64_t> pfns;
+    costs_.charge(Cost::PinUserPage, npages);
+    if (t->pin_user_pages(dma->vaddr + dma->size, npages, pfns)) return -EFAULT;
+    for (uint64_t i = 0; i < npages;) {
+      uint64_t run = 1;
+      while (i + run < npages && pfns[i + run] == pfns[i] + run * kPage && !params.disable_hugepages) ++run;
+      if (!dma->lock_cap && t->locked_vm + run > limit) {
+        kernel_warn("pr_warn", "vfio_pin_pages_remote: RLIMIT_MEMLOCK (" + std::to_string(t->rlimit_memlock) +
+                                   ") exceeded");
+        costs_.charge(Cost::UnpinUserPage, npages - i);
+        return -ENOMEM;
+      }
+      t->locked_vm += run;  // vfio_lock_acct()
+      dma->locked_vm += run;
+      if (int ret = iommu_map_all(iommu, dma->iova + dma->size, pfns[i], run * kPage, dma->prot)) {
+        t->locked_vm -= run;
+        dma->locked_vm -= run;
+        costs_.charge(Cost::UnpinUserPage, npages - i);
+        return ret;
+      }
+      dma->size += run * kPage;
+      i += run;
+    }
+  }
+  dma->iommu_mapped = true;
+  return 0;
+}
+
+// vfio_unmap_unpin(): unmap from every domain (rediscovering runs through the first one), unpin,
+// give back the accounted pages.
+uint64_t VfioIommuType1::unmap_unpin(vfio_iommu* iommu, vfio_dma* dma) {
+  if (!dma->size) return 0;
+  if (!iommu->domain_list.empty() && dma->iommu_mapped) {
+    auto first = iommu->domain_list.begin();
+    for (auto it = std::next(first); it != iommu->domain_list.end(); ++it)
+      core_.iommu_unmap((*it)->domain, dma->iova, dma->size);
+    iommu_domain* d = (*first)->domain;
+    for (uint64_t off = 0; off < dma->size;) {
+      const uint64_t phys = core_.iommu_iova_to_phys(d, dma->iova + off);
+      uint64_t len = kPage;
+      while (off + len < dma->size && core_.iommu_iova_to_phys(d, dma->iova + off + len) == phys + len) len += kPage;
+      const uint64_t unmapped = core_.iommu_unmap(d, dma->iova + off, len);
+      off += std::max<uint64_t>(unmapped, kPage);
+    }
+    costs_.charge(Cost::UnpinUserPage, dma->size / kPage);
+  }
+  dma->iommu_mapped = false;
+  if (dma->task) dma->task->locked_vm -= std::min(dma->task->locked_vm, dma->locked_vm);
+  dma->locked_vm = 0;
+  return dma->size;
+}
+
+// vfio_remove_dma()
+void VfioIommuType1::remove_dma(vfio_iommu* iommu, vfio_dma* dma) {
+  unmap_unpin(iommu, dma);
+  if (dma->vaddr_invalid) --iommu->vaddr_invalid_count;
+  iommu->dma_list.erase(dma->iova);
+  costs_.charge(Cost::VfioDmaEntry);
+  delete dma;
+  ++iommu->dma_avail;
+}
+
+// vfio_iommu_type1_map_dma() + vfio_dma_do_map()
+long VfioIommuType1::map_dma(vfio_iommu* iommu, uint64_t arg) {
+  Task* t = current();
+  vfio_iommu_type1_dma_map map{};
+  const uint32_t minsz = offsetof(vfio_iommu_type1_dma_map, size) + sizeof(map.size);
+  if (t->copy_from_user(&map, arg, minsz)) return -EFAULT;
+  const uint32_t mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE | VFIO_DMA_MAP_FLAG_VADDR;
+  if (map.argsz < minsz || (map.flags & ~mask)) return -EINVAL;
+  int prot = 0;
+  if (map.flags & VFIO_DMA_MAP_FLAG_WRITE) prot |= IOMMU_WRITE;
+  if (map.flags & VFIO_DMA_MAP_FLAG_READ) prot |= IOMMU_READ;
+  const bool set_vaddr = map.flags & VFIO_DMA_MAP_FLAG_VADDR;
+  if ((prot && set_vaddr) || (!prot && !set_vaddr)) return -EINVAL;
+
+  mutex_guard lock(iommu->lock);
+  const uint64_t pgsize = min_pgsize(iommu);
+  const uint64_t iova = map.iova, vaddr = map.vaddr, size = map.size;
+  if (!size || ((size | iova | vaddr) & (pgsize - 1))) return -EINVAL;
+  if (iova + size - 1 < iova || vaddr + size - 1 < vaddr) return -EINVAL;  // wraps
+  if (vfio_dma* dma = find_dma(iommu, iova, size)) {
+    if (!set_vaddr) return -EEXIST;
+    if (!dma->vaddr_invalid || dma->iova != iova || dma->size != size) return -EINVAL;
+    dma->vaddr = vaddr;  // 6.1.y vfio_change_dma_owner(): one mm per process here
+    dma->vaddr_invalid = false;
+    --iommu->vaddr_invalid_count;
+    return 0;
+  }
+  if (set_vaddr) return -ENOENT;
+  if (!iommu->dma_avail) return -ENOSPC;
+  if (!iova_valid(iommu, iova, iova + size - 1)) return -EINVAL;
+
+  costs_.charge(Cost::VfioDmaEntry);
+  auto* dma = new vfio_dma;
+  --iommu->dma_avail;
+  dma->iova = iova;
+  dma->vaddr = vaddr;
+  dma->prot = prot;
+  dma->task = t;
+  dma->lock_cap = t->capable(CAP_IPC_LOCK);
+  iommu->dma_list[iova] = dma;  // inserted with size 0
+  if (iommu->domain_list.empty()) {  // only emulated groups so far: nothing pinned or accounted
+    dma->size = size;
+    return 0;
+  }
+  if (int ret = pin_map_dma(iommu, dma, size)) {
+    remove_dma(iommu, dma);  // no partial mapping survives a failed MAP
+    return ret;
+  }
+  return 0;
+}
+
+// vfio_dma_do_unmap()
+int VfioIommuType1::dma_do_unmap(vfio_iommu* iommu, uint64_t iova, uint64_t& size, uint32_t flags) {
+  mutex_guard lock(iommu->lock);
+  const bool all = flags & VFIO_DMA_UNMAP_FLAG_ALL;
+  const bool invalidate_vaddr = flags & VFIO_DMA_UNMAP_FLAG_VADDR;
+  if (invalidate_vaddr && !iommu->emulated_iommu_groups.empty()) return -EBUSY;  // [6.1.y]
+  const uint64_t pgsize = min_pgsize(iommu);
+  if (iova & (pgsize - 1)) return -EINVAL;
+  uint64_t end;
+  if (all) {
+    if (iova || size) return -EINVAL;
+    end = ~0ULL;  // size = U64_MAX
+  } else {
+    if (!size || (size & (pgsize - 1)) || iova + size - 1 < iova) return -EINVAL;
+    end = iova + size - 1;
+  }
+  // v2: unmap requests must fully cover previous mappings (no splitting).
+  if (iommu->v2 && !all) {
+    vfio_dma* dma = find_dma(iommu, iova, 1);
+    if (dma && dma->iova != iova) return -EINVAL;
+    dma = find_dma(iommu, end, 1);
+    if (dma && dma->iova + dma->size != end + 1) return -EINVAL;
+  }
+  uint64_t unmapped = 0;
+  std::vector<vfio_dma*> invalidated;
+  auto it = iommu->dma_list.upper_bound(iova);
+  if (it != iommu->dma_list.begin() && std::prev(it)->second->iova + std::prev(it)->second->size > iova) --it;
+  while (it != iommu->dma_list.end() && it->second->iova <= end) {
+    vfio_dma* dma = it->second;
+    if (!iommu->v2 && dma->iova < iova) break;  // v1: an unmap starting inside a mapping stops here
+    ++it;
+    if (invalidate_vaddr) {
+      if (dma->vaddr_invalid) {
+        for (vfio_dma* d : invalidated) {
+          d->vaddr_invalid = false;
+          --iommu->vaddr_invalid_count;
+        }
+        size = 0;
+        return -EINVAL;
+      }
+      dma->vaddr_invalid = true;
+      ++iommu->vaddr_invalid_count;
+      invalidated.push_back(dma);
+      unmapped += dma->size;
+      continue;
+    }
+    unmapped += dma->size;
+    remove_dma(iommu, dma);
+  }
+  size = unmapped;
+  return 0;
+}
+
+// vfio_iommu_type1_unmap_dma()
+long VfioIommuType1::unmap_dma(vfio_iommu* iommu, uint64_t arg) {
+  Task* t = current();
+  vfio_iommu_type1_dma_unmap unmap{};
+  const uint32_t minsz = offsetof(vfio_iommu_type1_dma_unmap, size) + sizeof(unmap.size);
+  if (t->copy_from_user(&unmap, arg, minsz)) return -EFAULT;
+  const uint32_t mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR;
+  if (unmap.argsz < minsz || (unmap.flags & ~mask)) return -EINVAL;
+  if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
+      (unmap.flags & (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR)))
+    return -EINVAL;
+  if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) return -EINVAL;  // dirty tracking is never on
+  uint64_t size = unmap.size;
+  if (int ret = dma_do_unmap(iommu, unmap.iova, size, unmap.flags)) return ret;
+  unmap.size = size;
+  return t->copy_to_user(arg, &unmap, minsz) ? -EFAULT : 0;
+}
+
+// vfio_iommu_type1_get_info(): MIGRATION, DMA_AVAIL, IOVA_RANGE capabilities in that order.
+long VfioIommuType1::get_info(vfio_iommu* iommu, uint64_t arg) {
+  Task* t = current();
+  vfio_iommu_type1_info info{};
+  const uint32_t minsz = offsetof(vfio_iommu_type1_info, iova_pgsizes) + sizeof(info.iova_pgsizes);
+  const uint32_t capsz = offsetof(vfio_iommu_type1_info, cap_offset) + sizeof(info.cap_offset);
+  if (t->copy_from_user(&info, arg, minsz)) return -EFAULT;
+  if (info.argsz < minsz) return -EINVAL;
+  const uint32_t reply = info.argsz >= capsz ? capsz : minsz;
+  mutex_guard lock(iommu->lock);
+  info.flags = VFIO_IOMMU_INFO_PGSIZES;
+  info.iova_pgsizes = iommu->pgsize_bitmap;
+  std::vector<uint8_t> caps;
+  auto add = [&](const void* cap, size_t len) {
+    const size_t at = caps.size();
+    if (at) {  // link the previous capability to this one (offsets relative to the chain start)
+      size_t prev = 0;
+      for (;;) {
+        vfio_info_cap_header h;
+        std::memcpy(&h, caps.data() + prev, sizeof h);
+        if (!h.next) break;
+        prev = h.next;
+      }
+      vfio_info_cap_header h;
+      std::memcpy(&h, caps.data() + prev, sizeof h);
+      h.next = static_cast<uint32_t>(at);
+      std::memcpy(caps.data() + prev, &h, sizeof h);
+    }
+    caps.resize(at + len);
+    std::memcpy(caps.data() + at, cap, len);
+  };
+  vfio_iommu_type1_info_cap_migration mig{};
+  mig.header = {VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, 1, 0};
+  mig.flags = 0;
+  mig.pgsize_bitmap = lowest_bit(iommu->pgsize_bitmap);
+  mig.max_dirty_bitmap_size = 256ULL << 20;
+  add(&mig, sizeof mig);
+  vfio_iommu_type1_info_dma_avail avail{};
+  avail.header = {VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, 1, 0};
+  avail.avail = iommu->dma_avail;
+  add(&avail, sizeof avail);
+  if (!iommu->iova_list.empty()) {
+    std::vector<uint8_t> range(sizeof(vfio_iommu_type1_info_cap_iova_range) +
+                               iommu->iova_list.size() * sizeof(vfio_iova_range));
+    vfio_iommu_type1_info_cap_iova_range head{};
+    head.header = {VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1, 0};
+    head.nr_iovas = static_cast<uint32_t>(iommu->iova_list.size());
+    std::memcpy(range.data(), &head, sizeof head);
+    size_t i = 0;
+    for (const auto& r : iommu->iova_list) {
+      vfio_iova_range v{r.start, r.end};
+      std::memcpy(range.data() + sizeof head + i++ * sizeof v, &v, sizeof v);
+    }
+    add(range.data(), range.size());
+  }
+  info.flags |= VFIO_IOMMU_INFO_CAPS;
+  const uint32_t header = sizeof(vfio_iommu_type1_info);
+  if (info.argsz < header + caps.size()) {
+    info.argsz = static_cast<uint32_t>(header + caps.size());
+  } else {
+    for (size_t off = 0;;) {  // offsets become relative to the start of the reply
+      vfio_info_cap_header h;
+      std::memcpy(&h, caps.data() + off, sizeof h);
+      const size_t next = h.next;
+      if (next) h.next += header;
+      std::memcpy(caps.data() + off, &h, sizeof h);
+      if (!next) break;
+      off = next;
+    }
+    if (t->copy_to_user(arg + header, caps.data(), caps.size())) return -EFAULT;
+    info.cap_offset = header;
+  }
+  return t->copy_to_user(arg, &info, reply) ? -EFAULT : 0;
+}
+
+// vfio_iommu_replay(): copy the existing translations into a new domain.
+int VfioIommuType1::replay(vfio_iommu* iommu, vfio_domain* domain) {
+  if (iommu->domain_list.empty()) return 0;
+  iommu_domain* from = iommu->domain_list.front()->domain;
+  std::vector<std::pair<uint64_t, uint64_t>> mapped;  // (iova, size) for unwinding
+  for (auto& [iova, dma] : iommu->dma_list) {
+    if (!dma->iommu_mapped) continue;
+    for (uint64_t off = 0; off < dma->size;) {
+      const uint64_t phys = core_.iommu_iova_to_phys(from, dma->iova + off);
+      uint64_t len = kPage;
+      while (off + len < dma->size && core_.iommu_iova_to_phys(from, dma->iova + off + len) == phys + len) len += kPage;
+      if (int ret = core_.iommu_map(domain->domain, dma->iova + off, phys, len, dma->prot | IOMMU_CACHE)) {
+        for (auto m = mapped.rbegin(); m != mapped.rend(); ++m) core_.iommu_unmap(domain->domain, m->first, m->second);
+        return ret;
+      }
+      mapped.push_back({dma->iova + off, len});
+      off += len;
+    }
+  }
+  return 0;
+}
+
+// vfio_iommu_type1_attach_group()
+int VfioIommuType1::attach_group(void* data, iommu_group* g, vfio_group_type type) {
+  auto* iommu = static_cast<vfio_iommu*>(data);
+  mutex_guard lock(iommu->lock);
+  if (iommu->vaddr_invalid_count) return -EBUSY;  // [6.1.y]: attach could require pinning
+  for (vfio_domain* d : iommu->domain_list)
+    if (std::find(d->group_list.begin(), d->group_list.end(), g) != d->group_list.end()) return -EINVAL;
+  if (std::find(iommu->emulated_iommu_groups.begin(), iommu->emulated_iommu_groups.end(), g) !=
+      iommu->emulated_iommu_groups.end())
+    return -EINVAL;
+  if (type == VFIO_EMULATED_IOMMU) {
+    iommu->emulated_iommu_groups.push_back(g);
+    return 0;
+  }
+  // The domain comes from the bus of the group's first device, under the group's own lock in
+  // the kernel (the representative is used for nothing else and no reference is taken).
+  if (g->devices.empty()) return -EIO;
+  iommu_domain* dom = core_.iommu_domain_alloc();
+  if (!dom) return -EIO;
+  auto* domain = new vfio_domain;
+  domain->domain = dom;
+  auto fail = [&](int ret) {
+    core_.iommu_domain_free(dom);
+    delete domain;
+    return ret;
+  };
+  if (int ret = core_.iommu_attach_group(dom, g)) return fail(ret);
+  // The valid IOVA list: intersect with the aperture, carve out reserved regions, refuse to cut
+  // an existing mapping.
+  std::list<vfio_iova> list = iommu->iova_list;
+  if (list.empty()) list.push_back({0, ~0ULL});
+  const uint64_t ap_start = dom->geometry.aperture_start, ap_end = dom->geometry.aperture_end;
+  bool conflict = true;
+  for (const auto& r : list) conflict &= r.end < ap_start || r.start > ap_end;
+  for (auto& [iova, dma] : iommu->dma_list)
+    conflict |= dma->iova < ap_start || dma->iova + dma->size - 1 > ap_end;
+  if (conflict) {
+    core_.iommu_detach_group(dom, g);
+    return fail(-EINVAL);
+  }
+  std::list<vfio_iova> clipped;
+  for (const auto& r : list)
+    if (!(r.end < ap_start || r.start > ap_end)) clipped.push_back({std::max(r.start, ap_start), std::min(r.end, ap_end)});
+  for (const auto& resv : core_.iommu_get_group_resv_regions(g)) {
+    if (resv.type == IOMMU_RESV_DIRECT_RELAXABLE) continue;
+    const uint64_t rs = resv.start, re = resv.start + resv.length - 1;
+    for (auto& [iova, dma] : iommu->dma_list)
+      if (!(dma->iova + dma->size - 1 < rs || dma->iova > re)) {
+        core_.iommu_detach_group(dom, g);
+        return fail(-EINVAL);
+      }
+    std::list<vfio_iova> out;
+    for (const auto& r : clipped) {
+      if (r.end < rs || r.start > re) {
+        out.push_back(r);
+        continue;
+      }
+      if (r.start < rs) out.push_back({r.start, rs - 1});
+      if (r.end > re) out.push_back({re + 1, r.end});
+    }
+    clipped = std::move(out);
+  }
+  if (clipped.empty()) {
+    core_.iommu_detach_group(dom, g);
+    return fail(-EINVAL);
+  }
+  // MSI isolation.
+  if (!core_.iommu_capable(IOMMU_CAP_INTR_REMAP) && !params.allow_unsafe_interrupts) {
+    kernel_warn("pr_warn", "vfio_iommu_type1_attach_group: No interrupt remapping support.  Use the module param "
+                           "\"allow_unsafe_interrupts\" to enable VFIO IOMMU support on this platform");
+    core_.iommu_detach_group(dom, g);
+    return fail(-EPERM);
+  }
+  domain->enforce_cache_coherency = core_.iommu_capable(IOMMU_CAP_CACHE_COHERENCY);
+  // Domain reuse: a compatible existing domain takes the group instead.
+  for (vfio_domain* d : iommu->domain_list) {
+    if (d->enforce_cache_coherency != domain->enforce_cache_coherency) continue;
+    core_.iommu_detach_group(dom, g);
+    if (!core_.iommu_attach_group(d->domain, g)) {
+      d->group_list.push_back(g);
+      fail(0);
+      iommu->iova_list = std::move(clipped);
+      ++iommu->num_non_pinned_groups;
+      return 0;
+    }
+    if (int ret = core_.iommu_attach_group(dom, g)) return fail(ret);
+  }
+  if (int ret = replay(iommu, domain)) {
+    core_.iommu_detach_group(dom, g);
+    return fail(ret);
+  }
+  domain->group_list.push_back(g);
+  iommu->domain_list.push_back(domain);
+  update_pgsize_bitmap(iommu);
+  iommu->iova_list = std::move(clipped);
+  ++iommu->num_non_pinned_groups;
+  return 0;
+}
+
+// vfio_iommu_type1_detach_group()
+void VfioIommuType1::detach_group(void* data, iommu_group* g) {
+  auto* iommu = static_cast<vfio_iommu*>(data);
+  mutex_guard lock(iommu->lock);
+  auto em = std::find(iommu->emulated_iommu_groups.begin(), iommu->emulated_iommu_groups.end(), g);
+  if (em != iommu->emulated_iommu_groups.end()) {
+    iommu->emulated_iommu_groups.erase(em);
+    if (iommu->emulated_iommu_groups.empty() && iommu->domain_list.empty())
+      while (!iommu->dma_list.empty()) remove_dma(iommu, iommu->dma_list.begin()->second);
+    return;
+  }
+  for (auto it = iommu->domain_list.begin(); it != iommu->domain_list.end(); ++it) {
+    vfio_domain* d = *it;
+    auto gi = std::find(d->group_list.begin(), d->group_list.end(), g);
+    if (gi == d->group_list.end()) continue;
+    core_.iommu_detach_group(d->domain, g);
+    d->group_list.erase(gi);
+    if (d->group_list.empty()) {
+      if (iommu->domain_list.size() == 1) {  // the last domain: every mapping goes
+        while (!iommu->dma_list.empty()) remove_dma(iommu, iommu->dma_list.begin()->second);
+      } else if (it == iommu->domain_list.begin()) {
+        // unmap_unpin walks the first domain: the next one becomes first and holds the same maps
+      }
+      core_.iommu_domain_free(d->domain);
+      iommu->domain_list.erase(it);
+      delete d;
+      update_pgsize_bitmap(iommu);
+      if (iommu->domain_list.empty()) iommu->iova_list.clear();
+    }
+    --iommu->num_non_pinned_groups;
+    return;
+  }
+}
+
+}  // namespace vfiosim::kernel
