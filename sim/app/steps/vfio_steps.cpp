@@ -383,10 +383,9 @@ std::vector<StepType> vfio_step_types() {
     t.op = "ioctl";
     t.desc = "ioctl(fd, request, arg) with a <linux/vfio.h> request; struct arguments as JSON objects with the "
              "header's field names (argsz defaults to sizeof), flags as numbers or lists of flag names";
-    std::vector<std::string> requests;
-    for (const auto& i : ioctl_table()) requests.push_back(i.name);
     t.fields = {Field::any("fd").require().describe("A descriptor name or number"),
-                Field::enumeration("request", requests).require().describe("The ioctl"),
+                Field::any("request").require().describe("The ioctl: a <linux/vfio.h> name, or a number for a request "
+                                                          "the header does not have (passed by value)"),
                 Field::any("arg").describe("By-value id, descriptor name (SET_CONTAINER), device name "
                                            "(GET_DEVICE_FD), struct fields as an object, or null for a NULL pointer"),
                 Field::string("as").describe("Name for a descriptor the call returns (GET_DEVICE_FD)")};
@@ -397,7 +396,26 @@ std::vector<StepType> vfio_step_types() {
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
       if (!needs_pci(p, ptr, issues)) return nullptr;
-      const IoctlInfo* info = find_ioctl(s["request"].get<std::string>());
+      const IoctlInfo* info = nullptr;
+      if (s["request"].is_string()) {
+        info = find_ioctl(s["request"].get<std::string>());
+        if (!info) {
+          std::string msg = "unknown ioctl \"" + s["request"].get<std::string>() + "\"";
+          std::vector<std::string> names;
+          for (const auto& i : ioctl_table()) names.push_back(i.name);
+          const auto hint = config::did_you_mean(s["request"].get<std::string>(), names);
+          if (!hint.empty()) msg += " (did you mean \"" + hint + "\"?)";
+          issues.add(ptr + "/request", msg);
+          return nullptr;
+        }
+      } else if (s["request"].is_number_unsigned() || s["request"].is_number_integer()) {
+        static std::vector<std::unique_ptr<IoctlInfo>> raw;  // numbered requests, kept for the run
+        raw.push_back(std::make_unique<IoctlInfo>(IoctlInfo{"raw", s["request"].get<unsigned>(), IoctlArg::Value, nullptr}));
+        info = raw.back().get();
+      } else {
+        issues.add(ptr + "/request", "expected an ioctl name or number");
+        return nullptr;
+      }
       const json arg = s.contains("arg") ? s["arg"] : json();
       if (info->arg == IoctlArg::Struct && !arg.is_null() && !arg.is_object())
         issues.add(ptr + "/arg", std::string("expected an object with the fields of struct ") + info->type);

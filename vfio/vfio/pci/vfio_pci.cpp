@@ -82,10 +82,19 @@ void VfioPci::remove(pci_dev& dev) {
 int VfioPci::reset(vfio_pci_core_device& v) {
   if (!v.reset_works) return -EINVAL;
   pci_dev& dev = *v.pdev;
-  // pcie_flr(): initiate, then wait 100 ms for the function to come back.
+  // pci_try_reset_function(): pci_save_state(), pcie_flr() (initiate, wait 100 ms), then
+  // pci_restore_state() puts the header (BARs, command), the PCIe device control and the MSI-X
+  // control back.
+  uint32_t header[16];
+  for (int i = 0; i < 16; ++i) header[i] = pci_.read_config(dev, i * 4, 4);
   const uint32_t ctl = pci_.read_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2);
+  const uint32_t msix = dev.msix_cap ? pci_.read_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2) : 0;
   pci_.write_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2, ctl | PCI_EXP_DEVCTL_BCR_FLR);
   sc_core::wait(100, sc_core::SC_MS);
+  pci_.write_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2, ctl);
+  for (int i = 15; i >= 0; --i)
+    if (i != 0 && i != 2) pci_.write_config(dev, i * 4, 4, header[i]);  // IDs and class are read-only
+  if (dev.msix_cap) pci_.write_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2, msix);
   return 0;
 }
 

@@ -1,0 +1,342 @@
+// Driver-side conformance of the VFIO core (vfio-core.md §5.1, §5.4): registration errors, one
+// vfio_group per iommu_group and its node's lifetime, the duplicate-registration path (the 6.1
+// NULL dereference avoided), ops->init failure, the unregister wait with @request and the signal
+// notice, GET_DEVICE_FD racing a dying device, release exactly once, open_device/close_device
+// pairing across two fds.
+#include <linux/vfio.h>
+
+#include <gtest/gtest.h>
+
+#include "sim/app/platform.h"
+#include "sim/config/spec.h"
+#include "tests/support/sc_test.h"
+
+using namespace vfiosim;
+using namespace vfiosim::kernel;
+using nlohmann::json;
+
+namespace {
+
+struct vfio_test_device {
+  vfio_device vdev;
+  int opens = 0, closes = 0, requests = 0;
+};
+
+struct Counters {
+  int inits = 0, releases = 0;
+  int init_error = 0;
+};
+Counters counters;
+
+json platform_json(bool iommu, bool bridge) {
+  json children = bridge ? json::array({{{"bdf", "01:00.0"},
+                                         {"model", "pcie-pci-bridge"},
+                                         {"devices", {{{"bdf", "02:01.0"}, {"model", "dma-engine"}},
+                                                      {{"bdf", "02:02.0"}, {"model", "dma-engine"}}}}}})
+                         : json::array({{{"bdf", "01:00.0"}, {"model", "dma-engine"}}});
+  json p = {{"memory", {{"size", "4GiB"}}}, {"pci", {{"root_ports", {{{"bdf", "00:01.0"}, {"children", children}}}}}}};
+  if (iommu) p["iommu"] = {{"preset", "broadwell-vtd"}};
+  return p;
+}
+
+struct Machine {
+  stats::Group root{"system"};
+  std::unique_ptr<Platform> platform;
+  vfio_device_ops ops;
+  explicit Machine(bool iommu = true, bool bridge = false) {
+    counters = Counters{};
+    platform = std::make_unique<Platform>(
+        "system",
+        PlatformConfig::from(config::resolve_document(PlatformConfig::spec(),
+                                                      PlatformConfig::expand_presets(platform_json(iommu, bridge)))),
+        root, 1, nullptr);
+    ops.name = "vfio-test";
+    ops.init = [](vfio_device&) {
+      ++counters.inits;
+      return counters.init_error;
+    };
+    ops.release = [](vfio_device& d) {
+      ++counters.releases;
+      Vfio::vfio_free_device(&d);
+    };
+    ops.open_device = [](vfio_device& d) {
+      ++reinterpret_cast<vfio_test_device*>(&d)->opens;
+      return 0;
+    };
+    ops.close_device = [](vfio_device& d) { ++reinterpret_cast<vfio_test_device*>(&d)->closes; };
+    ops.request = [](vfio_device& d, unsigned count) {
+      auto& t = *reinterpret_cast<vfio_test_device*>(&d);
+      EXPECT_EQ(count, static_cast<unsigned>(t.requests));
+      ++t.requests;
+    };
+  }
+  PciPlatform& pci() { return *platform->pci(); }
+  Vfio& vfio() { return pci().vfio(); }
+  pci_dev& dev(const char* bdf) { return *pci().kernel().find(bdf); }
+  /// Unbinds the harness DMA driver so the device is free for the test driver.
+  void free_device(const char* bdf) {
+    pci_driver* drv = pci().drivers().find_driver("vfiosim-dmae");
+    pci().drivers().unbind(*drv, dev(bdf));
+  }
+  vfio_test_device* alloc(const char* bdf, int* err = nullptr) {
+    int e = 0;
+    auto* d = vfio().vfio_alloc_device<vfio_test_device>(&dev(bdf), bdf, &ops, &e);
+    if (err) *err = e;
+    return d;
+  }
+  // System calls of a task.
+  long sys_open(Task& t, const std::string& path) {
+    CurrentScope s(t);
+    return pci().vfs().open(t, path);
+  }
+  long sys_ioctl(Task& t, int fd, unsigned cmd, uint64_t arg) {
+    CurrentScope s(t);
+    file* f = t.fget(fd);
+    if (!f) return -EBADF;
+    const long r = f->f_op->unlocked_ioctl(*f, cmd, arg);
+    fput(f);
+    return r;
+  }
+  long sys_close(Task& t, int fd) {
+    CurrentScope s(t);
+    return t.close_fd(fd);
+  }
+  /// container + group + SET_CONTAINER + SET_IOMMU, then a device fd for `name`.
+  long device_fd(Task& t, const std::string& group_path, const std::string& name) {
+    const int c = static_cast<int>(sys_open(t, "/dev/vfio/vfio"));
+    const int g = static_cast<int>(sys_open(t, group_path));
+    if (c < 0 || g < 0) return -1;
+    EXPECT_EQ(sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
+    EXPECT_EQ(sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+    return sys_ioctl(t, g, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1));
+  }
+};
+
+}  // namespace
+
+TEST(VfioRegistration, C_1_NoIommuGroupIsEinvalAndReleaseRunsOnce) {
+  Machine m(false);
+  int ret = 0;
+  bool node = true;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    auto* d = m.alloc("0000:01:00.0");
+    ASSERT_NE(d, nullptr);
+    ret = m.vfio().vfio_register_group_dev(&d->vdev);
+    node = !m.pci().vfs().list("/dev/vfio").empty() && m.pci().vfs().list("/dev/vfio") != std::vector<std::string>{"vfio"};
+    m.vfio().vfio_put_device(&d->vdev);
+  });
+  EXPECT_EQ(ret, -EINVAL);
+  EXPECT_FALSE(node);
+  EXPECT_EQ(counters.releases, 1);
+  EXPECT_TRUE(m.vfio().leaks().empty());
+}
+
+TEST(VfioRegistration, C_4_OneGroupPerIommuGroupAndItsNodeLivesWithTheLastDevice) {
+  Machine m(true, true);
+  bool node_after_first = false, node_after_second = true;
+  size_t groups_with_both = 0;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:02:01.0");
+    m.free_device("0000:02:02.0");
+    auto* d1 = m.alloc("0000:02:01.0");
+    auto* d2 = m.alloc("0000:02:02.0");
+    ASSERT_EQ(m.vfio().vfio_register_group_dev(&d1->vdev), 0);
+    ASSERT_EQ(m.vfio().vfio_register_group_dev(&d2->vdev), 0);
+    groups_with_both = m.vfio().groups();
+    EXPECT_EQ(d1->vdev.group, d2->vdev.group);
+    EXPECT_EQ(refcount_read(d1->vdev.group->drivers), 2u);
+    m.vfio().vfio_unregister_group_dev(&d1->vdev);
+    node_after_first = m.pci().vfs().exists("/dev/vfio/1");
+    m.vfio().vfio_unregister_group_dev(&d2->vdev);
+    node_after_second = m.pci().vfs().exists("/dev/vfio/1");
+    m.vfio().vfio_put_device(&d1->vdev);
+    m.vfio().vfio_put_device(&d2->vdev);
+  });
+  EXPECT_EQ(groups_with_both, 1u);
+  EXPECT_TRUE(node_after_first);
+  EXPECT_FALSE(node_after_second);
+  EXPECT_EQ(counters.releases, 2);
+  EXPECT_TRUE(m.vfio().leaks().empty());
+}
+
+TEST(VfioRegistration, C_5_RegisteringTheSameDeviceTwiceIsEbusyWithoutHarm) {
+  Machine m;
+  int second = 0;
+  long group_fd = -1;
+  std::vector<std::string> warnings;
+  set_kernel_report([&](const std::string&, const std::string& msg) { warnings.push_back(msg); });
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    auto* a = m.alloc("0000:01:00.0");
+    auto* b = m.alloc("0000:01:00.0");
+    ASSERT_EQ(m.vfio().vfio_register_group_dev(&a->vdev), 0);
+    second = m.vfio().vfio_register_group_dev(&b->vdev);  // 6.1.0 dereferences NULL here
+    m.vfio().vfio_put_device(&b->vdev);
+    Task& t = m.pci().task("t");
+    group_fd = m.sys_open(t, "/dev/vfio/1");  // the first registration is unaffected
+    m.sys_close(t, static_cast<int>(group_fd));
+    m.vfio().vfio_unregister_group_dev(&a->vdev);
+    m.vfio().vfio_put_device(&a->vdev);
+  });
+  set_kernel_report(nullptr);
+  EXPECT_EQ(second, -EBUSY);
+  EXPECT_GE(group_fd, 0);
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_NE(warnings[0].find("already exists"), std::string::npos);
+  EXPECT_EQ(counters.releases, 2);
+  EXPECT_TRUE(m.vfio().leaks().empty());
+}
+
+TEST(VfioRegistration, C_7_InitFailureFreesTheIndexWithoutRelease) {
+  Machine m;
+  int err = 0, index_after = -1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    counters.init_error = -ENOMEM;
+    auto* d = m.alloc("0000:01:00.0", &err);
+    EXPECT_EQ(d, nullptr);
+    counters.init_error = 0;
+    auto* e = m.alloc("0000:01:00.0");
+    index_after = e->vdev.index;
+    m.vfio().vfio_put_device(&e->vdev);
+  });
+  EXPECT_EQ(err, -ENOMEM);
+  EXPECT_EQ(counters.releases, 1);  // only the second device's
+  EXPECT_EQ(index_after, 0);        // the failed device's index is free again
+}
+
+TEST(VfioUnregister, C_10_BlocksAndRequestsUntilTheLastFdCloses) {
+  Machine m;
+  double returned_at = -1;
+  int requests_before_close = 0;
+  bool added_after = true;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    auto* d = m.alloc("0000:01:00.0");
+    ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
+    Task& t = m.pci().task("qemu");
+    const long fd = m.device_fd(t, "/dev/vfio/1", "0000:01:00.0");
+    ASSERT_GE(fd, 0);
+    const double t0 = sc_core::sc_time_stamp().to_seconds();
+    sc_core::sc_spawn(
+        [&, d, t0] {
+          m.vfio().vfio_unregister_group_dev(&d->vdev);
+          returned_at = sc_core::sc_time_stamp().to_seconds() - t0;
+          added_after = d->vdev.device_added;
+          m.vfio().vfio_put_device(&d->vdev);
+        },
+        "unregister");
+    sc_core::wait(25, sc_core::SC_SEC);  // requests at 0, 10 and 20 s
+    requests_before_close = d->requests;
+    EXPECT_LT(returned_at, 0);  // still blocked
+    t.close_all();
+    {
+      CurrentScope s(t);  // deferred releases run at the return to userspace
+    }
+  });
+  EXPECT_EQ(requests_before_close, 3);
+  EXPECT_GE(returned_at, 25.0);
+  EXPECT_LT(returned_at, 30.0);
+  EXPECT_FALSE(added_after);
+  EXPECT_EQ(counters.releases, 1);
+  EXPECT_TRUE(m.pci().leaks().empty());
+}
+
+TEST(VfioUnregister, C_11_ASignalIsNoticedOnceAndTheWaitGoesOn) {
+  Machine m;
+  std::vector<std::string> notices;
+  set_kernel_report([&](const std::string& kind, const std::string& msg) {
+    if (msg.find("Device is currently in use") != std::string::npos) notices.push_back(kind);
+  });
+  bool returned_early = false;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    auto* d = m.alloc("0000:01:00.0");
+    ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
+    m.vfio().signal_pending = [](vfio_device&) { return true; };  // the unregistering task got a signal
+    Task& t = m.pci().task("qemu");
+    ASSERT_GE(m.device_fd(t, "/dev/vfio/1", "0000:01:00.0"), 0);
+    bool done = false;
+    sc_core::sc_spawn(
+        [&, d] {
+          m.vfio().vfio_unregister_group_dev(&d->vdev);
+          done = true;
+          m.vfio().vfio_put_device(&d->vdev);
+        },
+        "unregister");
+    sc_core::wait(45, sc_core::SC_SEC);
+    returned_early = done;
+    t.close_all();
+    CurrentScope s(t);
+  });
+  set_kernel_report(nullptr);
+  EXPECT_FALSE(returned_early);
+  EXPECT_EQ(notices.size(), 1u);
+  EXPECT_EQ(counters.releases, 1);
+}
+
+TEST(VfioDeviceFd, C_13_GetDeviceFdOnADyingDeviceIsEnodev) {
+  Machine m;
+  long racing = 0;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    auto* d = m.alloc("0000:01:00.0");
+    ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
+    Task& t = m.pci().task("qemu");
+    const long fd = m.device_fd(t, "/dev/vfio/1", "0000:01:00.0");
+    sc_core::sc_spawn(
+        [&, d] {
+          m.vfio().vfio_unregister_group_dev(&d->vdev);
+          m.vfio().vfio_put_device(&d->vdev);
+        },
+        "unregister");
+    sc_core::wait(1, sc_core::SC_MS);
+    m.sys_close(t, static_cast<int>(fd));  // the registration count reaches zero
+    const std::string name = "0000:01:00.0";
+    racing = m.sys_ioctl(t, 1 /* the group */, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1));
+    t.close_all();
+    CurrentScope s(t);
+  });
+  EXPECT_EQ(racing, -ENODEV);
+  EXPECT_EQ(counters.releases, 1);
+}
+
+TEST(VfioDeviceFd, C_47_TwoFdsOneOpenDeviceOneCloseDevice) {
+  Machine m;
+  int opens = -1, closes_after_first = -1, closes_after_second = -1;
+  long fd1 = -1, fd2 = -1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    auto* d = m.alloc("0000:01:00.0");
+    ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
+    Task& t = m.pci().task("qemu");
+    fd1 = m.device_fd(t, "/dev/vfio/1", "0000:01:00.0");
+    const std::string name = "0000:01:00.0";
+    fd2 = m.sys_ioctl(t, 1, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1));
+    opens = d->opens;
+    EXPECT_TRUE(t.fd_cloexec(static_cast<int>(fd1)));  // C-49: O_CLOEXEC
+    m.sys_close(t, static_cast<int>(fd1));
+    closes_after_first = d->closes;
+    m.sys_close(t, static_cast<int>(fd2));
+    closes_after_second = d->closes;
+    t.close_all();
+    { CurrentScope s(t); }
+    m.vfio().vfio_unregister_group_dev(&d->vdev);
+    m.vfio().vfio_put_device(&d->vdev);
+  });
+  EXPECT_GE(fd1, 0);
+  EXPECT_GE(fd2, 0);
+  EXPECT_NE(fd1, fd2);
+  EXPECT_EQ(opens, 1);
+  EXPECT_EQ(closes_after_first, 0);
+  EXPECT_EQ(closes_after_second, 1);
+  EXPECT_TRUE(m.pci().leaks().empty());
+}
