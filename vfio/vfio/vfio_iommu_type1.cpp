@@ -140,7 +140,8 @@ int VfioIommuType1::pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size)
   while (dma->size < size) {
     const uint64_t npages = std::min(batch, (size - dma->size) / kPage);
     std::vector<uint64_t> pfns;
-    costs_.charge(Cost::PinUserPage, npages);
+    const vm_area* vma = t->find_vma(dma->vaddr + dma->size);
+    costs_.charge(vma && vma->hugetlb ? Cost::PinUserHugePage : Cost::PinUserPage, npages);
     if (t->pin_user_pages(dma->vaddr + dma->size, npages, pfns)) return -EFAULT;
     for (uint64_t i = 0; i < npages;) {
       uint64_t run = 1;
@@ -175,14 +176,23 @@ uint64_t VfioIommuType1::unmap_unpin(vfio_iommu* iommu, vfio_dma* dma) {
     auto first = iommu->domain_list.begin();
     for (auto it = std::next(first); it != iommu->domain_list.end(); ++it)
       core_.iommu_unmap((*it)->domain, dma->iova, dma->size);
+    // The first domain is walked for physically contiguous runs, unmapped with iotlb gathering and
+    // synced every VFIO_IOMMU_TLB_SYNC_MAX (512) regions.
     iommu_domain* d = (*first)->domain;
+    iommu_iotlb_gather gather;
+    unsigned regions = 0;
     for (uint64_t off = 0; off < dma->size;) {
       const uint64_t phys = core_.iommu_iova_to_phys(d, dma->iova + off);
       uint64_t len = kPage;
       while (off + len < dma->size && core_.iommu_iova_to_phys(d, dma->iova + off + len) == phys + len) len += kPage;
-      const uint64_t unmapped = core_.iommu_unmap(d, dma->iova + off, len);
+      const uint64_t unmapped = core_.iommu_unmap_fast(d, dma->iova + off, len, gather);
       off += std::max<uint64_t>(unmapped, kPage);
+      if (++regions == 512) {
+        core_.iommu_iotlb_sync(d, gather);
+        regions = 0;
+      }
     }
+    core_.iommu_iotlb_sync(d, gather);
     costs_.charge(Cost::UnpinUserPage, dma->size / kPage);
   }
   dma->iommu_mapped = false;

@@ -28,6 +28,7 @@ const std::vector<CostInfo>& cost_table() {
       {"fault_handler", 600, "dmar_fault(): one fault record read, logged and cleared"},
       {"syscall_entry", 250, "entering and leaving the kernel for one system call"},
       {"pin_user_page", 120, "pin_user_pages_remote() per page: the page-table walk and FOLL_LONGTERM bookkeeping"},
+      {"pin_user_huge_subpage", 12, "pin_user_pages_remote() per 4 KiB subpage of a hugetlb page (one walk per 2 MiB)"},
       {"unpin_user_page", 60, "unpin_user_page() per page"},
       {"vfio_dma_entry", 300, "type1: a vfio_dma allocated or freed with its rb-tree update"},
   };

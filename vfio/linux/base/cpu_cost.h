@@ -33,6 +33,7 @@ enum class Cost {
   FaultHandler,      // dmar_fault(): per fault record serviced
   SyscallEntry,      // entering and leaving the kernel for one system call
   PinUserPage,       // pin_user_pages_remote() per page (GUP walk, FOLL_LONGTERM bookkeeping)
+  PinUserHugePage,   // the same per 4 KiB subpage of a hugetlb page (one walk per 2 MiB)
   UnpinUserPage,     // unpin_user_page() per page
   VfioDmaEntry,      // type1: a vfio_dma allocated or freed with its rb-tree update
   kCount

@@ -1,5 +1,6 @@
 #include "vfio/linux/kernel/task.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -122,6 +123,9 @@ uint64_t Task::mmap_anonymous(uint64_t len, bool hugetlb) {
   if (!len) return 0;
   std::vector<uint64_t> phys = pages_.alloc(len / 4096, hugetlb ? 512 : 1);
   if (phys.empty()) return 0;
+  // Anonymous memory is faulted in page by page and is not physically contiguous: hand the pages
+  // out in descending order, so no two neighbours in the mapping are neighbours in memory.
+  if (!hugetlb) std::reverse(phys.begin(), phys.end());
   mmap_base_ = (mmap_base_ - len) & ~(unit - 1);
   vm_area v;
   v.start = mmap_base_;
