@@ -33,6 +33,10 @@ Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& co
       pci_->rc().memory.bind(memory_->port);
     }
     pci_->setup_kernel(config_.kernel, config_.memory.size, iommu_regs, &events_);
+    // What the kernel prints (WARN, pr_warn, dev_warn, lockdep) goes to the report's events.
+    kernel::set_kernel_report([this](const std::string& kind, const std::string& message) {
+      events_.add(ClockDomain::to_ps(sc_core::sc_time_stamp()), "kernel", "dmesg", {{"level", kind}, {"message", message}});
+    });
   }
   SC_HAS_PROCESS(Platform);
   SC_THREAD(boot);
@@ -63,6 +67,8 @@ void Platform::exit_process(const std::string& process) {
   kernel::CurrentScope scope(t);
   t.close_all();
 }
+
+Platform::~Platform() { kernel::set_kernel_report(nullptr); }
 
 void Platform::shutdown() {
   if (pci_) pci_->shutdown();

@@ -54,6 +54,7 @@ class Platform : public sc_core::sc_module {
 
   /// Brings derived stats up to date at the end of a run.
   void finalize(const sc_core::sc_time& end);
+  ~Platform() override;
 
  private:
   void boot();
