@@ -305,3 +305,42 @@ TEST(IommuPassthrough, IdentityDomainsUsePhysicalAddresses) {
   EXPECT_EQ(m.counter("system.iommu.pass_through"), 4u);
   EXPECT_EQ(m.counter("system.iommu.iotlb_miss"), 0u);
 }
+
+TEST(IommuCoreGroups, MembershipNotifierAndGroupReferences) {
+  Machine m(platform_json(true));
+  std::vector<std::pair<unsigned long, std::string>> seen;
+  std::vector<std::string> leaks_while_held, leaks_after;
+  size_t members_after_remove = 0, members_after_add = 0;
+  bool attached_again = false;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    auto& core = m.core();
+    auto& dev = m.dev("0000:01:00.0");
+    kernel::iommu_group* g = core.iommu_group_get(dev);  // +1
+    ASSERT_NE(g, nullptr);
+    leaks_while_held = core.leaks();
+    const int id = core.iommu_group_register_notifier(
+        g, [&](unsigned long action, kernel::pci_dev& d) { seen.push_back({action, d.name()}); });
+    core.iommu_group_remove_device(dev);
+    members_after_remove = g->devices.size();
+    core.iommu_group_add_device(g, dev);
+    members_after_add = g->devices.size();
+    // The device is attached to the group's current domain again: its DMA translates.
+    const uint64_t iova = m.pci().dma_api()->map(dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
+    attached_again = m.read_at("0000:01:00.0", iova).summary.errors == 0;
+    core.iommu_group_unregister_notifier(g, id);
+    core.iommu_group_remove_device(dev);  // not notified any more
+    core.iommu_group_add_device(g, dev);
+    core.iommu_group_put(g);
+    leaks_after = core.leaks();
+  });
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], (std::pair<unsigned long, std::string>{kernel::IOMMU_GROUP_NOTIFY_DEL_DEVICE, "0000:01:00.0"}));
+  EXPECT_EQ(seen[1], (std::pair<unsigned long, std::string>{kernel::IOMMU_GROUP_NOTIFY_ADD_DEVICE, "0000:01:00.0"}));
+  EXPECT_EQ(members_after_remove, 0u);
+  EXPECT_EQ(members_after_add, 1u);
+  EXPECT_TRUE(attached_again);
+  ASSERT_EQ(leaks_while_held.size(), 1u);  // the extra reference is reported
+  EXPECT_NE(leaks_while_held[0].find("extra reference"), std::string::npos);
+  EXPECT_TRUE(leaks_after.empty());
+}
