@@ -10,7 +10,13 @@ namespace vfiosim {
 
 ScenarioDriver::ScenarioDriver(const sc_core::sc_module_name& name, const Scenario& scenario, Platform& platform,
                                TraceWriter* trace)
-    : sc_module(name), scenario_(scenario), platform_(platform), trace_(trace), records_(scenario.steps.size()) {
+    : sc_module(name),
+      scenario_(scenario),
+      platform_(platform),
+      trace_(trace),
+      records_(scenario.steps.size()),
+      order_rng_(Rng::stream(scenario.seed, "userspace.order")),
+      nprocs_(scenario.processes().size()) {
   if (trace_) track_ = trace_->track("userspace");
   for (const auto& process : scenario_.processes()) {
     sc_core::sc_spawn_options opts;
@@ -26,8 +32,13 @@ bool ScenarioDriver::all_finished() const {
 
 void ScenarioDriver::run_process(const std::string& process) {
   platform_.wait_until_booted();
-  for (const auto& step : scenario_.steps)
-    if (step.process == process) run_step(step);
+  for (const auto& step : scenario_.steps) {
+    if (step.process != process) continue;
+    // Steps of several processes that become ready at the same simulated time start in an order
+    // the seed chooses: each waits a seeded number of delta cycles (none with one process).
+    for (uint64_t k = order_rng_.below(nprocs_); k; --k) sc_core::wait(sc_core::SC_ZERO_TIME);
+    run_step(step);
+  }
   platform_.exit_process(process);  // exit(): every descriptor the process still holds is closed
   if (++processes_done_ == scenario_.processes().size()) platform_.shutdown();
 }

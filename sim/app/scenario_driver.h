@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/base/rng.h"
+
 #include <systemc>
 #include <nlohmann/json.hpp>
 
@@ -47,6 +49,8 @@ class ScenarioDriver : public sc_core::sc_module {
   std::vector<StepRecord> records_;
   std::vector<nlohmann::json> results_;
   size_t processes_done_ = 0;
+  Rng order_rng_;  // permutes steps of different processes that are ready at the same time
+  size_t nprocs_ = 1;
 };
 
 }  // namespace vfiosim
