@@ -340,3 +340,51 @@ TEST(VfioDeviceFd, C_47_TwoFdsOneOpenDeviceOneCloseDevice) {
   EXPECT_EQ(closes_after_second, 1);
   EXPECT_TRUE(m.pci().leaks().empty());
 }
+
+TEST(VfioRaces, C_142_MapRacingTheLastUnsetContainerCompletesOnTheOldBackend) {
+  Machine m;
+  long map_ret = -1, unset_ret = -1, map_after = 0;
+  double map_done = -1, unset_done = -1;
+  uint64_t locked_after = 1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    m.pci().drivers().set_driver_override(m.dev("0000:01:00.0"), "vfio-pci");
+    m.pci().drivers().probe_device(m.dev("0000:01:00.0"));
+    Task& t = m.pci().task("qemu");
+    t.rlimit_memlock = 1ULL << 30;
+    const int c = static_cast<int>(m.sys_open(t, "/dev/vfio/vfio"));
+    const int g = static_cast<int>(m.sys_open(t, "/dev/vfio/1"));
+    ASSERT_EQ(m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
+    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+    const uint64_t buf = t.mmap_anonymous(64ULL << 20, false);
+    vfio_iommu_type1_dma_map map{};
+    map.argsz = sizeof map;
+    map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+    map.vaddr = buf;
+    map.iova = 1ULL << 30;
+    map.size = 64ULL << 20;
+    const uint64_t arg = t.alloc_arg(&map, sizeof map);
+    sc_core::sc_spawn(  // a second thread of the same process: UNSET while the MAP is pinning
+        [&, g] {
+          sc_core::wait(1, sc_core::SC_US);
+          unset_ret = m.sys_ioctl(t, g, VFIO_GROUP_UNSET_CONTAINER, 0);
+          unset_done = sc_core::sc_time_stamp().to_seconds();
+        },
+        "unset");
+    map_ret = m.sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, arg);
+    map_done = sc_core::sc_time_stamp().to_seconds();
+    sc_core::wait(1, sc_core::SC_MS);
+    map_after = m.sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, arg);
+    locked_after = t.locked_vm;
+    t.close_all();
+    CurrentScope s(t);
+  });
+  EXPECT_EQ(map_ret, 0);        // completed on the backend it started on
+  EXPECT_EQ(unset_ret, 0);      // and the detach waited for it
+  EXPECT_GE(unset_done, map_done);
+  EXPECT_EQ(map_after, -EINVAL);  // no backend any more
+  EXPECT_EQ(locked_after, 0u);    // the detach unpinned everything
+  EXPECT_EQ(m.pci().type1().live(), 0u);  // the backend was released exactly once
+  EXPECT_EQ(kernel::live_files(), 0u);
+}
