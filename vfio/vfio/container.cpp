@@ -9,6 +9,12 @@
 
 namespace vfiosim::kernel {
 
+// vfio_iommu_driver_allowed(): a no-IOMMU container takes only the no-IOMMU driver, and the other
+// way round.
+bool Vfio::driver_allowed(const vfio_container* c, const vfio_iommu_driver_ops* d) const {
+  return c->noiommu == (d == &noiommu_ops_);
+}
+
 // vfio_register_iommu_driver(): prepended, so the most recently registered is probed first.
 int Vfio::vfio_register_iommu_driver(const vfio_iommu_driver_ops* ops) {
   if (static_cast<bool>(ops->register_device) != static_cast<bool>(ops->unregister_device)) {
@@ -77,6 +83,7 @@ long Vfio::check_extension(vfio_container* c, unsigned long arg) {
     mutex_guard lock(iommu_drivers_lock_);
     for (const auto* d : iommu_drivers_list_) {
       if (!d->ioctl) continue;
+      if (!c->group_list.empty() && !driver_allowed(c, d)) continue;  // only once groups say what it is
       ret = d->ioctl(nullptr, VFIO_CHECK_EXTENSION, arg);
       if (ret > 0) break;
     }
@@ -98,6 +105,7 @@ long Vfio::set_iommu(vfio_container* c, unsigned long arg) {
   }
   iommu_drivers_lock_.lock();
   for (const auto* d : iommu_drivers_list_) {
+    if (!driver_allowed(c, d)) continue;
     if (!d->ioctl || d->ioctl(nullptr, VFIO_CHECK_EXTENSION, arg) <= 0) continue;
     long err = 0;
     void* data = d->open(arg, err);

@@ -161,6 +161,7 @@ file* Vfio::vfio_device_open(vfio_device* device, int& err) {
     group->group_lock.unlock();
   }
   device->dev_set->lock.unlock();
+  if (group->type == VFIO_NO_IOMMU) kernel_warn("dev_warn", device->dev_name + ": vfio-noiommu device opened by user");
   return alloc_file(&device_fops_, device, "[vfio-device]");
 }
 

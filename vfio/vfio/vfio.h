@@ -195,6 +195,8 @@ class Vfio {
   size_t live_containers_ = 0;
   std::set<vfio_group*> live_groups_;
   file_operations container_fops_, group_fops_, device_fops_;
+  vfio_iommu_driver_ops noiommu_ops_;  // vfio_noiommu_ops (CONFIG_VFIO_NOIOMMU)
+  bool driver_allowed(const vfio_container* c, const vfio_iommu_driver_ops* d) const;
 };
 
 template <typename T>

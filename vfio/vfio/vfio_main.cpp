@@ -39,6 +39,22 @@ Vfio::Vfio(IommuCore* iommu, IommuGroups* fake_groups, Vfs& vfs) : iommu_(iommu)
     auto* d = static_cast<vfio_device*>(f.private_data);
     return d->ops->write ? d->ops->write(*d, buf, count, pos) : -EINVAL;
   };
+  // vfio_noiommu_ops: attach/detach do nothing, every ioctl but CHECK_EXTENSION is -ENOTTY.
+  noiommu_ops_.name = "vfio-noiommu";
+  noiommu_ops_.open = [](unsigned long arg, long& err) -> void* {
+    if (arg != VFIO_NOIOMMU_IOMMU) err = -EINVAL;
+    else if (!current() || !current()->capable(CAP_SYS_RAWIO)) err = -EPERM;
+    else err = 0;
+    return nullptr;
+  };
+  noiommu_ops_.release = [](void*) {};
+  noiommu_ops_.ioctl = [this](void*, unsigned cmd, uint64_t arg) -> long {
+    if (cmd == VFIO_CHECK_EXTENSION) return enable_unsafe_noiommu_mode && arg == VFIO_NOIOMMU_IOMMU ? 1 : 0;
+    return -ENOTTY;
+  };
+  noiommu_ops_.attach_group = [](void*, iommu_group*, vfio_group_type) { return 0; };
+  noiommu_ops_.detach_group = [](void*, iommu_group*) {};
+  iommu_drivers_list_.push_front(&noiommu_ops_);
   // vfio_container_init(): the misc device /dev/vfio/vfio.
   vfs_.add_node("/dev/vfio/vfio", [this](Task& t, file*& f) { return container_open(t, f); });
 }
