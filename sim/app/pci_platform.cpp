@@ -170,7 +170,7 @@ void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uin
   vfio_ = std::make_unique<kernel::Vfio>(iommu_core_.get(), groups_.get(), vfs_);
   vfio_->enable_unsafe_noiommu_mode = kc.enable_unsafe_noiommu_mode;
   type1_ = std::make_unique<kernel::VfioIommuType1>(*iommu_core_, *costs_, kc.type1);
-  vfio_pci_ = std::make_unique<kernel::VfioPci>(*vfio_, *kernel_, *drivers_, *cpu_);
+  vfio_pci_ = std::make_unique<kernel::VfioPci>(*vfio_, *kernel_, *drivers_, *cpu_, *irq_);
   if (!iommu_regs) return;
   auto& ki = k.child("iommu");
   intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irq_, iommu_regs, kc.iommu, events,

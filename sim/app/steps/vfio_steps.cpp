@@ -16,6 +16,7 @@
 #include "sim/app/steps/vfio_uapi.h"
 #include "sim/base/units.h"
 #include "vfio/linux/base/errno.h"
+#include "vfio/linux/kernel/eventfd.h"
 
 namespace vfiosim {
 
@@ -45,6 +46,9 @@ const std::vector<StructDesc>& structs() {
       {"vfio_region_info", sizeof(vfio_region_info),
        {F(vfio_region_info, argsz), F(vfio_region_info, flags), F(vfio_region_info, index),
         F(vfio_region_info, cap_offset), F(vfio_region_info, size), F(vfio_region_info, offset)}},
+      {"vfio_irq_set", sizeof(vfio_irq_set),
+       {F(vfio_irq_set, argsz), F(vfio_irq_set, flags), F(vfio_irq_set, index), F(vfio_irq_set, start),
+        F(vfio_irq_set, count)}},
       {"vfio_irq_info", sizeof(vfio_irq_info),
        {F(vfio_irq_info, argsz), F(vfio_irq_info, flags), F(vfio_irq_info, index), F(vfio_irq_info, count)}},
       {"vfio_device_feature", sizeof(vfio_device_feature), {F(vfio_device_feature, argsz), F(vfio_device_feature, flags)}},
@@ -192,9 +196,25 @@ class IoctlStep : public Step {
         break;
       case IoctlArg::Struct: {
         if (arg_.is_null() && arg_given_null()) break;  // a NULL pointer
-        uint64_t argsz = sd->size;
+        // vfio_irq_set carries data[] after its header: eventfds (s32) or bools (u8).
+        std::vector<uint8_t> payload;
+        if (arg_.is_object() && arg_.contains("data")) {
+          const bool bools = (resolve(arg_.value("flags", json(0)), names) & VFIO_IRQ_SET_DATA_BOOL) != 0;
+          for (const auto& e : arg_["data"]) {
+            const int64_t v = resolve(e, names);
+            if (bools) {
+              payload.push_back(static_cast<uint8_t>(v));
+            } else {
+              const int32_t fd = static_cast<int32_t>(v);
+              const auto* p = reinterpret_cast<const uint8_t*>(&fd);
+              payload.insert(payload.end(), p, p + 4);
+            }
+          }
+        }
+        uint64_t argsz = sd->size + payload.size();
         if (arg_.is_object() && arg_.contains("argsz")) argsz = static_cast<uint64_t>(resolve(arg_["argsz"], names));
-        buf.assign(std::max<uint64_t>(sd->size, std::min<uint64_t>(argsz, 1 << 20)), 0);
+        buf.assign(std::max<uint64_t>(sd->size + payload.size(), std::min<uint64_t>(argsz, 1 << 20)), 0);
+        std::copy(payload.begin(), payload.end(), buf.begin() + static_cast<std::ptrdiff_t>(sd->size));
         for (const auto& f : sd->fields) {
           uint64_t v = 0;
           if (std::string(f.name) == "argsz") v = argsz;
@@ -302,6 +322,53 @@ class RwStep : public Step {
   uint64_t offset_;
   unsigned size_;
   uint64_t value_;
+};
+
+class EventfdStep : public Step {
+ public:
+  EventfdStep(uint64_t initval, std::string as) : initval_(initval), as_(std::move(as)) {}
+  void run(StepContext& ctx) override {
+    const long ret = syscall(ctx, [&](kernel::Task& t) -> long {
+      kernel::file* f = kernel::eventfd_file(initval_);
+      const int fd = t.install_fd(f, false);
+      if (fd < 0) kernel::fput(f);
+      return fd;
+    });
+    ctx.outputs = errno_outputs(ret);
+    if (ret >= 0 && !as_.empty()) ctx.platform.pci()->names(ctx.process)[as_] = ret;
+  }
+
+ private:
+  uint64_t initval_;
+  std::string as_;
+};
+
+// Blocks like poll() on the eventfd then read()s it.
+class WaitEventfdStep : public Step {
+ public:
+  WaitEventfdStep(json fd, double timeout_ns) : fd_(std::move(fd)), timeout_ns_(timeout_ns) {}
+  void run(StepContext& ctx) override {
+    auto& names = ctx.platform.pci()->names(ctx.process);
+    kernel::Task& t = task_of(ctx);
+    const int fd = static_cast<int>(resolve(fd_, names));
+    kernel::file* f = t.fget(fd);
+    kernel::eventfd_ctx* e = kernel::eventfd_of(f);
+    if (!e) {
+      kernel::fput(f);
+      ctx.outputs = errno_outputs(f ? -EINVAL : -EBADF);
+      return;
+    }
+    const double t0 = sc_core::sc_time_stamp().to_seconds();
+    const uint64_t count = kernel::eventfd_wait(e, sc_core::sc_time(timeout_ns_, sc_core::SC_NS));
+    kernel::fput(f);
+    ctx.outputs = count ? json{{"ret", 8}} : errno_outputs(-ETIMEDOUT);
+    ctx.outputs["count"] = count;
+    ctx.outputs["waited_ns"] = (sc_core::sc_time_stamp().to_seconds() - t0) * 1e9;
+  }
+
+ private:
+  json fd_;
+  double timeout_ns_;
 };
 
 class SetLimitsStep : public Step {
@@ -422,7 +489,7 @@ std::vector<StepType> vfio_step_types() {
       if (info->arg == IoctlArg::Struct && arg.is_object()) {
         const StructDesc* sd = find_struct(info->type);
         for (auto it = arg.begin(); it != arg.end(); ++it) {
-          bool known = false;
+          bool known = it.key() == "data" && std::string(info->type) == "vfio_irq_set";
           for (const auto& f : sd->fields) known |= it.key() == f.name;
           if (!known) issues.add(ptr + "/arg/" + it.key(), std::string("struct ") + info->type + " has no field \"" + it.key() + "\"");
         }
@@ -452,6 +519,37 @@ std::vector<StepType> vfio_step_types() {
       return std::make_unique<RwStep>(write, s["fd"], s.contains("region") ? s["region"] : json(),
                                       s["offset"].get<uint64_t>(), s["size"].get<unsigned>(),
                                       write ? s["value"].get<uint64_t>() : 0);
+    };
+    out.push_back(std::move(t));
+  }
+  {
+    StepType t;
+    t.op = "eventfd";
+    t.desc = "eventfd(initval, 0): a counter descriptor, e.g. for VFIO_DEVICE_SET_IRQS";
+    t.fields = {Field::integer("initval").describe("Initial count").defaults(0).at_least(0),
+                Field::string("as").describe("Name for the descriptor")};
+    t.outputs = errno_fields();
+    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
+        -> std::unique_ptr<Step> {
+      if (!needs_pci(p, ptr, issues)) return nullptr;
+      return std::make_unique<EventfdStep>(s["initval"].get<uint64_t>(), s.value("as", ""));
+    };
+    out.push_back(std::move(t));
+  }
+  {
+    StepType t;
+    t.op = "wait_eventfd";
+    t.desc = "poll() an eventfd until it is signalled (or the timeout passes), then read() its count";
+    t.fields = {Field::any("fd").require().describe("An eventfd name or number"),
+                Field::number("timeout_ns").with_unit("ns").describe("Give up after this long").defaults(1e9)
+                    .at_least(0)};
+    t.outputs = errno_fields();
+    t.outputs.push_back(Field::integer("count").describe("The count read (0 on a timeout)"));
+    t.outputs.push_back(Field::number("waited_ns").with_unit("ns").describe("How long the wait took"));
+    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
+        -> std::unique_ptr<Step> {
+      if (!needs_pci(p, ptr, issues)) return nullptr;
+      return std::make_unique<WaitEventfdStep>(s["fd"], s["timeout_ns"].get<double>());
     };
     out.push_back(std::move(t));
   }

@@ -16,8 +16,8 @@ uint64_t index_to_offset(unsigned index) { return static_cast<uint64_t>(index) <
 vfio_pci_core_device& core_of(vfio_device& d) { return *reinterpret_cast<vfio_pci_core_device*>(&d); }
 }  // namespace
 
-VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu)
-    : vfio_(vfio), pci_(pci), drivers_(drivers), cpu_(cpu) {
+VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu, InterruptController& irq)
+    : vfio_(vfio), pci_(pci), drivers_(drivers), cpu_(cpu), irq_(irq) {
   ops_.name = "vfio-pci";
   ops_.release = [](vfio_device& d) { Vfio::vfio_free_device(&d); };  // vfio_pci_core_release_dev
   ops_.open_device = [this](vfio_device& d) { return open_device(core_of(d)); };
@@ -29,8 +29,13 @@ VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu
   ops_.request = [](vfio_device& d, unsigned count) {  // vfio_pci_core_request()
     auto& v = core_of(d);
     ++v.requests;
-    if (count == 0)
+    if (v.req_trigger) {
+      if (!(count % 10))
+        kernel_warn("pci_notice_ratelimited", d.dev_name + ": Relaying device request to user (#" + std::to_string(count) + ")");
+      eventfd_signal(v.req_trigger);
+    } else if (count == 0) {
       kernel_warn("pci_notice", d.dev_name + ": No device request channel registered, blocked until released by user");
+    }
   };
 }
 
@@ -108,9 +113,14 @@ int VfioPci::open_device(vfio_pci_core_device& v) {
   return 0;
 }
 
-// vfio_pci_core_disable(): bus mastering off, reset, decode off.
+// vfio_pci_core_disable(): interrupts off, bus mastering off, reset, decode off.
 void VfioPci::close_device(vfio_pci_core_device& v) {
   pci_dev& dev = *v.pdev;
+  msi_disable(v);
+  eventfd_ctx_put(v.req_trigger);
+  v.req_trigger = nullptr;
+  eventfd_ctx_put(v.err_trigger);
+  v.err_trigger = nullptr;
   const uint32_t cmd = pci_.read_config(dev, PCI_COMMAND, 2);
   pci_.write_config(dev, PCI_COMMAND, 2, cmd & ~static_cast<uint32_t>(PCI_COMMAND_MASTER));
   if (v.reset_works) reset(v);
@@ -215,8 +225,185 @@ long VfioPci::ioctl(vfio_pci_core_device& v, unsigned cmd, uint64_t arg) {
     }
     case VFIO_DEVICE_RESET:
       return v.reset_works ? reset(v) : -EINVAL;
+    case VFIO_DEVICE_SET_IRQS:
+      return set_irqs(v, arg);
     default:
       return -ENOTTY;
+  }
+}
+
+// The MSI-X table entry of `vector`, through the BAR the capability names.
+uint64_t VfioPci::msix_entry(vfio_pci_core_device& v, unsigned vector) {
+  pci_dev& dev = *v.pdev;
+  const uint32_t table = pci_.read_config(dev, dev.msix_cap + PCI_MSIX_TABLE, 4);
+  return dev.res[table & PCI_MSIX_TABLE_BIR].start + (table & PCI_MSIX_TABLE_OFFSET) + vector * 16ULL;
+}
+
+// vfio_msi_enable() for MSI-X: nvec contexts, the capability enabled with every entry masked.
+int VfioPci::msi_enable(vfio_pci_core_device& v, unsigned nvec) {
+  pci_dev& dev = *v.pdev;
+  if (!dev.msix_cap || nvec > v.msix_vectors) return -EINVAL;
+  const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
+  const uint32_t ctl = pci_.read_config(dev, flags, 2);
+  pci_.write_config(dev, flags, 2, ctl | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+  for (unsigned i = 0; i < nvec; ++i) cpu_.write(msix_entry(v, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
+  pci_.write_config(dev, flags, 2, (ctl | PCI_MSIX_FLAGS_ENABLE) & ~uint32_t{PCI_MSIX_FLAGS_MASKALL});
+  v.ctx.clear();
+  for (unsigned i = 0; i < nvec; ++i) v.ctx.push_back(std::make_shared<vfio_pci_core_device::IrqSlot>());
+  v.irq_type = VFIO_PCI_MSIX_IRQ_INDEX;
+  return 0;
+}
+
+void VfioPci::msi_disable(vfio_pci_core_device& v) {
+  if (v.irq_type != VFIO_PCI_MSIX_IRQ_INDEX) return;
+  for (unsigned i = 0; i < v.ctx.size(); ++i) msi_set_vector_signal(v, i, -1);
+  pci_dev& dev = *v.pdev;
+  const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
+  pci_.write_config(dev, flags, 2, pci_.read_config(dev, flags, 2) & ~uint32_t{PCI_MSIX_FLAGS_ENABLE});
+  v.ctx.clear();
+  v.irq_type = -1;
+}
+
+// vfio_msi_set_vector_signal(): the vector's eventfd; the interrupt handler signals it.
+int VfioPci::msi_set_vector_signal(vfio_pci_core_device& v, unsigned vector, int fd) {
+  auto& slot = v.ctx[vector];
+  if (slot->trigger) {  // free_irq(), eventfd_ctx_put()
+    cpu_.write(msix_entry(v, vector) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
+    eventfd_ctx_put(slot->trigger);
+    slot->trigger = nullptr;
+  }
+  if (fd < 0) return 0;
+  int err = 0;
+  eventfd_ctx* trigger = eventfd_ctx_fdget(*current(), fd, err);
+  if (!trigger) return err;
+  slot->trigger = trigger;
+  if (!slot->host_vector) {
+    slot->host_vector = next_vector_++;
+    // request_irq(): the handler runs in its own thread and signals whatever trigger is set.
+    auto s = slot;
+    sc_core::sc_spawn(
+        [this, s] {
+          uint64_t seen = irq_.count(s->host_vector);
+          for (;;) {
+            seen = irq_.wait_for(s->host_vector, seen);
+            if (s->trigger) eventfd_signal(s->trigger);
+          }
+        },
+        sc_core::sc_gen_unique_name("vfio_msix_irq"));
+  }
+  const uint64_t entry = msix_entry(v, vector);
+  cpu_.write(entry + PCI_MSIX_ENTRY_LOWER_ADDR, 4, 0xFEE00000u);
+  cpu_.write(entry + PCI_MSIX_ENTRY_UPPER_ADDR, 4, 0);
+  cpu_.write(entry + PCI_MSIX_ENTRY_DATA, 4, slot->host_vector);
+  cpu_.write(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+  return 0;
+}
+
+// vfio_pci_set_ctx_trigger_single(): REQ and ERR.
+int VfioPci::set_ctx_trigger_single(eventfd_ctx*& trigger, uint32_t count, uint32_t flags, const uint8_t* data) {
+  if (flags & VFIO_IRQ_SET_DATA_NONE) {
+    if (count) {
+      if (trigger) eventfd_signal(trigger);
+    } else {
+      eventfd_ctx_put(trigger);
+      trigger = nullptr;
+    }
+    return 0;
+  }
+  if (flags & VFIO_IRQ_SET_DATA_BOOL) {
+    if (count && data[0] && trigger) eventfd_signal(trigger);
+    return 0;
+  }
+  int32_t fd = -1;
+  std::memcpy(&fd, data, 4);
+  if (fd == -1) {
+    eventfd_ctx_put(trigger);
+    trigger = nullptr;
+    return 0;
+  }
+  if (fd < 0) return -EINVAL;
+  int err = 0;
+  eventfd_ctx* ctx = eventfd_ctx_fdget(*current(), fd, err);
+  if (!ctx) return err;
+  eventfd_ctx_put(trigger);
+  trigger = ctx;
+  return 0;
+}
+
+// VFIO_DEVICE_SET_IRQS: vfio_set_irqs_validate_and_prepare() then vfio_pci_set_irqs_ioctl().
+long VfioPci::set_irqs(vfio_pci_core_device& v, uint64_t arg) {
+  Task* t = current();
+  vfio_irq_set hdr{};
+  const uint32_t minsz = offsetof(vfio_irq_set, count) + sizeof(hdr.count);
+  if (t->copy_from_user(&hdr, arg, minsz)) return -EFAULT;
+  unsigned num_irqs = 0;
+  switch (hdr.index) {
+    case VFIO_PCI_INTX_IRQ_INDEX: num_irqs = v.irq_pin ? 1 : 0; break;
+    case VFIO_PCI_MSI_IRQ_INDEX: num_irqs = v.msi_vectors; break;
+    case VFIO_PCI_MSIX_IRQ_INDEX: num_irqs = v.msix_vectors; break;
+    case VFIO_PCI_ERR_IRQ_INDEX: num_irqs = v.pdev->is_pcie() ? 1 : 0; break;
+    case VFIO_PCI_REQ_IRQ_INDEX: num_irqs = 1; break;
+    default: break;
+  }
+  if (hdr.argsz < minsz || hdr.index >= VFIO_PCI_NUM_IRQS || hdr.count >= UINT32_MAX - hdr.start ||
+      (hdr.flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK)))
+    return -EINVAL;
+  size_t size = 0;
+  switch (hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
+    case VFIO_IRQ_SET_DATA_NONE: size = 0; break;
+    case VFIO_IRQ_SET_DATA_BOOL: size = 1; break;
+    case VFIO_IRQ_SET_DATA_EVENTFD: size = 4; break;
+    default: return -EINVAL;
+  }
+  if (size && (hdr.start >= num_irqs || hdr.start + hdr.count > num_irqs)) return -EINVAL;
+  if (!size && hdr.count && (hdr.start >= num_irqs || hdr.start + hdr.count > num_irqs)) return -EINVAL;
+  std::vector<uint8_t> data(size * hdr.count);
+  if (size) {
+    if (hdr.argsz - minsz < data.size()) return -EINVAL;
+    if (t->copy_from_user(data.data(), arg + minsz, data.size())) return -EFAULT;
+  }
+  const uint32_t action = hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+  if (action != VFIO_IRQ_SET_ACTION_TRIGGER) return -ENOTTY;  // mask/unmask: INTx only (not ported)
+  switch (hdr.index) {
+    case VFIO_PCI_MSIX_IRQ_INDEX: {  // vfio_pci_set_msi_trigger()
+      const bool is = v.irq_type == VFIO_PCI_MSIX_IRQ_INDEX;
+      if (is && !hdr.count && (hdr.flags & VFIO_IRQ_SET_DATA_NONE)) {
+        msi_disable(v);
+        return 0;
+      }
+      if (!is && v.irq_type != -1) return -EINVAL;
+      if (hdr.flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+        const bool was = is;
+        if (!was) {
+          if (int ret = msi_enable(v, hdr.start + hdr.count)) return ret;
+        } else if (hdr.start + hdr.count > v.ctx.size()) {
+          return -EINVAL;
+        }
+        for (uint32_t i = 0; i < hdr.count; ++i) {
+          int32_t fd;
+          std::memcpy(&fd, data.data() + i * 4, 4);
+          if (int ret = msi_set_vector_signal(v, hdr.start + i, fd)) {
+            for (uint32_t j = 0; j < i; ++j) msi_set_vector_signal(v, hdr.start + j, -1);
+            if (!was) msi_disable(v);
+            return ret;
+          }
+        }
+        return 0;
+      }
+      if (!is || hdr.start + hdr.count > v.ctx.size()) return -EINVAL;
+      for (uint32_t i = 0; i < hdr.count; ++i)  // DATA_NONE / DATA_BOOL: loopback triggers
+        if ((hdr.flags & VFIO_IRQ_SET_DATA_NONE) || data[i])
+          if (auto* trig = v.ctx[hdr.start + i]->trigger) eventfd_signal(trig);
+      return 0;
+    }
+    case VFIO_PCI_REQ_IRQ_INDEX:
+    case VFIO_PCI_ERR_IRQ_INDEX:  // vfio_pci_set_req_trigger() / vfio_pci_set_err_trigger()
+      if (hdr.start != 0 || hdr.count > 1) return -EINVAL;
+      if (hdr.index == VFIO_PCI_ERR_IRQ_INDEX && !v.pdev->is_pcie()) return -EINVAL;
+      return set_ctx_trigger_single(hdr.index == VFIO_PCI_REQ_IRQ_INDEX ? v.req_trigger : v.err_trigger, hdr.count,
+                                    hdr.flags, data.data());
+    default:
+      return -ENOTTY;  // INTx and MSI triggering are not ported yet
   }
 }
 

@@ -13,6 +13,8 @@
 #include <memory>
 
 #include "models/cpu/host_port.h"
+#include "models/cpu/interrupt_controller.h"
+#include "vfio/linux/kernel/eventfd.h"
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/vfio/vfio.h"
 
@@ -28,11 +30,20 @@ struct vfio_pci_core_device {
   uint8_t irq_pin = 0;
   uint32_t saved_command = 0;
   unsigned requests = 0;  // @request calls
+  // Interrupts (vfio_pci_intrs.c): MSI-X vectors with their eventfd triggers, REQ and ERR.
+  struct IrqSlot {
+    eventfd_ctx* trigger = nullptr;
+    uint32_t host_vector = 0;
+  };
+  int irq_type = -1;  // VFIO_PCI_MSIX_IRQ_INDEX when MSI-X is enabled, else none
+  std::vector<std::shared_ptr<IrqSlot>> ctx;
+  eventfd_ctx* req_trigger = nullptr;
+  eventfd_ctx* err_trigger = nullptr;
 };
 
 class VfioPci {
  public:
-  VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu);
+  VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu, InterruptController& irq);
   /// pci_register_driver(&vfio_pci_driver).
   void register_driver();
   vfio_pci_core_device* find(const pci_dev& dev) const;
@@ -47,11 +58,19 @@ class VfioPci {
   long rw(vfio_pci_core_device& vdev, uint64_t ubuf, uint64_t count, uint64_t pos, bool write);
   int match(vfio_pci_core_device& vdev, const std::string& buf);
   int reset(vfio_pci_core_device& vdev);
+  long set_irqs(vfio_pci_core_device& vdev, uint64_t arg);
+  int msi_enable(vfio_pci_core_device& v, unsigned nvec);
+  void msi_disable(vfio_pci_core_device& v);
+  int msi_set_vector_signal(vfio_pci_core_device& v, unsigned vector, int fd);
+  int set_ctx_trigger_single(eventfd_ctx*& trigger, uint32_t count, uint32_t flags, const uint8_t* data);
+  uint64_t msix_entry(vfio_pci_core_device& v, unsigned vector);
 
   Vfio& vfio_;
   PciCore& pci_;
   PciDriverCore& drivers_;
   HostPort& cpu_;
+  InterruptController& irq_;
+  uint32_t next_vector_ = 0x200;  // host vectors for device interrupts VFIO forwards
   vfio_device_ops ops_;
   std::map<const pci_dev*, vfio_pci_core_device*> bound_;
 };
