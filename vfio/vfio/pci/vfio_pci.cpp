@@ -110,6 +110,8 @@ int VfioPci::open_device(vfio_pci_core_device& v) {
   if (v.reset_works) reset(v);
   v.saved_command = pci_.read_config(dev, PCI_COMMAND, 2);
   pci_.write_config(dev, PCI_COMMAND, 2, v.saved_command | PCI_COMMAND_MEMORY);  // FLR cleared decode
+  v.config = std::make_unique<VfioPciConfig>(pci_, dev, [this, &v] { reset(v); });
+  v.config->init();
   return 0;
 }
 
@@ -430,9 +432,9 @@ long VfioPci::rw(vfio_pci_core_device& v, uint64_t ubuf, uint64_t count, uint64_
       uint32_t val = 0;
       if (write) {
         if (t->copy_from_user(&val, ubuf + done, n)) return -EFAULT;
-        pci_.write_config(dev, static_cast<int>(off + done), n, val);
+        v.config->write(static_cast<unsigned>(off + done), n, val);
       } else {
-        val = pci_.read_config(dev, static_cast<int>(off + done), n);
+        val = v.config->read(static_cast<unsigned>(off + done), n);
         if (t->copy_to_user(ubuf + done, &val, n)) return -EFAULT;
       }
       done += n;
@@ -442,16 +444,28 @@ long VfioPci::rw(vfio_pci_core_device& v, uint64_t ubuf, uint64_t count, uint64_
   if (index > VFIO_PCI_BAR5_REGION_INDEX) return -EINVAL;
   const resource& r = dev.res[index];
   if (!r.size() || !(r.flags & IORESOURCE_MEM) || off >= r.size()) return -EINVAL;
+  if (!(pci_.read_config(dev, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY)) return -EIO;  // decode off
   count = std::min(count, r.size() - off);
+  // The MSI-X table (and PBA) are the kernel's: reads return ones, writes are dropped.
+  uint64_t x_start = 0, x_end = 0;
+  if (dev.msix_cap) {
+    const uint32_t table = pci_.read_config(dev, dev.msix_cap + PCI_MSIX_TABLE, 4);
+    if ((table & PCI_MSIX_TABLE_BIR) == index) {
+      x_start = table & PCI_MSIX_TABLE_OFFSET;
+      x_end = x_start + v.msix_vectors * 16ULL;
+    }
+  }
   while (done < count) {
     const uint64_t left = count - done;
     const unsigned n = (left >= 8 && !((off + done) & 7)) ? 8 : chunk_len(off + done);
     uint64_t val = 0;
+    const uint64_t at = off + done;
+    const bool in_table = at < x_end && at + n > x_start;
     if (write) {
       if (t->copy_from_user(&val, ubuf + done, n)) return -EFAULT;
-      cpu_.write(r.start + off + done, n, val);
+      if (!in_table) cpu_.write(r.start + at, n, val);
     } else {
-      val = cpu_.read(r.start + off + done, n);
+      val = in_table ? ~0ULL : cpu_.read(r.start + at, n);
       if (t->copy_to_user(ubuf + done, &val, n)) return -EFAULT;
     }
     done += n;

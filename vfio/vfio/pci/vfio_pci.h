@@ -2,12 +2,14 @@
 // driver_managed_dma that binds through driver_override, embeds its vfio_device in
 // vfio_pci_core_device, enables/resets the function on first open and last close, and answers
 // DEVICE_GET_INFO, GET_REGION_INFO (BARs, ROM, config space; offsets index << 40), GET_IRQ_INFO
-// (INTx, MSI, MSI-X, ERR, REQ), RESET (function-level reset), region read/write (config space
-// and memory BARs through config and MMIO accesses of the calling thread), `match` with
-// "vf_token=" and `request` (the REQ interrupt or the "blocked until released" notice).
-// Not ported yet: config-space virtualisation (vfio_pci_config.c: accesses pass through, the
-// virtualised registers are not emulated), SET_IRQS and eventfd triggering, mmap of BARs, hot
-// reset (GET_PCI_HOT_RESET_INFO / PCI_HOT_RESET), VGA and the IGD/NVLink extras.
+// (INTx, MSI, MSI-X, ERR, REQ), SET_IRQS, RESET (function-level reset with the config state saved
+// and restored), region read/write (virtualised config space, memory BARs through MMIO of the
+// calling thread), `match` with "vf_token=" and `request` (the REQ eventfd, or the "blocked until
+// released" notice).
+// Config space goes through VfioPciConfig (vfio_pci_config.c); SET_IRQS drives MSI-X, REQ and ERR
+// with eventfds (vfio_pci_intrs.c); the MSI-X table is protected in BAR accesses.
+// Not ported yet: INTx and MSI triggering, mmap of BARs, hot reset (GET_PCI_HOT_RESET_INFO /
+// PCI_HOT_RESET), VGA and the IGD/NVLink extras.
 #pragma once
 
 #include <memory>
@@ -15,6 +17,7 @@
 #include "models/cpu/host_port.h"
 #include "models/cpu/interrupt_controller.h"
 #include "vfio/linux/kernel/eventfd.h"
+#include "vfio/vfio/pci/vfio_pci_config.h"
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/vfio/vfio.h"
 
@@ -39,6 +42,7 @@ struct vfio_pci_core_device {
   std::vector<std::shared_ptr<IrqSlot>> ctx;
   eventfd_ctx* req_trigger = nullptr;
   eventfd_ctx* err_trigger = nullptr;
+  std::unique_ptr<VfioPciConfig> config;  // created at first open (vfio_config_init)
 };
 
 class VfioPci {
