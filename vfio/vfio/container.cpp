@@ -33,6 +33,34 @@ void Vfio::vfio_unregister_iommu_driver(const vfio_iommu_driver_ops* ops) {
   iommu_drivers_list_.remove(ops);
 }
 
+// vfio_pin_pages()
+int Vfio::vfio_pin_pages(vfio_device* device, uint64_t iova, int npage, int prot, std::vector<uint64_t>* pages) {
+  if (!pages || npage <= 0 || !device->open_count) {
+    if (!device->open_count) kernel_warn("WARNING", "vfio_pin_pages: device not open");
+    return -EINVAL;
+  }
+  if (npage > static_cast<int>(4096 / 8)) return -E2BIG;  // VFIO_PIN_PAGES_MAX_ENTRIES
+  vfio_container* c = device->group->container;
+  if (!c || !c->iommu_driver || !c->iommu_driver->pin_pages) return -ENOTTY;
+  return c->iommu_driver->pin_pages(c->iommu_data, iova, npage, prot, *pages);
+}
+
+void Vfio::vfio_unpin_pages(vfio_device* device, uint64_t iova, int npage) {
+  if (npage <= 0 || npage > static_cast<int>(4096 / 8) || !device->open_count) {
+    kernel_warn("WARNING", "vfio_unpin_pages: bad arguments");
+    return;
+  }
+  vfio_container* c = device->group->container;
+  if (c && c->iommu_driver && c->iommu_driver->unpin_pages) c->iommu_driver->unpin_pages(c->iommu_data, iova, npage);
+}
+
+int Vfio::vfio_dma_rw(vfio_device* device, uint64_t iova, void* data, size_t len, bool write) {
+  if (!data || !len || !device->open_count) return -EINVAL;
+  vfio_container* c = device->group->container;
+  if (!c || !c->iommu_driver || !c->iommu_driver->dma_rw) return -ENOTTY;
+  return c->iommu_driver->dma_rw(c->iommu_data, iova, data, len, write);
+}
+
 // vfio_fops_open()
 long Vfio::container_open(Task&, file*& f) {
   auto* c = new vfio_container;

@@ -92,6 +92,9 @@ struct vfio_iommu_driver_ops {
   std::function<void(void* data, iommu_group* g)> detach_group;
   std::function<void(void* data, vfio_device& d)> register_device;
   std::function<void(void* data, vfio_device& d)> unregister_device;
+  std::function<int(void* data, uint64_t iova, int npage, int prot, std::vector<uint64_t>& pages)> pin_pages;
+  std::function<void(void* data, uint64_t iova, int npage)> unpin_pages;
+  std::function<int(void* data, uint64_t iova, void* buf, size_t len, bool write)> dma_rw;
 };
 
 struct vfio_container {
@@ -121,6 +124,11 @@ class Vfio {
   int vfio_register_emulated_iommu_dev(vfio_device* device);
   void vfio_unregister_group_dev(vfio_device* device);
   int vfio_assign_device_set(vfio_device* device, const void* set_id);
+  /// Emulated-IOMMU services (container.c): pin `npage` pages at `iova` (physical addresses in
+  /// `pages`), unpin them, or copy through the container's mappings.
+  int vfio_pin_pages(vfio_device* device, uint64_t iova, int npage, int prot, std::vector<uint64_t>* pages);
+  void vfio_unpin_pages(vfio_device* device, uint64_t iova, int npage);
+  int vfio_dma_rw(vfio_device* device, uint64_t iova, void* data, size_t len, bool write);
 
   // ---- iommu backends (container.c) ----
   int vfio_register_iommu_driver(const vfio_iommu_driver_ops* ops);

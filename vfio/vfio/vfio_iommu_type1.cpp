@@ -24,6 +24,131 @@ VfioIommuType1::VfioIommuType1(IommuCore& core, CpuCosts& costs, const Type1Para
   ops_.ioctl = [this](void* d, unsigned cmd, uint64_t arg) { return ioctl(d, cmd, arg); };
   ops_.attach_group = [this](void* d, iommu_group* g, vfio_group_type t) { return attach_group(d, g, t); };
   ops_.detach_group = [this](void* d, iommu_group* g) { detach_group(d, g); };
+  // vfio_iommu_type1_register_device(): devices that can be told to unpin (dma_unmap).
+  ops_.register_device = [](void* d, vfio_device& dev) {
+    if (!dev.ops->dma_unmap) return;
+    auto* iommu = static_cast<vfio_iommu*>(d);
+    mutex_guard a(iommu->lock);
+    mutex_guard b(iommu->device_list_lock);
+    iommu->device_list.push_back(&dev);
+  };
+  ops_.unregister_device = [](void* d, vfio_device& dev) {
+    if (!dev.ops->dma_unmap) return;
+    auto* iommu = static_cast<vfio_iommu*>(d);
+    mutex_guard a(iommu->lock);
+    mutex_guard b(iommu->device_list_lock);
+    iommu->device_list.remove(&dev);
+  };
+  ops_.pin_pages = [this](void* d, uint64_t iova, int n, int prot, std::vector<uint64_t>& pages) {
+    return pin_pages(static_cast<vfio_iommu*>(d), iova, n, prot, pages);
+  };
+  ops_.unpin_pages = [this](void* d, uint64_t iova, int n) { unpin_pages(static_cast<vfio_iommu*>(d), iova, n); };
+  ops_.dma_rw = [this](void* d, uint64_t iova, void* buf, size_t len, bool write) {
+    return dma_rw(static_cast<vfio_iommu*>(d), iova, buf, len, write);
+  };
+}
+
+// Drops one external pin of the page at `iova` (vfio_unpin_page_external); the last unaccounts
+// it when no IOMMU domain did.
+void VfioIommuType1::unpin_external(vfio_iommu* iommu, vfio_dma* dma, uint64_t iova) {
+  auto it = dma->pfn_list.find(iova);
+  if (it == dma->pfn_list.end()) return;
+  if (--it->second.ref_count) return;
+  dma->pfn_list.erase(it);
+  costs_.charge(Cost::UnpinUserPage);
+  if (iommu->domain_list.empty() && dma->task && dma->task->locked_vm) {
+    --dma->task->locked_vm;
+    --dma->locked_vm;
+  }
+}
+
+// vfio_iommu_type1_pin_pages(): all or nothing.
+int VfioIommuType1::pin_pages(vfio_iommu* iommu, uint64_t iova, int npage, int prot, std::vector<uint64_t>& pages) {
+  if (!iommu) return -EINVAL;
+  if (!iommu->v2) return -EACCES;
+  mutex_guard lock(iommu->lock);
+  if (iommu->vaddr_invalid_count) {
+    kernel_warn("WARNING", "vfio_pin_pages not allowed with VFIO_UPDATE_VADDR");
+    return -EBUSY;
+  }
+  if (iommu->device_list.empty()) return -EINVAL;  // no dma_unmap notifier registered
+  const bool do_accounting = iommu->domain_list.empty();
+  pages.assign(static_cast<size_t>(npage), 0);
+  auto unwind = [&](int done, int ret) {
+    for (int j = 0; j < done; ++j) {
+      if (vfio_dma* d = find_dma(iommu, iova + j * kPage, kPage)) unpin_external(iommu, d, iova + j * kPage);
+      pages[static_cast<size_t>(j)] = 0;
+    }
+    pages[static_cast<size_t>(done)] = 0;
+    return ret;
+  };
+  for (int i = 0; i < npage; ++i) {
+    const uint64_t at = iova + i * kPage;
+    vfio_dma* dma = find_dma(iommu, at, kPage);
+    if (!dma) return unwind(i, -EINVAL);
+    if ((dma->prot & prot) != prot) return unwind(i, -EPERM);
+    auto it = dma->pfn_list.find(at);
+    if (it != dma->pfn_list.end()) {
+      ++it->second.ref_count;
+      pages[static_cast<size_t>(i)] = it->second.phys;
+      continue;
+    }
+    std::vector<uint64_t> phys;
+    costs_.charge(Cost::PinUserPage);
+    if (!dma->task || dma->task->pin_user_pages(dma->vaddr + (at - dma->iova), 1, phys)) return unwind(i, -EFAULT);
+    if (do_accounting && !dma->lock_cap && dma->task->locked_vm + 1 > (dma->task->rlimit_memlock >> 12)) {
+      kernel_warn("pr_warn", "vfio_pin_page_external: RLIMIT_MEMLOCK exceeded");
+      return unwind(i, -ENOMEM);
+    }
+    if (do_accounting) {
+      ++dma->task->locked_vm;
+      ++dma->locked_vm;
+    }
+    dma->pfn_list[at] = {phys[0], 1};
+    pages[static_cast<size_t>(i)] = phys[0];
+  }
+  return npage;
+}
+
+void VfioIommuType1::unpin_pages(vfio_iommu* iommu, uint64_t iova, int npage) {
+  if (!iommu->v2) {
+    kernel_warn("WARNING", "vfio_unpin_pages on a v1 container");
+    return;
+  }
+  mutex_guard lock(iommu->lock);
+  for (int i = 0; i < npage; ++i) {
+    vfio_dma* dma = find_dma(iommu, iova + i * kPage, kPage);
+    if (!dma) {
+      kernel_warn("WARNING", "vfio_unpin_pages: not every page was pinned");
+      return;
+    }
+    unpin_external(iommu, dma, iova + i * kPage);
+  }
+}
+
+// vfio_iommu_type1_dma_rw(): through the mapping task's memory, chunk by chunk across dmas.
+int VfioIommuType1::dma_rw(vfio_iommu* iommu, uint64_t iova, void* buf, size_t len, bool write) {
+  mutex_guard lock(iommu->lock);
+  if (iommu->vaddr_invalid_count) {
+    kernel_warn("WARNING", "vfio_dma_rw not allowed with VFIO_UPDATE_VADDR");
+    return -EBUSY;
+  }
+  auto* bytes = static_cast<uint8_t*>(buf);
+  size_t done = 0;
+  while (done < len) {
+    vfio_dma* dma = find_dma(iommu, iova + done, 1);
+    if (!dma) return -EINVAL;
+    if ((write && !(dma->prot & IOMMU_WRITE)) || !(dma->prot & IOMMU_READ)) return -EPERM;
+    Task* cur = current();
+    if (cur && cur != dma->task) return -EFAULT;  // another process's mm: nothing is copied
+    const uint64_t off = iova + done - dma->iova;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(len - done, dma->size - off));
+    const int ret = write ? dma->task->copy_to_user(dma->vaddr + off, bytes + done, n)
+                          : dma->task->copy_from_user(bytes + done, dma->vaddr + off, n);
+    if (ret) return -EFAULT;
+    done += n;
+  }
+  return 0;
 }
 
 // vfio_iommu_type1_open()
@@ -278,38 +403,59 @@ int VfioIommuType1::dma_do_unmap(vfio_iommu* iommu, uint64_t iova, uint64_t& siz
     if (!size || (size & (pgsize - 1)) || iova + size - 1 < iova) return -EINVAL;
     end = iova + size - 1;
   }
-  // v2: unmap requests must fully cover previous mappings (no splitting).
-  if (iommu->v2 && !all) {
-    vfio_dma* dma = find_dma(iommu, iova, 1);
-    if (dma && dma->iova != iova) return -EINVAL;
-    dma = find_dma(iommu, end, 1);
-    if (dma && dma->iova + dma->size != end + 1) return -EINVAL;
-  }
   uint64_t unmapped = 0;
-  std::vector<vfio_dma*> invalidated;
-  auto it = iommu->dma_list.upper_bound(iova);
-  if (it != iommu->dma_list.begin() && std::prev(it)->second->iova + std::prev(it)->second->size > iova) --it;
-  while (it != iommu->dma_list.end() && it->second->iova <= end) {
-    vfio_dma* dma = it->second;
-    if (!iommu->v2 && dma->iova < iova) break;  // v1: an unmap starting inside a mapping stops here
-    ++it;
-    if (invalidate_vaddr) {
-      if (dma->vaddr_invalid) {
-        for (vfio_dma* d : invalidated) {
-          d->vaddr_invalid = false;
-          --iommu->vaddr_invalid_count;
-        }
-        size = 0;
-        return -EINVAL;
-      }
-      dma->vaddr_invalid = true;
-      ++iommu->vaddr_invalid_count;
-      invalidated.push_back(dma);
-      unmapped += dma->size;
-      continue;
+  for (int retries = 0;; ++retries) {  // the "again" label
+    // v2: unmap requests must fully cover previous mappings (no splitting).
+    if (iommu->v2 && !all) {
+      vfio_dma* dma = find_dma(iommu, iova, 1);
+      if (dma && dma->iova != iova) return -EINVAL;
+      dma = find_dma(iommu, end, 1);
+      if (dma && dma->iova + dma->size != end + 1) return -EINVAL;
     }
-    unmapped += dma->size;
-    remove_dma(iommu, dma);
+    std::vector<vfio_dma*> invalidated;
+    bool again = false;
+    auto it = iommu->dma_list.upper_bound(iova);
+    if (it != iommu->dma_list.begin() && std::prev(it)->second->iova + std::prev(it)->second->size > iova) --it;
+    while (it != iommu->dma_list.end() && it->second->iova <= end) {
+      vfio_dma* dma = it->second;
+      if (!iommu->v2 && dma->iova < iova) break;  // v1: an unmap starting inside a mapping stops here
+      ++it;
+      if (invalidate_vaddr) {
+        if (dma->vaddr_invalid) {
+          for (vfio_dma* d : invalidated) {
+            d->vaddr_invalid = false;
+            --iommu->vaddr_invalid_count;
+          }
+          size = 0;
+          return -EINVAL;
+        }
+        dma->vaddr_invalid = true;
+        ++iommu->vaddr_invalid_count;
+        invalidated.push_back(dma);
+        unmapped += dma->size;
+        continue;
+      }
+      if (!dma->pfn_list.empty()) {
+        // vfio_notify_dma_unmap(): with iommu->lock dropped, every registered device is asked to
+        // unpin; then the walk starts again. The kernel BUG()s past 10 retries.
+        if (retries >= 10) {
+          kernel_warn("BUG", "vfio_dma_do_unmap: pages of a mapping still pinned after 10 unmap notifications");
+          size = unmapped;
+          return -EBUSY;
+        }
+        const uint64_t di = dma->iova, ds = dma->size;
+        iommu->device_list_lock.lock();
+        iommu->lock.unlock();
+        for (vfio_device* d : std::list<vfio_device*>(iommu->device_list)) d->ops->dma_unmap(*d, di, ds);
+        iommu->device_list_lock.unlock();
+        iommu->lock.lock();
+        again = true;
+        break;
+      }
+      unmapped += dma->size;
+      remove_dma(iommu, dma);
+    }
+    if (!again) break;
   }
   size = unmapped;
   return 0;

@@ -23,6 +23,11 @@ struct vfio_dma {
   bool vaddr_invalid = false;
   Task* task = nullptr;    // the mapping task (its mm is charged)
   uint64_t locked_vm = 0;  // pages this dma accounted
+  struct vfio_pfn {
+    uint64_t phys = 0;
+    unsigned ref_count = 0;
+  };
+  std::map<uint64_t, vfio_pfn> pfn_list;  // pages pinned through the external pin_pages API
 };
 
 struct vfio_domain {
@@ -47,6 +52,8 @@ struct vfio_iommu {
   bool v2 = false;
   bool nesting = false;
   std::list<iommu_group*> emulated_iommu_groups;
+  std::list<vfio_device*> device_list;  // open devices with a dma_unmap op (unmap notification)
+  mutex device_list_lock{"iommu->device_list_lock"};
 };
 
 /// Module parameters.
@@ -84,6 +91,10 @@ class VfioIommuType1 {
   uint64_t min_pgsize(vfio_iommu* iommu) const;
   bool iova_valid(vfio_iommu* iommu, uint64_t start, uint64_t end) const;
   int replay(vfio_iommu* iommu, vfio_domain* domain);
+  int pin_pages(vfio_iommu* iommu, uint64_t iova, int npage, int prot, std::vector<uint64_t>& pages);
+  void unpin_pages(vfio_iommu* iommu, uint64_t iova, int npage);
+  int dma_rw(vfio_iommu* iommu, uint64_t iova, void* buf, size_t len, bool write);
+  void unpin_external(vfio_iommu* iommu, vfio_dma* dma, uint64_t iova);
 
   IommuCore& core_;
   CpuCosts& costs_;

@@ -1,0 +1,252 @@
+// The emulated-IOMMU services of type1 with an in-simulator test driver registered through
+// vfio_register_emulated_iommu_dev (vfio-core.md §3.10, §5.5, §5.9): C-68 (an mdev-only container
+// maps without pinning and without an IOVA list), C-100, C-101, C-103, C-104, C-106, C-107, and the
+// unmap notifier asking the driver to unpin before a pinned mapping goes (C-134 pairing).
+#include <linux/vfio.h>
+
+#include <gtest/gtest.h>
+
+#include "sim/app/platform.h"
+#include "sim/config/spec.h"
+#include "tests/support/sc_test.h"
+
+using namespace vfiosim;
+using namespace vfiosim::kernel;
+using nlohmann::json;
+
+namespace {
+
+struct emul_device {
+  vfio_device vdev;
+  uint64_t pinned_iova = 0;
+  int pinned = 0;
+  int unmap_calls = 0;
+};
+
+struct Machine {
+  stats::Group root{"system"};
+  std::unique_ptr<Platform> platform;
+  vfio_device_ops ops;
+  emul_device* dev = nullptr;
+  Machine() {
+    const json p = {{"memory", {{"size", "4GiB"}}},
+                    {"iommu", {{"preset", "broadwell-vtd"}}},
+                    {"pci", {{"root_ports", {{{"bdf", "00:01.0"}, {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}}}}}}}}}};
+    platform = std::make_unique<Platform>(
+        "system", PlatformConfig::from(config::resolve_document(PlatformConfig::spec(), PlatformConfig::expand_presets(p))),
+        root, 1, nullptr);
+    ops.name = "vfio-emul-test";
+    ops.release = [](vfio_device& d) { Vfio::vfio_free_device(&d); };
+    ops.dma_unmap = [this](vfio_device& d, uint64_t iova, uint64_t length) {
+      auto& e = *reinterpret_cast<emul_device*>(&d);
+      ++e.unmap_calls;
+      if (e.pinned && e.pinned_iova >= iova && e.pinned_iova < iova + length) {
+        vfio().vfio_unpin_pages(&d, e.pinned_iova, e.pinned);  // drivers must unpin here
+        e.pinned = 0;
+      }
+    };
+  }
+  Vfio& vfio() { return platform->pci()->vfio(); }
+  long sys_ioctl(Task& t, int fd, unsigned cmd, uint64_t arg) {
+    CurrentScope s(t);
+    file* f = t.fget(fd);
+    const long r = f->f_op->unlocked_ioctl(*f, cmd, arg);
+    fput(f);
+    return r;
+  }
+  // An emulated device under the DMA engine's pci_dev, its group in a container of `model`.
+  struct Setup {
+    int container = -1, group = -1, device = -1;
+  };
+  Setup setup(Task& t, unsigned model) {
+    PciPlatform& pci = *platform->pci();
+    int err = 0;
+    dev = vfio().vfio_alloc_device<emul_device>(pci.kernel().find("0000:01:00.0"), "emul0", &ops, &err);
+    EXPECT_EQ(vfio().vfio_register_emulated_iommu_dev(&dev->vdev), 0);
+    const std::string node = "/dev/vfio/" + dev->vdev.group->name;
+    Setup s;
+    {
+      CurrentScope cs(t);
+      s.container = pci.vfs().open(t, "/dev/vfio/vfio");
+      s.group = pci.vfs().open(t, node);
+    }
+    EXPECT_EQ(sys_ioctl(t, s.group, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container)), 0);
+    EXPECT_EQ(sys_ioctl(t, s.container, VFIO_SET_IOMMU, model), 0);
+    const std::string name = "emul0";
+    s.device = static_cast<int>(sys_ioctl(t, s.group, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1)));
+    return s;
+  }
+  long map(Task& t, int c, uint64_t vaddr, uint64_t iova, uint64_t size, uint32_t flags) {
+    vfio_iommu_type1_dma_map m{};
+    m.argsz = sizeof m;
+    m.flags = flags;
+    m.vaddr = vaddr;
+    m.iova = iova;
+    m.size = size;
+    return sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, t.alloc_arg(&m, sizeof m));
+  }
+  void teardown(Task& t) {
+    t.close_all();
+    { CurrentScope s(t); }
+    vfio().vfio_unregister_group_dev(&dev->vdev);
+    vfio().vfio_put_device(&dev->vdev);
+  }
+};
+
+constexpr uint32_t RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+
+}  // namespace
+
+TEST(VfioEmulated, C_68_MdevOnlyContainerMapsWithoutPinningAnywhere) {
+  Machine m;
+  long at_msi = -1;
+  uint64_t locked = 1, pgsizes = 0;
+  uint32_t cap_offset = 1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
+    const uint64_t buf = t.mmap_anonymous(1 << 20, false);
+    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+    locked = t.locked_vm;
+    at_msi = m.map(t, s.container, buf, 0xfee00000, 4096, RW);  // no IOVA list: any aligned IOVA
+    vfio_iommu_type1_info info{};
+    info.argsz = 4096;
+    const uint64_t arg = t.alloc_arg(std::vector<uint8_t>(4096).data(), 4096);
+    t.copy_to_user(arg, &info, sizeof info);
+    EXPECT_EQ(m.sys_ioctl(t, s.container, VFIO_IOMMU_GET_INFO, arg), 0);
+    t.copy_from_user(&info, arg, sizeof info);
+    pgsizes = info.iova_pgsizes;
+    cap_offset = info.cap_offset;
+    m.teardown(t);
+  });
+  EXPECT_EQ(locked, 0u);
+  EXPECT_EQ(at_msi, 0);
+  EXPECT_EQ(pgsizes, ~0xFFFULL);  // PAGE_MASK with no domain
+  EXPECT_EQ(cap_offset, 24u);     // MIGRATION and DMA_AVAIL only: no IOVA_RANGE
+  EXPECT_TRUE(m.platform->pci()->leaks().empty());
+}
+
+TEST(VfioEmulated, C_100_C_103_C_104_C_106_PinPagesValidationAndAccounting) {
+  Machine m;
+  int e2big = 0, zero = 0, unmapped = 0, perm = 0, ok = 0, over = 0;
+  uint64_t locked_pinned = 0, locked_unpinned = 1;
+  std::vector<uint64_t> pages;
+  bool unwound = false;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
+    const uint64_t buf = t.mmap_anonymous(2 << 20, false);
+    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+    EXPECT_EQ(m.map(t, s.container, buf + (1 << 20), 0x400000, 4096, VFIO_DMA_MAP_FLAG_READ), 0);
+    auto* d = &m.dev->vdev;
+    e2big = m.vfio().vfio_pin_pages(d, 0x100000, 513, IOMMU_READ, &pages);
+    zero = m.vfio().vfio_pin_pages(d, 0x100000, 0, IOMMU_READ, &pages);
+    // 0x1FF000 is mapped, 0x200000 is not: the first page is pinned then unwound.
+    unmapped = m.vfio().vfio_pin_pages(d, 0x1FF000, 2, IOMMU_READ, &pages);
+    unwound = pages.size() == 2 && pages[0] == 0 && pages[1] == 0;
+    perm = m.vfio().vfio_pin_pages(d, 0x400000, 1, IOMMU_READ | IOMMU_WRITE, &pages);
+    ok = m.vfio().vfio_pin_pages(d, 0x100000, 4, IOMMU_READ | IOMMU_WRITE, &pages);
+    m.dev->pinned_iova = 0x100000;
+    m.dev->pinned = 4;
+    locked_pinned = t.locked_vm;  // no domain: the pins are accounted
+    t.rlimit_memlock = 4 * 4096;
+    over = m.vfio().vfio_pin_pages(d, 0x140000, 1, IOMMU_READ, &pages);
+    m.vfio().vfio_unpin_pages(d, 0x100000, 4);
+    m.dev->pinned = 0;
+    locked_unpinned = t.locked_vm;
+    m.teardown(t);
+  });
+  EXPECT_EQ(e2big, -E2BIG);
+  EXPECT_EQ(zero, -EINVAL);
+  EXPECT_EQ(unmapped, -EINVAL);
+  EXPECT_TRUE(unwound);
+  EXPECT_EQ(perm, -EPERM);
+  EXPECT_EQ(ok, 4);
+  EXPECT_EQ(locked_pinned, 4u);
+  EXPECT_EQ(over, -ENOMEM);
+  EXPECT_EQ(locked_unpinned, 0u);
+}
+
+TEST(VfioEmulated, C_101_V1ContainersMayNotPin) {
+  Machine m;
+  int ret = 0;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    auto s = m.setup(t, VFIO_TYPE1_IOMMU);
+    const uint64_t buf = t.mmap_anonymous(1 << 20, false);
+    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+    std::vector<uint64_t> pages;
+    ret = m.vfio().vfio_pin_pages(&m.dev->vdev, 0x100000, 1, IOMMU_READ, &pages);
+    m.teardown(t);
+  });
+  EXPECT_EQ(ret, -EACCES);
+}
+
+TEST(VfioEmulated, C_107_DmaRwPermissionsSpansAndOtherProcesses) {
+  Machine m;
+  int w_ro = 0, r_wo = 0, unmapped = 0, span = -1, other = 0;
+  uint8_t back[8] = {};
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
+    const uint64_t buf = t.mmap_anonymous(3 * 4096, false);
+    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 4096, RW), 0);
+    EXPECT_EQ(m.map(t, s.container, buf + 4096, 0x101000, 4096, RW), 0);  // adjacent
+    EXPECT_EQ(m.map(t, s.container, buf + 8192, 0x200000, 4096, VFIO_DMA_MAP_FLAG_READ), 0);
+    auto* d = &m.dev->vdev;
+    uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    w_ro = m.vfio().vfio_dma_rw(d, 0x200000, data, 8, true);
+    unmapped = m.vfio().vfio_dma_rw(d, 0x300000, data, 8, false);
+    span = m.vfio().vfio_dma_rw(d, 0x100FFC, data, 8, true);  // 4 bytes in each mapping
+    m.vfio().vfio_dma_rw(d, 0x100FFC, back, 8, false);
+    Task& intruder = m.platform->pci()->task("intruder");
+    {
+      CurrentScope cs(intruder);
+      other = m.vfio().vfio_dma_rw(d, 0x100000, data, 8, false);
+    }
+    (void)r_wo;
+    m.teardown(t);
+  });
+  EXPECT_EQ(w_ro, -EPERM);
+  EXPECT_EQ(unmapped, -EINVAL);
+  EXPECT_EQ(span, 0);
+  EXPECT_EQ(back[0], 1);
+  EXPECT_EQ(back[7], 8);
+  EXPECT_EQ(other, -EFAULT);
+}
+
+TEST(VfioEmulated, UnmapOfAPinnedMappingNotifiesTheDriverFirst) {
+  Machine m;
+  long ret = -1;
+  int calls = 0;
+  uint64_t unmapped_size = 0;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
+    const uint64_t buf = t.mmap_anonymous(1 << 20, false);
+    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+    std::vector<uint64_t> pages;
+    EXPECT_EQ(m.vfio().vfio_pin_pages(&m.dev->vdev, 0x180000, 2, IOMMU_READ, &pages), 2);
+    m.dev->pinned_iova = 0x180000;
+    m.dev->pinned = 2;
+    vfio_iommu_type1_dma_unmap u{};
+    u.argsz = sizeof u;
+    u.iova = 0x100000;
+    u.size = 1 << 20;
+    const uint64_t arg = t.alloc_arg(&u, sizeof u);
+    ret = m.sys_ioctl(t, s.container, VFIO_IOMMU_UNMAP_DMA, arg);
+    t.copy_from_user(&u, arg, sizeof u);
+    unmapped_size = u.size;
+    calls = m.dev->unmap_calls;
+    m.teardown(t);
+  });
+  EXPECT_EQ(ret, 0);
+  EXPECT_EQ(calls, 1);  // asked once; it unpinned; the walk started again and removed the dma
+  EXPECT_EQ(unmapped_size, 1u << 20);
+  EXPECT_TRUE(m.platform->pci()->leaks().empty());
+}
