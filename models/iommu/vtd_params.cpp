@@ -124,6 +124,9 @@ std::shared_ptr<const config::ObjectSpec> VtdParams::spec() {
                .defaults(d.mamv).at_least(0).at_most(63));
     s->add(Field::boolean("pass_through").describe("Pass-through contexts (ECAP.PT)").defaults(true));
     s->add(Field::boolean("coherent").describe("Page walks snoop CPU caches (ECAP.C)").defaults(true));
+    s->add(Field::boolean("snoop_control")
+               .describe("Snoop control (ECAP.SC): the IOMMU can enforce cache-coherent DMA, which VFIO requires")
+               .defaults(true));
     s->add(Field::boolean("interrupt_remapping")
                .describe("Advertise interrupt remapping (ECAP.IR), which VFIO requires for MSI isolation; MSIs are "
                          "not remapped by the model")
@@ -188,6 +191,7 @@ VtdParams VtdParams::from(const json& r) {
   p.pass_through = r.at("pass_through").get<bool>();
   p.coherent = r.at("coherent").get<bool>();
   p.interrupt_remapping = r.at("interrupt_remapping").get<bool>();
+  p.snoop_control = r.at("snoop_control").get<bool>();
   p.context_cache = cache_from(r.at("context_cache"));
   p.iotlb = cache_from(r.at("iotlb"));
   const char* names[4] = {"l1", "l2", "l3", "l4"};
@@ -221,7 +225,7 @@ uint64_t VtdParams::cap() const {
 
 uint64_t VtdParams::ecap() const {
   return (coherent ? vtd::ECAP_C : 0) | vtd::ECAP_QI | (interrupt_remapping ? vtd::ECAP_IR : 0) | (pass_through ? vtd::ECAP_PT : 0) |
-         vtd::ECAP_SC | (static_cast<uint64_t>(vtd::kIroOffset / 16) << 8);
+         (snoop_control ? vtd::ECAP_SC : 0) | (static_cast<uint64_t>(vtd::kIroOffset / 16) << 8);
 }
 
 }  // namespace vfiosim::iommu

@@ -28,6 +28,7 @@ struct VtdParams {
   bool pass_through = true;            // ECAP.PT
   bool coherent = true;                // ECAP.C
   bool interrupt_remapping = true;     // ECAP.IR advertised (remapping itself is not modelled)
+  bool snoop_control = true;           // ECAP.SC: the SNP bit forces snooped DMA (IOMMU_CACHE)
   // Caches
   CacheGeometry context_cache{16, 16, "lru"};
   CacheGeometry iotlb{64, 4, "lru"};

@@ -602,6 +602,9 @@ int VfioIommuType1::attach_group(void* data, iommu_group* g, vfio_group_type typ
     delete domain;
     return ret;
   };
+  // A nesting container needs iommu_enable_nesting(), which the VT-d driver of 6.1 lacks in
+  // legacy mode: -EINVAL from the core.
+  if (iommu->nesting) return fail(-EINVAL);
   if (int ret = core_.iommu_attach_group(dom, g)) return fail(ret);
   // The valid IOVA list: intersect with the aperture, carve out reserved regions, refuse to cut
   // an existing mapping.
