@@ -39,8 +39,16 @@ class CycleResource {
 class GapResource {
  public:
   /// Books `cycles` cycles in the first free gap that starts at or after `earliest`; returns the
-  /// start cycle. Intervals that ended before `now` (the caller's current cycle) are forgotten.
+  /// start cycle. Intervals that ended before `now` (the caller's current cycle) are forgotten —
+  /// at once on a booking into a gap, lazily (past 32 intervals) on an append after all of them.
   uint64_t reserve(uint64_t earliest, uint64_t cycles, uint64_t now) {
+    if (busy_.empty() || earliest >= busy_.rbegin()->second) {  // after every booking: append
+      if (!busy_.empty() && busy_.rbegin()->second == earliest) busy_.rbegin()->second += cycles;
+      else busy_.emplace_hint(busy_.end(), earliest, earliest + cycles);
+      if (busy_.size() > kPruneAbove) prune(now);
+      busy_cycles_ += cycles;
+      return earliest;
+    }
     prune(now);
     uint64_t start = earliest;
     auto it = busy_.upper_bound(start);
@@ -81,6 +89,7 @@ class GapResource {
     while (!busy_.empty() && busy_.begin()->second < now) busy_.erase(busy_.begin());
   }
 
+  static constexpr size_t kPruneAbove = 32;  // the append path prunes only now and then
   std::map<uint64_t, uint64_t> busy_;  // start -> end (exclusive), disjoint
   uint64_t busy_cycles_ = 0;
   uint64_t waited_cycles_ = 0;

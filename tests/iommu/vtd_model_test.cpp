@@ -1721,8 +1721,16 @@ TEST(GapResource, AdjacentIntervalsMergeAndPastOnesArePruned) {
   EXPECT_EQ(g.intervals(), 1u);
   g.reserve(40, 5, 0);
   EXPECT_EQ(g.intervals(), 2u);
-  g.reserve(100, 1, 100);  // everything before cycle 100 has ended
-  EXPECT_EQ(g.intervals(), 1u);
+  g.reserve(100, 1, 100);  // appended after everything: past intervals are kept for now
+  EXPECT_EQ(g.intervals(), 3u);
+  // Pruning is lazy on the append path: once more than 32 intervals accumulate, the ones that
+  // ended before the current cycle go.
+  for (uint64_t i = 0; i < 40; ++i) g.reserve(200 + 10 * i, 1, 200 + 10 * i);
+  EXPECT_LE(g.intervals(), 33u);
+  // A booking in a gap (the slow path) prunes at once.
+  g.reserve(1000, 1, 1000);
+  g.reserve(995, 1, 995);
+  EXPECT_LE(g.intervals(), 3u);
 }
 
 // ---------------------------------------------------------------------------------------------
