@@ -5,6 +5,8 @@
 // pairing across two fds.
 #include <linux/vfio.h>
 
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "sim/app/platform.h"
@@ -387,4 +389,76 @@ TEST(VfioRaces, C_142_MapRacingTheLastUnsetContainerCompletesOnTheOldBackend) {
   EXPECT_EQ(locked_after, 0u);    // the detach unpinned everything
   EXPECT_EQ(m.pci().type1().live(), 0u);  // the backend was released exactly once
   EXPECT_EQ(kernel::live_files(), 0u);
+}
+
+TEST(VfioDirty, PhysicalGroupsReportEveryMappedPageAndUnmapCanCollectTheBitmap) {
+  Machine m;
+  long v1 = 0, get = -1, unmap = -1;
+  uint64_t word = 0, unmap_word = 0, unmapped = 0;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    m.pci().drivers().set_driver_override(m.dev("0000:01:00.0"), "vfio-pci");
+    m.pci().drivers().probe_device(m.dev("0000:01:00.0"));
+    Task& t = m.pci().task("qemu");
+    const int c = static_cast<int>(m.sys_open(t, "/dev/vfio/vfio"));
+    const int g = static_cast<int>(m.sys_open(t, "/dev/vfio/1"));
+    ASSERT_EQ(m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
+    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+    const uint64_t buf = t.mmap_anonymous(8 * 4096, false);
+    vfio_iommu_type1_dma_map map{};
+    map.argsz = sizeof map;
+    map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+    map.vaddr = buf;
+    map.iova = 0x100000;
+    map.size = 8 * 4096;
+    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, t.alloc_arg(&map, sizeof map)), 0);
+    uint32_t start[2] = {8, VFIO_IOMMU_DIRTY_PAGES_FLAG_START};
+    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(start, 8)), 0);
+    const uint64_t bits = t.alloc_arg(std::vector<uint8_t>(8).data(), 8);
+    uint8_t a[8 + sizeof(vfio_iommu_type1_dirty_bitmap_get)] = {};
+    const uint32_t h[2] = {sizeof a, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP};
+    vfio_iommu_type1_dirty_bitmap_get r{};
+    r.iova = 0x100000;
+    r.size = 8 * 4096;
+    r.bitmap.pgsize = 4096;
+    r.bitmap.size = 8;
+    r.bitmap.data = reinterpret_cast<__u64*>(bits);
+    std::memcpy(a, h, 8);
+    std::memcpy(a + 8, &r, sizeof r);
+    get = m.sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(a, sizeof a));
+    t.copy_from_user(&word, bits, 8);
+    // UNMAP with GET_DIRTY_BITMAP into a second, zeroed bitmap.
+    const uint64_t bits2 = t.alloc_arg(std::vector<uint8_t>(8).data(), 8);
+    uint8_t u[sizeof(vfio_iommu_type1_dma_unmap) + sizeof(vfio_bitmap)] = {};
+    vfio_iommu_type1_dma_unmap um{};
+    um.argsz = sizeof u;
+    um.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
+    um.iova = 0x100000;
+    um.size = 8 * 4096;
+    vfio_bitmap vb{4096, 8, reinterpret_cast<__u64*>(bits2)};
+    std::memcpy(u, &um, sizeof um);
+    std::memcpy(u + sizeof um, &vb, sizeof vb);
+    const uint64_t uarg = t.alloc_arg(u, sizeof u);
+    unmap = m.sys_ioctl(t, c, VFIO_IOMMU_UNMAP_DMA, uarg);
+    t.copy_from_user(&unmap_word, bits2, 8);
+    t.copy_from_user(&um, uarg, sizeof um);
+    unmapped = um.size;
+    t.close_all();
+    { CurrentScope s(t); }
+    // A v1 container may not track.
+    const int c1 = static_cast<int>(m.sys_open(t, "/dev/vfio/vfio"));
+    const int g1 = static_cast<int>(m.sys_open(t, "/dev/vfio/1"));
+    ASSERT_EQ(m.sys_ioctl(t, g1, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c1, sizeof c1)), 0);
+    ASSERT_EQ(m.sys_ioctl(t, c1, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU), 0);
+    v1 = m.sys_ioctl(t, c1, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(start, 8));
+    t.close_all();
+    CurrentScope s(t);
+  });
+  EXPECT_EQ(get, 0);
+  EXPECT_EQ(word, 0xFFu);  // a device that may DMA anywhere it is mapped: every page is dirty
+  EXPECT_EQ(unmap, 0);
+  EXPECT_EQ(unmap_word, 0xFFu);
+  EXPECT_EQ(unmapped, 8u * 4096);
+  EXPECT_EQ(v1, -EACCES);
 }

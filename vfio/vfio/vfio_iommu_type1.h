@@ -3,13 +3,17 @@
 // minus reserved regions), MAP/UNMAP with every validation and errno of spec §3.5-3.6, pinning in
 // physically contiguous chunks with RLIMIT_MEMLOCK accounting, v1 vs v2 unmap rules, UNMAP_ALL and
 // VADDR, replay into a new domain, GET_INFO with its capability chain, CHECK_EXTENSION.
-// Not ported yet: dirty-page tracking (VFIO_IOMMU_DIRTY_PAGES answers -ENOTTY), the pin/unpin and
-// dma_rw API for emulated-IOMMU devices and the unmap notifier, fine-grained-superpage probing.
+// VFIO_IOMMU_DIRTY_PAGES and UNMAP with GET_DIRTY_BITMAP (§3.9); the pin/unpin/dma_rw API for
+// emulated-IOMMU devices with the unmap notifier (§3.10).
+// Not ported yet: fine-grained-superpage probing, dirty-scope promotion of physical groups that
+// call pin_pages.
 #pragma once
 
 #include <cstdint>
 #include <list>
 #include <map>
+
+#include <linux/vfio.h>
 
 #include "vfio/vfio/vfio.h"
 
@@ -28,6 +32,7 @@ struct vfio_dma {
     unsigned ref_count = 0;
   };
   std::map<uint64_t, vfio_pfn> pfn_list;  // pages pinned through the external pin_pages API
+  std::vector<uint64_t> bitmap;           // dirty bits (one per minimum page) while tracking
 };
 
 struct vfio_domain {
@@ -51,6 +56,7 @@ struct vfio_iommu {
   unsigned num_non_pinned_groups = 0;
   bool v2 = false;
   bool nesting = false;
+  bool dirty_page_tracking = false;
   std::list<iommu_group*> emulated_iommu_groups;
   std::list<vfio_device*> device_list;  // open devices with a dma_unmap op (unmap notification)
   mutex device_list_lock{"iommu->device_list_lock"};
@@ -68,6 +74,8 @@ class VfioIommuType1 {
   VfioIommuType1(IommuCore& core, CpuCosts& costs, const Type1Params& params);
   const vfio_iommu_driver_ops* ops() const { return &ops_; }
   Type1Params params;
+  /// verify_bitmap_size()
+  static bool bitmap_size_ok(uint64_t npages, uint64_t bitmap_size);
   size_t live() const { return live_; }
 
  private:
@@ -81,7 +89,7 @@ class VfioIommuType1 {
   long get_info(vfio_iommu* iommu, uint64_t arg);
   long map_dma(vfio_iommu* iommu, uint64_t arg);
   long unmap_dma(vfio_iommu* iommu, uint64_t arg);
-  int dma_do_unmap(vfio_iommu* iommu, uint64_t iova, uint64_t& size, uint32_t flags);
+  int dma_do_unmap(vfio_iommu* iommu, uint64_t iova, uint64_t& size, uint32_t flags, const ::vfio_bitmap* bitmap);
   int pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size);
   void remove_dma(vfio_iommu* iommu, vfio_dma* dma);
   uint64_t unmap_unpin(vfio_iommu* iommu, vfio_dma* dma);
@@ -95,6 +103,12 @@ class VfioIommuType1 {
   void unpin_pages(vfio_iommu* iommu, uint64_t iova, int npage);
   int dma_rw(vfio_iommu* iommu, uint64_t iova, void* buf, size_t len, bool write);
   void unpin_external(vfio_iommu* iommu, vfio_dma* dma, uint64_t iova);
+  long dirty_pages(vfio_iommu* iommu, uint64_t arg);
+  void bitmap_alloc(vfio_iommu* iommu, vfio_dma* dma);
+  void mark_dirty(vfio_iommu* iommu, vfio_dma* dma, uint64_t iova);
+  /// update_user_bitmap(): the dma's dirty pages into the user bitmap at `base`, then the dma's
+  /// bitmap restarts with its still-pinned pages. -EFAULT on a bad user bitmap.
+  int update_user_bitmap(vfio_iommu* iommu, vfio_dma* dma, uint64_t base, uint64_t ubitmap, uint64_t ubytes);
 
   IommuCore& core_;
   CpuCosts& costs_;
