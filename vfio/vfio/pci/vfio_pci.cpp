@@ -241,9 +241,49 @@ uint64_t VfioPci::msix_entry(vfio_pci_core_device& v, unsigned vector) {
   return dev.res[table & PCI_MSIX_TABLE_BIR].start + (table & PCI_MSIX_TABLE_OFFSET) + vector * 16ULL;
 }
 
-// vfio_msi_enable() for MSI-X: nvec contexts, the capability enabled with every entry masked.
-int VfioPci::msi_enable(vfio_pci_core_device& v, unsigned nvec) {
+// request_irq(): the handler runs in its own thread and signals whatever trigger is set.
+void VfioPci::spawn_handler(const std::shared_ptr<vfio_pci_core_device::IrqSlot>& s) {
+  sc_core::sc_spawn(
+      [this, s] {
+        uint64_t seen = irq_.count(s->host_vector);
+        for (;;) {
+          seen = irq_.wait_for(s->host_vector, seen);
+          if (s->trigger) eventfd_signal(s->trigger);
+        }
+      },
+      sc_core::sc_gen_unique_name("vfio_msi_irq"));
+}
+
+// vfio_msi_enable(): nvec contexts. MSI: a block of 2^n consecutive host vectors programmed into
+// the capability (data = block base, Multiple Message Enable = n). MSI-X: the capability enabled
+// with every entry masked; vectors are set one by one.
+int VfioPci::msi_enable(vfio_pci_core_device& v, unsigned nvec, bool msix) {
   pci_dev& dev = *v.pdev;
+  if (!msix) {
+    if (!v.msi_cap || !nvec || nvec > v.msi_vectors) return -EINVAL;
+    unsigned mme = 0;
+    while ((1u << mme) < nvec) ++mme;
+    const uint32_t block = 1u << mme;
+    next_vector_ = (next_vector_ + block - 1) & ~(block - 1);
+    const uint32_t base = next_vector_;
+    next_vector_ += block;
+    const int flags = v.msi_cap + PCI_MSI_FLAGS;
+    const uint32_t ctl = pci_.read_config(dev, flags, 2);
+    const bool is64 = ctl & PCI_MSI_FLAGS_64BIT;
+    pci_.write_config(dev, v.msi_cap + PCI_MSI_ADDRESS_LO, 4, 0xFEE00000u);
+    if (is64) pci_.write_config(dev, v.msi_cap + PCI_MSI_ADDRESS_HI, 4, 0);
+    pci_.write_config(dev, v.msi_cap + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2, base);
+    pci_.write_config(dev, flags, 2, (ctl & ~uint32_t{PCI_MSI_FLAGS_QSIZE}) | (mme << 4) | PCI_MSI_FLAGS_ENABLE);
+    v.ctx.clear();
+    for (unsigned i = 0; i < nvec; ++i) {
+      auto slot = std::make_shared<vfio_pci_core_device::IrqSlot>();
+      slot->host_vector = base + i;
+      spawn_handler(slot);
+      v.ctx.push_back(slot);
+    }
+    v.irq_type = VFIO_PCI_MSI_IRQ_INDEX;
+    return 0;
+  }
   if (!dev.msix_cap || nvec > v.msix_vectors) return -EINVAL;
   const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
   const uint32_t ctl = pci_.read_config(dev, flags, 2);
@@ -257,11 +297,16 @@ int VfioPci::msi_enable(vfio_pci_core_device& v, unsigned nvec) {
 }
 
 void VfioPci::msi_disable(vfio_pci_core_device& v) {
-  if (v.irq_type != VFIO_PCI_MSIX_IRQ_INDEX) return;
+  if (v.irq_type != VFIO_PCI_MSIX_IRQ_INDEX && v.irq_type != VFIO_PCI_MSI_IRQ_INDEX) return;
   for (unsigned i = 0; i < v.ctx.size(); ++i) msi_set_vector_signal(v, i, -1);
   pci_dev& dev = *v.pdev;
-  const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
-  pci_.write_config(dev, flags, 2, pci_.read_config(dev, flags, 2) & ~uint32_t{PCI_MSIX_FLAGS_ENABLE});
+  if (v.irq_type == VFIO_PCI_MSI_IRQ_INDEX) {
+    const int flags = v.msi_cap + PCI_MSI_FLAGS;
+    pci_.write_config(dev, flags, 2, pci_.read_config(dev, flags, 2) & ~uint32_t{PCI_MSI_FLAGS_ENABLE});
+  } else {
+    const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
+    pci_.write_config(dev, flags, 2, pci_.read_config(dev, flags, 2) & ~uint32_t{PCI_MSIX_FLAGS_ENABLE});
+  }
   v.ctx.clear();
   v.irq_type = -1;
 }
@@ -269,8 +314,9 @@ void VfioPci::msi_disable(vfio_pci_core_device& v) {
 // vfio_msi_set_vector_signal(): the vector's eventfd; the interrupt handler signals it.
 int VfioPci::msi_set_vector_signal(vfio_pci_core_device& v, unsigned vector, int fd) {
   auto& slot = v.ctx[vector];
+  const bool msix = v.irq_type == VFIO_PCI_MSIX_IRQ_INDEX;
   if (slot->trigger) {  // free_irq(), eventfd_ctx_put()
-    cpu_.write(msix_entry(v, vector) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
+    if (msix) cpu_.write(msix_entry(v, vector) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
     eventfd_ctx_put(slot->trigger);
     slot->trigger = nullptr;
   }
@@ -279,19 +325,10 @@ int VfioPci::msi_set_vector_signal(vfio_pci_core_device& v, unsigned vector, int
   eventfd_ctx* trigger = eventfd_ctx_fdget(*current(), fd, err);
   if (!trigger) return err;
   slot->trigger = trigger;
+  if (!msix) return 0;  // MSI vectors were programmed at enable
   if (!slot->host_vector) {
     slot->host_vector = next_vector_++;
-    // request_irq(): the handler runs in its own thread and signals whatever trigger is set.
-    auto s = slot;
-    sc_core::sc_spawn(
-        [this, s] {
-          uint64_t seen = irq_.count(s->host_vector);
-          for (;;) {
-            seen = irq_.wait_for(s->host_vector, seen);
-            if (s->trigger) eventfd_signal(s->trigger);
-          }
-        },
-        sc_core::sc_gen_unique_name("vfio_msix_irq"));
+    spawn_handler(slot);
   }
   const uint64_t entry = msix_entry(v, vector);
   cpu_.write(entry + PCI_MSIX_ENTRY_LOWER_ADDR, 4, 0xFEE00000u);
@@ -367,8 +404,10 @@ long VfioPci::set_irqs(vfio_pci_core_device& v, uint64_t arg) {
   const uint32_t action = hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
   if (action != VFIO_IRQ_SET_ACTION_TRIGGER) return -ENOTTY;  // mask/unmask: INTx only (not ported)
   switch (hdr.index) {
+    case VFIO_PCI_MSI_IRQ_INDEX:
     case VFIO_PCI_MSIX_IRQ_INDEX: {  // vfio_pci_set_msi_trigger()
-      const bool is = v.irq_type == VFIO_PCI_MSIX_IRQ_INDEX;
+      const bool msix = hdr.index == VFIO_PCI_MSIX_IRQ_INDEX;
+      const bool is = v.irq_type == static_cast<int>(hdr.index);
       if (is && !hdr.count && (hdr.flags & VFIO_IRQ_SET_DATA_NONE)) {
         msi_disable(v);
         return 0;
@@ -377,7 +416,7 @@ long VfioPci::set_irqs(vfio_pci_core_device& v, uint64_t arg) {
       if (hdr.flags & VFIO_IRQ_SET_DATA_EVENTFD) {
         const bool was = is;
         if (!was) {
-          if (int ret = msi_enable(v, hdr.start + hdr.count)) return ret;
+          if (int ret = msi_enable(v, hdr.start + hdr.count, msix)) return ret;
         } else if (hdr.start + hdr.count > v.ctx.size()) {
           return -EINVAL;
         }
@@ -405,7 +444,7 @@ long VfioPci::set_irqs(vfio_pci_core_device& v, uint64_t arg) {
       return set_ctx_trigger_single(hdr.index == VFIO_PCI_REQ_IRQ_INDEX ? v.req_trigger : v.err_trigger, hdr.count,
                                     hdr.flags, data.data());
     default:
-      return -ENOTTY;  // INTx and MSI triggering are not ported yet
+      return -ENOTTY;  // INTx triggering is not ported yet (the device models no INTx line)
   }
 }
 

@@ -6,9 +6,9 @@
 // and restored), region read/write (virtualised config space, memory BARs through MMIO of the
 // calling thread), `match` with "vf_token=" and `request` (the REQ eventfd, or the "blocked until
 // released" notice).
-// Config space goes through VfioPciConfig (vfio_pci_config.c); SET_IRQS drives MSI-X, REQ and ERR
+// Config space goes through VfioPciConfig (vfio_pci_config.c); SET_IRQS drives MSI, MSI-X, REQ and ERR
 // with eventfds (vfio_pci_intrs.c); the MSI-X table is protected in BAR accesses.
-// Not ported yet: INTx and MSI triggering, mmap of BARs, hot reset (GET_PCI_HOT_RESET_INFO /
+// Not ported yet: INTx triggering, mmap of BARs, hot reset (GET_PCI_HOT_RESET_INFO /
 // PCI_HOT_RESET), VGA and the IGD/NVLink extras.
 #pragma once
 
@@ -38,7 +38,7 @@ struct vfio_pci_core_device {
     eventfd_ctx* trigger = nullptr;
     uint32_t host_vector = 0;
   };
-  int irq_type = -1;  // VFIO_PCI_MSIX_IRQ_INDEX when MSI-X is enabled, else none
+  int irq_type = -1;  // VFIO_PCI_MSI_IRQ_INDEX / _MSIX_IRQ_INDEX when enabled, else none
   std::vector<std::shared_ptr<IrqSlot>> ctx;
   eventfd_ctx* req_trigger = nullptr;
   eventfd_ctx* err_trigger = nullptr;
@@ -63,7 +63,8 @@ class VfioPci {
   int match(vfio_pci_core_device& vdev, const std::string& buf);
   int reset(vfio_pci_core_device& vdev);
   long set_irqs(vfio_pci_core_device& vdev, uint64_t arg);
-  int msi_enable(vfio_pci_core_device& v, unsigned nvec);
+  int msi_enable(vfio_pci_core_device& v, unsigned nvec, bool msix);
+  void spawn_handler(const std::shared_ptr<vfio_pci_core_device::IrqSlot>& slot);
   void msi_disable(vfio_pci_core_device& v);
   int msi_set_vector_signal(vfio_pci_core_device& v, unsigned vector, int fd);
   int set_ctx_trigger_single(eventfd_ctx*& trigger, uint32_t count, uint32_t flags, const uint8_t* data);
