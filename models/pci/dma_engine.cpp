@@ -24,6 +24,7 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
       interrupts_(stats_.counter("interrupts", "messages", "MSI-X messages sent")),
       interrupts_pending_(stats_.counter("interrupts_pended", "events", "Completions that found their vector masked")),
       last_bandwidth_(stats_.gauge("last_job_bandwidth_gbps", "Gb/s", "Payload bandwidth of the last job")),
+      resets_stat_(stats_.counter("resets", "resets", "Function resets (FLR, secondary bus reset)")),
       interrupt_errors_(stats_.counter("interrupt_errors", "events",
                                        "Interrupts not sent because MSI and MSI-X were both enabled")) {
   ConfigBuilder b(config());
@@ -68,6 +69,7 @@ uint64_t DmaEngine::reg64(uint32_t off) const {
 void DmaEngine::set_reg64(uint32_t off, uint64_t v) { std::memcpy(&regs_[off], &v, 8); }
 
 void DmaEngine::on_reset() {
+  ++resets_stat_;
   ++generation_;
   regs_.fill(0);
   std::memcpy(&regs_[ID], &kIdValue, 4);

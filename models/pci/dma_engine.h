@@ -94,6 +94,7 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   stats::Counter& interrupts_;
   stats::Counter& interrupts_pending_;
   stats::Gauge& last_bandwidth_;
+  stats::Counter& resets_stat_;
   stats::Counter& interrupt_errors_;
 };
 

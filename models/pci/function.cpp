@@ -52,6 +52,24 @@ PciBridge::PciBridge(std::string name, uint8_t devfn, PortType type)
 
 PciBridge::~PciBridge() = default;
 
+void PciBridge::on_config_write(uint32_t offset, unsigned len, uint32_t old_value, uint32_t new_value) {
+  if (offset > PCI_BRIDGE_CONTROL || offset + len <= PCI_BRIDGE_CONTROL) return;
+  const unsigned shift = 8 * (PCI_BRIDGE_CONTROL - offset);
+  const bool was = (old_value >> shift) & PCI_BRIDGE_CTL_BUS_RESET;
+  const bool now = (new_value >> shift) & PCI_BRIDGE_CTL_BUS_RESET;
+  if (!was && now) {
+    ++bus_resets_;
+    reset_below(*secondary_);
+  }
+}
+
+void PciBridge::reset_below(PciBus& bus) {
+  for (PciFunction* f : bus.functions()) {
+    if (f->is_bridge()) reset_below(static_cast<PciBridge*>(f)->secondary());
+    f->function_level_reset();
+  }
+}
+
 uint8_t PciBus::number() const {
   return bridge_ ? static_cast<uint8_t>(bridge_->config().get(PCI_SECONDARY_BUS, 1)) : 0;
 }

@@ -90,8 +90,14 @@ class PciBridge : public PciFunction {
   /// Offset of the ACS capability, 0 if none.
   uint16_t acs_cap() const { return acs_cap_; }
   void set_acs_cap(uint16_t off) { acs_cap_ = off; }
+  /// Secondary Bus Reset (Bridge Control bit 6) asserted: every function below goes back to its
+  /// power-on state, bridges below included.
+  void on_config_write(uint32_t offset, unsigned len, uint32_t old_value, uint32_t new_value) override;
+  uint64_t bus_resets() const { return bus_resets_; }
 
  private:
+  void reset_below(PciBus& bus);
+  uint64_t bus_resets_ = 0;
   PortType type_;
   std::unique_ptr<PciBus> secondary_;
   uint16_t acs_cap_ = 0;

@@ -134,6 +134,9 @@ class Vfio {
   int vfio_register_iommu_driver(const vfio_iommu_driver_ops* ops);
   void vfio_unregister_iommu_driver(const vfio_iommu_driver_ops* ops);
 
+  /// vfio_file_is_group() / the group behind a group file, or nullptr.
+  vfio_group* vfio_file_group(file* f) const { return f && f->f_op == &group_fops_ ? static_cast<vfio_group*>(f->private_data) : nullptr; }
+
   // ---- state for tests and reports ----
   size_t groups() const { return group_list_.size(); }
   vfio_group* find_group(const iommu_group* g) const;

@@ -49,6 +49,10 @@ const std::vector<StructDesc>& structs() {
       {"vfio_irq_set", sizeof(vfio_irq_set),
        {F(vfio_irq_set, argsz), F(vfio_irq_set, flags), F(vfio_irq_set, index), F(vfio_irq_set, start),
         F(vfio_irq_set, count)}},
+      {"vfio_pci_hot_reset_info", sizeof(vfio_pci_hot_reset_info),
+       {F(vfio_pci_hot_reset_info, argsz), F(vfio_pci_hot_reset_info, flags), F(vfio_pci_hot_reset_info, count)}},
+      {"vfio_pci_hot_reset", sizeof(vfio_pci_hot_reset),
+       {F(vfio_pci_hot_reset, argsz), F(vfio_pci_hot_reset, flags), F(vfio_pci_hot_reset, count)}},
       {"vfio_irq_info", sizeof(vfio_irq_info),
        {F(vfio_irq_info, argsz), F(vfio_irq_info, flags), F(vfio_irq_info, index), F(vfio_irq_info, count)}},
       {"vfio_device_feature", sizeof(vfio_device_feature), {F(vfio_device_feature, argsz), F(vfio_device_feature, flags)}},
@@ -489,7 +493,8 @@ std::vector<StepType> vfio_step_types() {
       if (info->arg == IoctlArg::Struct && arg.is_object()) {
         const StructDesc* sd = find_struct(info->type);
         for (auto it = arg.begin(); it != arg.end(); ++it) {
-          bool known = it.key() == "data" && std::string(info->type) == "vfio_irq_set";
+          bool known = it.key() == "data" && (std::string(info->type) == "vfio_irq_set" ||
+                                               std::string(info->type) == "vfio_pci_hot_reset");
           for (const auto& f : sd->fields) known |= it.key() == f.name;
           if (!known) issues.add(ptr + "/arg/" + it.key(), std::string("struct ") + info->type + " has no field \"" + it.key() + "\"");
         }

@@ -20,6 +20,8 @@ const std::vector<IoctlInfo>& ioctl_table() {
       {"VFIO_DEVICE_GET_IRQ_INFO", VFIO_DEVICE_GET_IRQ_INFO, IoctlArg::Struct, "vfio_irq_info"},
       {"VFIO_DEVICE_RESET", VFIO_DEVICE_RESET, IoctlArg::None, nullptr},
       {"VFIO_DEVICE_SET_IRQS", VFIO_DEVICE_SET_IRQS, IoctlArg::Struct, "vfio_irq_set"},
+      {"VFIO_DEVICE_GET_PCI_HOT_RESET_INFO", VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, IoctlArg::Struct, "vfio_pci_hot_reset_info"},
+      {"VFIO_DEVICE_PCI_HOT_RESET", VFIO_DEVICE_PCI_HOT_RESET, IoctlArg::Struct, "vfio_pci_hot_reset"},
       {"VFIO_DEVICE_FEATURE", VFIO_DEVICE_FEATURE, IoctlArg::Struct, "vfio_device_feature"},
       {"VFIO_IOMMU_GET_INFO", VFIO_IOMMU_GET_INFO, IoctlArg::Struct, "vfio_iommu_type1_info"},
       {"VFIO_IOMMU_MAP_DMA", VFIO_IOMMU_MAP_DMA, IoctlArg::Struct, "vfio_iommu_type1_dma_map"},

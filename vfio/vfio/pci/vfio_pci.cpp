@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <set>
 
 namespace vfiosim::kernel {
 
@@ -67,6 +68,9 @@ int VfioPci::probe(pci_dev& dev) {
   if (v->msi_cap) v->msi_vectors = 1u << ((pci_.read_config(dev, v->msi_cap + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QMASK) >> 1);
   if (dev.msix_cap) v->msix_vectors = (pci_.read_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE) + 1;
   v->irq_pin = static_cast<uint8_t>(pci_.read_config(dev, PCI_INTERRUPT_PIN, 1));
+  // vfio_pci_core_register_device(): devices that reset together share a device set — by bus
+  // (no slot reset is modelled); a device on the root bus is its own set.
+  if (dev.bus && dev.bus->self) vfio_.vfio_assign_device_set(&v->vdev, dev.bus);
   if (int ret = vfio_.vfio_register_group_dev(&v->vdev)) {
     vfio_.vfio_put_device(&v->vdev);
     return ret;
@@ -229,9 +233,103 @@ long VfioPci::ioctl(vfio_pci_core_device& v, unsigned cmd, uint64_t arg) {
       return v.reset_works ? reset(v) : -EINVAL;
     case VFIO_DEVICE_SET_IRQS:
       return set_irqs(v, arg);
+    case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+      return get_hot_reset_info(v, arg);
+    case VFIO_DEVICE_PCI_HOT_RESET:
+      return hot_reset(v, arg);
     default:
       return -ENOTTY;
   }
+}
+
+int VfioPci::hot_reset_scope(vfio_pci_core_device& v, std::vector<pci_dev*>& out) {
+  pci_bus* bus = v.pdev->bus;
+  if (!bus || !bus->self) return -ENODEV;  // no parent bridge to reset the bus
+  out.clear();
+  auto walk = [&](auto&& self, pci_bus* b) -> void {
+    for (pci_dev* d : b->devices) {
+      out.push_back(d);
+      if (d->subordinate) self(self, d->subordinate);
+    }
+  };
+  walk(walk, bus);
+  return 0;
+}
+
+// vfio_pci_ioctl_get_pci_hot_reset_info()
+long VfioPci::get_hot_reset_info(vfio_pci_core_device& v, uint64_t arg) {
+  Task* t = current();
+  vfio_pci_hot_reset_info hdr{};
+  const uint32_t minsz = offsetof(vfio_pci_hot_reset_info, count) + sizeof(hdr.count);
+  if (t->copy_from_user(&hdr, arg, minsz)) return -EFAULT;
+  if (hdr.argsz < minsz) return -EINVAL;
+  hdr.flags = 0;
+  std::vector<pci_dev*> devs;
+  if (int ret = hot_reset_scope(v, devs)) return ret;
+  const uint32_t needed = static_cast<uint32_t>(devs.size());
+  if (hdr.argsz < minsz + needed * sizeof(vfio_pci_dependent_device)) {
+    hdr.count = needed;
+    if (t->copy_to_user(arg, &hdr, minsz)) return -EFAULT;
+    return -ENOSPC;
+  }
+  std::vector<vfio_pci_dependent_device> out;
+  for (pci_dev* d : devs) {
+    if (!d->iommu_group) return -EPERM;
+    out.push_back({static_cast<uint32_t>(d->iommu_group->id), 0, d->bus->number, static_cast<uint8_t>(d->devfn)});
+  }
+  hdr.count = needed;
+  if (t->copy_to_user(arg, &hdr, minsz)) return -EFAULT;
+  if (t->copy_to_user(arg + minsz, out.data(), out.size() * sizeof(out[0]))) return -EFAULT;
+  return 0;
+}
+
+// vfio_pci_ioctl_pci_hot_reset() -> vfio_pci_dev_set_hot_reset()
+long VfioPci::hot_reset(vfio_pci_core_device& v, uint64_t arg) {
+  Task* t = current();
+  vfio_pci_hot_reset hdr{};
+  const uint32_t minsz = offsetof(vfio_pci_hot_reset, count) + sizeof(hdr.count);
+  if (t->copy_from_user(&hdr, arg, minsz)) return -EFAULT;
+  if (hdr.argsz < minsz || hdr.flags) return -EINVAL;
+  std::vector<pci_dev*> devs;
+  if (int ret = hot_reset_scope(v, devs)) return ret;
+  if (!hdr.count || hdr.count > devs.size()) return -EINVAL;
+  std::vector<int32_t> fds(hdr.count);
+  if (t->copy_from_user(fds.data(), arg + minsz, fds.size() * 4)) return -EFAULT;
+  std::set<vfio_group*> groups;
+  for (int32_t fd : fds) {
+    file* f = t->fget(fd);
+    if (!f) return -EBADF;
+    vfio_group* g = vfio_.vfio_file_group(f);
+    fput(f);
+    if (!g) return -EINVAL;  // not a VFIO group file
+    groups.insert(g);
+  }
+  // Every affected device must be a vfio-pci device of this device set, in one of the groups.
+  for (pci_dev* d : devs) {
+    vfio_pci_core_device* other = find(*d);
+    if (d->hdr_type & 0x7f) continue;  // bridges below are reset and restored by the PCI core
+    if (!other || other->vdev.dev_set != v.vdev.dev_set || !groups.count(other->vdev.group)) return -EINVAL;
+  }
+  // pci_reset_bus(): save every function below, pulse Secondary Bus Reset, restore.
+  std::vector<std::pair<pci_dev*, std::vector<uint32_t>>> saved;
+  for (pci_dev* d : devs) {
+    std::vector<uint32_t> cfg(16);
+    for (int i = 0; i < 16; ++i) cfg[i] = pci_.read_config(*d, i * 4, 4);
+    if (d->pcie_cap) cfg.push_back(pci_.read_config(*d, d->pcie_cap + PCI_EXP_DEVCTL, 2));
+    saved.push_back({d, cfg});
+  }
+  pci_dev& bridge = *v.pdev->bus->self;
+  const uint32_t ctl = pci_.read_config(bridge, PCI_BRIDGE_CONTROL, 2);
+  pci_.write_config(bridge, PCI_BRIDGE_CONTROL, 2, ctl | PCI_BRIDGE_CTL_BUS_RESET);
+  sc_core::wait(2, sc_core::SC_MS);
+  pci_.write_config(bridge, PCI_BRIDGE_CONTROL, 2, ctl & ~static_cast<uint32_t>(PCI_BRIDGE_CTL_BUS_RESET));
+  sc_core::wait(100, sc_core::SC_MS);  // devices come back
+  for (auto& [d, cfg] : saved) {
+    if (d->pcie_cap) pci_.write_config(*d, d->pcie_cap + PCI_EXP_DEVCTL, 2, cfg[16]);
+    for (int i = 15; i >= 0; --i)
+      if (i != 0 && i != 2) pci_.write_config(*d, i * 4, 4, cfg[static_cast<size_t>(i)]);
+  }
+  return 0;
 }
 
 // The MSI-X table entry of `vector`, through the BAR the capability names.

@@ -8,8 +8,9 @@
 // released" notice).
 // Config space goes through VfioPciConfig (vfio_pci_config.c); SET_IRQS drives MSI, MSI-X, REQ and ERR
 // with eventfds (vfio_pci_intrs.c); the MSI-X table is protected in BAR accesses.
-// Not ported yet: INTx triggering, mmap of BARs, hot reset (GET_PCI_HOT_RESET_INFO /
-// PCI_HOT_RESET), VGA and the IGD/NVLink extras.
+// Hot reset (GET_PCI_HOT_RESET_INFO / PCI_HOT_RESET) resets the bus below the parent bridge for
+// the device set (devices share a set per bus). Not ported yet: INTx triggering, mmap of BARs,
+// slot reset, VGA and the IGD/NVLink extras.
 #pragma once
 
 #include <memory>
@@ -62,6 +63,10 @@ class VfioPci {
   long rw(vfio_pci_core_device& vdev, uint64_t ubuf, uint64_t count, uint64_t pos, bool write);
   int match(vfio_pci_core_device& vdev, const std::string& buf);
   int reset(vfio_pci_core_device& vdev);
+  /// The devices a secondary bus reset of `v`'s bus affects, or -ENODEV (root bus).
+  int hot_reset_scope(vfio_pci_core_device& v, std::vector<pci_dev*>& out);
+  long get_hot_reset_info(vfio_pci_core_device& v, uint64_t arg);
+  long hot_reset(vfio_pci_core_device& v, uint64_t arg);
   long set_irqs(vfio_pci_core_device& vdev, uint64_t arg);
   int msi_enable(vfio_pci_core_device& v, unsigned nvec, bool msix);
   void spawn_handler(const std::shared_ptr<vfio_pci_core_device::IrqSlot>& slot);
