@@ -94,17 +94,29 @@ int VfioPci::reset(vfio_pci_core_device& v) {
   // pci_try_reset_function(): pci_save_state(), pcie_flr() (initiate, wait 100 ms), then
   // pci_restore_state() puts the header (BARs, command), the PCIe device control and the MSI-X
   // control back.
-  uint32_t header[16];
-  for (int i = 0; i < 16; ++i) header[i] = pci_.read_config(dev, i * 4, 4);
+  const SavedState saved = save_state(dev);
   const uint32_t ctl = pci_.read_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2);
-  const uint32_t msix = dev.msix_cap ? pci_.read_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2) : 0;
   pci_.write_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2, ctl | PCI_EXP_DEVCTL_BCR_FLR);
   sc_core::wait(100, sc_core::SC_MS);
-  pci_.write_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2, ctl);
-  for (int i = 15; i >= 0; --i)
-    if (i != 0 && i != 2) pci_.write_config(dev, i * 4, 4, header[i]);  // IDs and class are read-only
-  if (dev.msix_cap) pci_.write_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2, msix);
+  restore_state(dev, saved);
   return 0;
+}
+
+// pci_save_state(): the header, PCI Express Device Control and MSI-X Message Control.
+VfioPci::SavedState VfioPci::save_state(pci_dev& dev) {
+  SavedState s;
+  for (int i = 0; i < 16; ++i) s.header[i] = pci_.read_config(dev, i * 4, 4);
+  if (dev.pcie_cap) s.devctl = pci_.read_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2);
+  if (dev.msix_cap) s.msix = pci_.read_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2);
+  return s;
+}
+
+// pci_restore_state(): backwards through the header, IDs and class left alone (read-only).
+void VfioPci::restore_state(pci_dev& dev, const SavedState& s) {
+  if (dev.pcie_cap) pci_.write_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2, s.devctl & ~uint32_t{PCI_EXP_DEVCTL_BCR_FLR});
+  for (int i = 15; i >= 0; --i)
+    if (i != 0 && i != 2) pci_.write_config(dev, i * 4, 4, s.header[i]);
+  if (dev.msix_cap) pci_.write_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2, s.msix);
 }
 
 // vfio_pci_core_enable(): enable, reset, save the command register.
@@ -311,24 +323,15 @@ long VfioPci::hot_reset(vfio_pci_core_device& v, uint64_t arg) {
     if (!other || other->vdev.dev_set != v.vdev.dev_set || !groups.count(other->vdev.group)) return -EINVAL;
   }
   // pci_reset_bus(): save every function below, pulse Secondary Bus Reset, restore.
-  std::vector<std::pair<pci_dev*, std::vector<uint32_t>>> saved;
-  for (pci_dev* d : devs) {
-    std::vector<uint32_t> cfg(16);
-    for (int i = 0; i < 16; ++i) cfg[i] = pci_.read_config(*d, i * 4, 4);
-    if (d->pcie_cap) cfg.push_back(pci_.read_config(*d, d->pcie_cap + PCI_EXP_DEVCTL, 2));
-    saved.push_back({d, cfg});
-  }
+  std::vector<std::pair<pci_dev*, SavedState>> saved;
+  for (pci_dev* d : devs) saved.push_back({d, save_state(*d)});
   pci_dev& bridge = *v.pdev->bus->self;
   const uint32_t ctl = pci_.read_config(bridge, PCI_BRIDGE_CONTROL, 2);
   pci_.write_config(bridge, PCI_BRIDGE_CONTROL, 2, ctl | PCI_BRIDGE_CTL_BUS_RESET);
   sc_core::wait(2, sc_core::SC_MS);
   pci_.write_config(bridge, PCI_BRIDGE_CONTROL, 2, ctl & ~static_cast<uint32_t>(PCI_BRIDGE_CTL_BUS_RESET));
   sc_core::wait(100, sc_core::SC_MS);  // devices come back
-  for (auto& [d, cfg] : saved) {
-    if (d->pcie_cap) pci_.write_config(*d, d->pcie_cap + PCI_EXP_DEVCTL, 2, cfg[16]);
-    for (int i = 15; i >= 0; --i)
-      if (i != 0 && i != 2) pci_.write_config(*d, i * 4, 4, cfg[static_cast<size_t>(i)]);
-  }
+  for (auto& [d, state] : saved) restore_state(*d, state);
   return 0;
 }
 

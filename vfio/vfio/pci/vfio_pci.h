@@ -63,6 +63,13 @@ class VfioPci {
   long rw(vfio_pci_core_device& vdev, uint64_t ubuf, uint64_t count, uint64_t pos, bool write);
   int match(vfio_pci_core_device& vdev, const std::string& buf);
   int reset(vfio_pci_core_device& vdev);
+  struct SavedState {
+    uint32_t header[16] = {};
+    uint32_t devctl = 0;
+    uint32_t msix = 0;
+  };
+  SavedState save_state(pci_dev& dev);
+  void restore_state(pci_dev& dev, const SavedState& s);
   /// The devices a secondary bus reset of `v`'s bus affects, or -ENODEV (root bus).
   int hot_reset_scope(vfio_pci_core_device& v, std::vector<pci_dev*>& out);
   long get_hot_reset_info(vfio_pci_core_device& v, uint64_t arg);
