@@ -6,6 +6,7 @@
 #include <linux/vfio.h>
 
 #include <cstring>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -461,4 +462,70 @@ TEST(VfioDirty, PhysicalGroupsReportEveryMappedPageAndUnmapCanCollectTheBitmap) 
   EXPECT_EQ(unmap_word, 0xFFu);
   EXPECT_EQ(unmapped, 8u * 4096);
   EXPECT_EQ(v1, -EACCES);
+}
+
+TEST(VfioRegistration, C_14_AfterUnregisterAndPutTheIndexIsReusable) {
+  Machine m;
+  int first_index = -1, second_index = -2;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    auto* d = m.alloc("0000:01:00.0");
+    first_index = d->vdev.index;
+    ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
+    m.vfio().vfio_unregister_group_dev(&d->vdev);
+    m.vfio().vfio_put_device(&d->vdev);
+    auto* e = m.alloc("0000:01:00.0");
+    second_index = e->vdev.index;
+    m.vfio().vfio_put_device(&e->vdev);
+  });
+  EXPECT_EQ(counters.releases, 2);
+  EXPECT_EQ(first_index, second_index);
+  EXPECT_TRUE(m.vfio().leaks().empty());
+}
+
+TEST(VfioGroupFd, C_25_AGroupOnAForeignDomainCannotJoinAContainer) {
+  Machine m;
+  long ret = 0;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    m.pci().drivers().set_driver_override(m.dev("0000:01:00.0"), "vfio-pci");
+    m.pci().drivers().probe_device(m.dev("0000:01:00.0"));
+    // Another kernel user attached the group to its own unmanaged domain.
+    IommuCore& core = *m.pci().iommu();
+    iommu_domain* foreign = core.iommu_domain_alloc();
+    ASSERT_EQ(core.iommu_attach_group(foreign, m.dev("0000:01:00.0").iommu_group), 0);
+    Task& t = m.pci().task("qemu");
+    const int c = static_cast<int>(m.sys_open(t, "/dev/vfio/vfio"));
+    const int g = static_cast<int>(m.sys_open(t, "/dev/vfio/1"));
+    ret = m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));
+    core.iommu_detach_group(foreign, m.dev("0000:01:00.0").iommu_group);
+    core.iommu_domain_free(foreign);
+    t.close_all();
+    CurrentScope s(t);
+  });
+  EXPECT_EQ(ret, -EBUSY);
+}
+
+TEST(VfioRaces, C_136_EmulatedGroupsAreFreedEveryTime) {
+  Machine m;
+  size_t groups_before = 0, groups_after = 1;
+  std::set<int> ids;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    groups_before = m.pci().iommu_groups().groups().size();
+    for (int i = 0; i < 1000; ++i) {
+      auto* d = m.alloc("0000:01:00.0");
+      ASSERT_EQ(m.vfio().vfio_register_emulated_iommu_dev(&d->vdev), 0);
+      ids.insert(d->vdev.group->group->id);
+      m.vfio().vfio_unregister_group_dev(&d->vdev);
+      m.vfio().vfio_put_device(&d->vdev);
+    }
+    groups_after = m.pci().iommu_groups().groups().size();
+  });
+  EXPECT_EQ(groups_after, groups_before);  // every fake iommu_group went
+  EXPECT_EQ(ids.size(), 1u);               // and its id was free for the next one
+  EXPECT_EQ(counters.releases, 1000);
+  EXPECT_TRUE(m.vfio().leaks().empty());
 }
