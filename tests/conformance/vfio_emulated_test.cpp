@@ -2,102 +2,11 @@
 // vfio_register_emulated_iommu_dev (vfio-core.md §3.10, §5.5, §5.9): C-68 (an mdev-only container
 // maps without pinning and without an IOVA list), C-100, C-101, C-103, C-104, C-106, C-107, and the
 // unmap notifier asking the driver to unpin before a pinned mapping goes (C-134 pairing).
-#include <linux/vfio.h>
-
-#include <cstring>
-
-#include <gtest/gtest.h>
-
-#include "sim/app/platform.h"
-#include "sim/config/spec.h"
-#include "tests/support/sc_test.h"
+#include "tests/conformance/emulated_machine.h"
 
 using namespace vfiosim;
 using namespace vfiosim::kernel;
-using nlohmann::json;
-
-namespace {
-
-struct emul_device {
-  vfio_device vdev;
-  uint64_t pinned_iova = 0;
-  int pinned = 0;
-  int unmap_calls = 0;
-};
-
-struct Machine {
-  stats::Group root{"system"};
-  std::unique_ptr<Platform> platform;
-  vfio_device_ops ops;
-  emul_device* dev = nullptr;
-  Machine() {
-    const json p = {{"memory", {{"size", "4GiB"}}},
-                    {"iommu", {{"preset", "broadwell-vtd"}}},
-                    {"pci", {{"root_ports", {{{"bdf", "00:01.0"}, {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}}}}}}}}}};
-    platform = std::make_unique<Platform>(
-        "system", PlatformConfig::from(config::resolve_document(PlatformConfig::spec(), PlatformConfig::expand_presets(p))),
-        root, 1, nullptr);
-    ops.name = "vfio-emul-test";
-    ops.release = [](vfio_device& d) { Vfio::vfio_free_device(&d); };
-    ops.dma_unmap = [this](vfio_device& d, uint64_t iova, uint64_t length) {
-      auto& e = *reinterpret_cast<emul_device*>(&d);
-      ++e.unmap_calls;
-      if (e.pinned && e.pinned_iova >= iova && e.pinned_iova < iova + length) {
-        vfio().vfio_unpin_pages(&d, e.pinned_iova, e.pinned);  // drivers must unpin here
-        e.pinned = 0;
-      }
-    };
-  }
-  Vfio& vfio() { return platform->pci()->vfio(); }
-  long sys_ioctl(Task& t, int fd, unsigned cmd, uint64_t arg) {
-    CurrentScope s(t);
-    file* f = t.fget(fd);
-    const long r = f->f_op->unlocked_ioctl(*f, cmd, arg);
-    fput(f);
-    return r;
-  }
-  // An emulated device under the DMA engine's pci_dev, its group in a container of `model`.
-  struct Setup {
-    int container = -1, group = -1, device = -1;
-  };
-  Setup setup(Task& t, unsigned model) {
-    PciPlatform& pci = *platform->pci();
-    int err = 0;
-    dev = vfio().vfio_alloc_device<emul_device>(pci.kernel().find("0000:01:00.0"), "emul0", &ops, &err);
-    EXPECT_EQ(vfio().vfio_register_emulated_iommu_dev(&dev->vdev), 0);
-    const std::string node = "/dev/vfio/" + dev->vdev.group->name;
-    Setup s;
-    {
-      CurrentScope cs(t);
-      s.container = pci.vfs().open(t, "/dev/vfio/vfio");
-      s.group = pci.vfs().open(t, node);
-    }
-    EXPECT_EQ(sys_ioctl(t, s.group, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container)), 0);
-    EXPECT_EQ(sys_ioctl(t, s.container, VFIO_SET_IOMMU, model), 0);
-    const std::string name = "emul0";
-    s.device = static_cast<int>(sys_ioctl(t, s.group, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1)));
-    return s;
-  }
-  long map(Task& t, int c, uint64_t vaddr, uint64_t iova, uint64_t size, uint32_t flags) {
-    vfio_iommu_type1_dma_map m{};
-    m.argsz = sizeof m;
-    m.flags = flags;
-    m.vaddr = vaddr;
-    m.iova = iova;
-    m.size = size;
-    return sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, t.alloc_arg(&m, sizeof m));
-  }
-  void teardown(Task& t) {
-    t.close_all();
-    { CurrentScope s(t); }
-    vfio().vfio_unregister_group_dev(&dev->vdev);
-    vfio().vfio_put_device(&dev->vdev);
-  }
-};
-
-constexpr uint32_t RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-
-}  // namespace
+using namespace vfiosim::emulated_test;
 
 TEST(VfioEmulated, C_68_MdevOnlyContainerMapsWithoutPinningAnywhere) {
   Machine m;
@@ -232,10 +141,7 @@ TEST(VfioEmulated, UnmapOfAPinnedMappingNotifiesTheDriverFirst) {
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
-    std::vector<uint64_t> pages;
-    EXPECT_EQ(m.vfio().vfio_pin_pages(&m.dev->vdev, 0x180000, 2, IOMMU_READ, &pages), 2);
-    m.dev->pinned_iova = 0x180000;
-    m.dev->pinned = 2;
+    EXPECT_EQ(m.pin(0x180000, 2), 2);
     vfio_iommu_type1_dma_unmap u{};
     u.argsz = sizeof u;
     u.iova = 0x100000;

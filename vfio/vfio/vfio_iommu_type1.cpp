@@ -331,6 +331,18 @@ uint64_t VfioIommuType1::unmap_unpin(vfio_iommu* iommu, vfio_dma* dma) {
   return dma->size;
 }
 
+// vfio_iommu_unmap_unpin_reaccount(): the last IOMMU domain goes while mdev groups remain: every
+// mapping stays, its IOMMU pages are unmapped and unpinned, and only the externally pinned pages
+// stay charged to the mapping task.
+void VfioIommuType1::unmap_unpin_reaccount(vfio_iommu* iommu) {
+  for (auto& [iova, dma] : iommu->dma_list) {
+    unmap_unpin(iommu, dma);
+    const uint64_t locked = dma->pfn_list.size();
+    if (dma->task) dma->task->locked_vm += locked;
+    dma->locked_vm = locked;
+  }
+}
+
 // vfio_remove_dma()
 void VfioIommuType1::remove_dma(vfio_iommu* iommu, vfio_dma* dma) {
   unmap_unpin(iommu, dma);
@@ -667,25 +679,66 @@ long VfioIommuType1::get_info(vfio_iommu* iommu, uint64_t arg) {
   return t->copy_to_user(arg, &info, reply) ? -EFAULT : 0;
 }
 
-// vfio_iommu_replay(): copy the existing translations into a new domain.
+// vfio_iommu_replay(): copy the existing translations into a new domain; the first domain of a
+// container whose mappings so far served only mdev groups pins and maps every page now.
 int VfioIommuType1::replay(vfio_iommu* iommu, vfio_domain* domain) {
-  if (iommu->domain_list.empty()) return 0;
-  iommu_domain* from = iommu->domain_list.front()->domain;
-  std::vector<std::pair<uint64_t, uint64_t>> mapped;  // (iova, size) for unwinding
+  iommu_domain* from = iommu->domain_list.empty() ? nullptr : iommu->domain_list.front()->domain;
+  struct run {
+    vfio_dma* dma;
+    uint64_t iova, size, accounted;
+    bool pinned;
+  };
+  std::vector<run> mapped;  // for unwinding
+  auto unwind = [&](int ret) {
+    for (auto m = mapped.rbegin(); m != mapped.rend(); ++m) {
+      core_.iommu_unmap(domain->domain, m->iova, m->size);
+      if (!m->pinned) continue;
+      costs_.charge(Cost::UnpinUserPage, m->size / kPage);  // vfio_unpin_pages_remote()
+      m->dma->task->locked_vm -= std::min(m->dma->task->locked_vm, m->accounted);
+      m->dma->locked_vm -= m->accounted;
+    }
+    return ret;
+  };
   for (auto& [iova, dma] : iommu->dma_list) {
-    if (!dma->iommu_mapped) continue;
     for (uint64_t off = 0; off < dma->size;) {
-      const uint64_t phys = core_.iommu_iova_to_phys(from, dma->iova + off);
-      uint64_t len = kPage;
-      while (off + len < dma->size && core_.iommu_iova_to_phys(from, dma->iova + off + len) == phys + len) len += kPage;
-      if (int ret = core_.iommu_map(domain->domain, dma->iova + off, phys, len, dma->prot | IOMMU_CACHE)) {
-        for (auto m = mapped.rbegin(); m != mapped.rend(); ++m) core_.iommu_unmap(domain->domain, m->first, m->second);
-        return ret;
+      uint64_t phys = 0, len = kPage, accounted = 0;
+      if (dma->iommu_mapped) {  // rediscover the runs through the first domain
+        phys = core_.iommu_iova_to_phys(from, dma->iova + off);
+        while (off + len < dma->size && core_.iommu_iova_to_phys(from, dma->iova + off + len) == phys + len) len += kPage;
+      } else {  // only mdev groups so far: pin now (vfio_pin_pages_remote), charging the pages
+                // that an external pin has not charged already
+        Task* t = dma->task;
+        const uint64_t npages = std::min(params.disable_hugepages ? 1 : kBatch, (dma->size - off) / kPage);
+        std::vector<uint64_t> pfns;
+        if (!t || t->pin_user_pages(dma->vaddr + off, npages, pfns)) return unwind(-EFAULT);
+        phys = pfns[0];
+        uint64_t n = 1;
+        while (n < npages && pfns[n] == phys + n * kPage && !params.disable_hugepages) ++n;
+        len = n * kPage;
+        costs_.charge(Cost::PinUserPage, n);  // the run beyond is pinned again by the next pass
+        for (uint64_t k = 0; k < n; ++k) accounted += !dma->pfn_list.count(dma->iova + off + k * kPage);
+        if (!dma->lock_cap && t->locked_vm + accounted > (t->rlimit_memlock >> 12)) {
+          kernel_warn("pr_warn", "vfio_pin_pages_remote: RLIMIT_MEMLOCK (" + std::to_string(t->rlimit_memlock) +
+                                     ") exceeded");
+          costs_.charge(Cost::UnpinUserPage, n);
+          return unwind(-ENOMEM);
+        }
+        t->locked_vm += accounted;
+        dma->locked_vm += accounted;
       }
-      mapped.push_back({dma->iova + off, len});
+      if (int ret = core_.iommu_map(domain->domain, dma->iova + off, phys, len, dma->prot | IOMMU_CACHE)) {
+        if (!dma->iommu_mapped) {
+          costs_.charge(Cost::UnpinUserPage, len / kPage);
+          dma->task->locked_vm -= std::min(dma->task->locked_vm, accounted);
+          dma->locked_vm -= accounted;
+        }
+        return unwind(ret);
+      }
+      mapped.push_back({dma, dma->iova + off, len, accounted, !dma->iommu_mapped});
       off += len;
     }
   }
+  for (auto& [iova, dma] : iommu->dma_list) dma->iommu_mapped = true;  // every dma is pinned and mapped now
   return 0;
 }
 
@@ -721,13 +774,18 @@ int VfioIommuType1::attach_group(void* data, iommu_group* g, vfio_group_type typ
   if (int ret = core_.iommu_attach_group(dom, g)) return fail(ret);
   // The valid IOVA list: intersect with the aperture, carve out reserved regions, refuse to cut
   // an existing mapping.
+  // vfio_iommu_aper_conflict(): an empty list (no domain yet, perhaps mdev mappings anywhere)
+  // never conflicts; such a mapping beyond the aperture fails later, in the replay's iommu_map.
   std::list<vfio_iova> list = iommu->iova_list;
-  if (list.empty()) list.push_back({0, ~0ULL});
   const uint64_t ap_start = dom->geometry.aperture_start, ap_end = dom->geometry.aperture_end;
-  bool conflict = true;
-  for (const auto& r : list) conflict &= r.end < ap_start || r.start > ap_end;
-  for (auto& [iova, dma] : iommu->dma_list)
-    conflict |= dma->iova < ap_start || dma->iova + dma->size - 1 > ap_end;
+  bool conflict = false;
+  if (!list.empty()) {
+    const uint64_t first = list.front().start, last = list.back().end;
+    conflict = ap_start > last || ap_end < first;
+    if (!conflict && ap_start > first) conflict = find_dma(iommu, first, ap_start - first) != nullptr;
+    if (!conflict && ap_end < last) conflict = find_dma(iommu, ap_end + 1, last - ap_end) != nullptr;
+  }
+  if (list.empty()) list.push_back({0, ~0ULL});
   if (conflict) {
     core_.iommu_detach_group(dom, g);
     return fail(-EINVAL);
@@ -809,8 +867,12 @@ void VfioIommuType1::detach_group(void* data, iommu_group* g) {
     core_.iommu_detach_group(d->domain, g);
     d->group_list.erase(gi);
     if (d->group_list.empty()) {
-      if (iommu->domain_list.size() == 1) {  // the last domain: every mapping goes
-        while (!iommu->dma_list.empty()) remove_dma(iommu, iommu->dma_list.begin()->second);
+      if (iommu->domain_list.size() == 1) {
+        if (iommu->emulated_iommu_groups.empty()) {  // vfio_iommu_unmap_unpin_all(): every mapping goes
+          while (!iommu->dma_list.empty()) remove_dma(iommu, iommu->dma_list.begin()->second);
+        } else {
+          unmap_unpin_reaccount(iommu);  // mdev groups still use the mappings
+        }
       } else if (it == iommu->domain_list.begin()) {
         // unmap_unpin walks the first domain: the next one becomes first and holds the same maps
       }

@@ -92,6 +92,7 @@ class VfioIommuType1 {
   int dma_do_unmap(vfio_iommu* iommu, uint64_t iova, uint64_t& size, uint32_t flags, const ::vfio_bitmap* bitmap);
   int pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size);
   void remove_dma(vfio_iommu* iommu, vfio_dma* dma);
+  void unmap_unpin_reaccount(vfio_iommu* iommu);
   uint64_t unmap_unpin(vfio_iommu* iommu, vfio_dma* dma);
   int iommu_map_all(vfio_iommu* iommu, uint64_t iova, uint64_t phys, uint64_t size, int prot);
   vfio_dma* find_dma(vfio_iommu* iommu, uint64_t start, uint64_t size);

@@ -1,0 +1,136 @@
+// Containers holding an emulated-IOMMU (mdev) group and a physical group (vfio-core.md §5.7):
+// C-86 (a mapping made while only mdev groups were attached lies beyond a new domain's aperture:
+// the attach fails in the replay and the container is unchanged), C-89 (the last IOMMU group
+// leaves while an mdev group stays: every mapping persists and only the externally pinned pages
+// stay charged), and the replay that pins and maps an mdev-only container's mappings when its
+// first physical group arrives.
+#include "tests/conformance/emulated_machine.h"
+
+using namespace vfiosim;
+using namespace vfiosim::kernel;
+using namespace vfiosim::emulated_test;
+
+namespace {
+
+// Hands 01:00.0 to vfio-pci and joins its group to the emulated device's container.
+long join_physical_group(Machine& m, Task& t, const Machine::Setup& s, int& group) {
+  PciPlatform& pci = *m.platform->pci();
+  pci_dev* dev = pci.kernel().find("0000:01:00.0");
+  pci.drivers().unbind(*pci.drivers().find_driver("vfiosim-dmae"), *dev);
+  pci.drivers().set_driver_override(*dev, "vfio-pci");
+  pci.drivers().probe_device(*dev);
+  {
+    CurrentScope cs(t);
+    group = pci.vfs().open(t, "/dev/vfio/1");
+  }
+  EXPECT_GE(group, 0);
+  EXPECT_NE(group, s.group);
+  return m.sys_ioctl(t, group, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container));
+}
+
+long unmap(Machine& m, Task& t, int c, uint64_t iova, uint64_t size, uint64_t& unmapped) {
+  vfio_iommu_type1_dma_unmap u{};
+  u.argsz = sizeof u;
+  u.iova = iova;
+  u.size = size;
+  const uint64_t arg = t.alloc_arg(&u, sizeof u);
+  const long r = m.sys_ioctl(t, c, VFIO_IOMMU_UNMAP_DMA, arg);
+  t.copy_from_user(&u, arg, sizeof u);
+  unmapped = u.size;
+  return r;
+}
+
+}  // namespace
+
+TEST(VfioMixedContainer, FirstPhysicalGroupPinsAndMapsTheMdevOnlyMappings) {
+  Machine m;
+  long attach = -1;
+  uint64_t locked_before = 1, locked_after = 0, phys = 0, expect_phys = 1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
+    const uint64_t buf = t.mmap_anonymous(1 << 20, false);
+    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+    EXPECT_EQ(m.pin(0x100000, 1, &expect_phys), 1);
+    locked_before = t.locked_vm;  // only the external pin is charged
+    int g = -1;
+    attach = join_physical_group(m, t, s, g);
+    locked_after = t.locked_vm;  // the replay pinned the whole mapping; the pinned page once
+    IommuCore& core = *m.platform->pci()->iommu();
+    iommu_group* grp = core.iommu_group_get(*m.platform->pci()->kernel().find("0000:01:00.0"));
+    phys = grp && grp->domain ? core.iommu_iova_to_phys(grp->domain, 0x100000) : 0;
+    if (grp) core.iommu_group_put(grp);
+    m.teardown(t);
+    m.platform->pci()->shutdown();
+  });
+  EXPECT_EQ(locked_before, 1u);
+  EXPECT_EQ(attach, 0);
+  EXPECT_EQ(locked_after, 256u);
+  EXPECT_EQ(phys, expect_phys);
+  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+}
+
+TEST(VfioMixedContainer, C_86_AnMdevMappingBeyondTheNewApertureFailsTheAttach) {
+  Machine m({{"preset", "broadwell-vtd"}, {"levels", {3}}});  // 39-bit aperture
+  long attach = -1, unmap_high = -1, attach_after = -1;
+  uint64_t high_size = 0, locked_failed = 1, locked_after = 0;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
+    const uint64_t buf = t.mmap_anonymous(2 << 20, false);
+    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+    EXPECT_EQ(m.map(t, s.container, buf + (1 << 20), 1ULL << 40, 4096, RW), 0);  // no IOVA list yet
+    int g = -1;
+    attach = join_physical_group(m, t, s, g);  // the empty list has no conflict; the replay fails
+    locked_failed = t.locked_vm;               // the replay's pins were undone
+    unmap_high = unmap(m, t, s.container, 1ULL << 40, 4096, high_size);  // the container kept it
+    attach_after = m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container));
+    locked_after = t.locked_vm;
+    m.teardown(t);
+    m.platform->pci()->shutdown();  // vfio-pci lets go of 01:00.0
+  });
+  EXPECT_EQ(attach, -EFAULT);  // intel_iommu_map(): the IOMMU width is not sufficient
+  EXPECT_EQ(locked_failed, 0u);
+  EXPECT_EQ(unmap_high, 0);
+  EXPECT_EQ(high_size, 4096u);
+  EXPECT_EQ(attach_after, 0);  // with the high mapping gone the same group attaches
+  EXPECT_EQ(locked_after, 256u);
+  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+}
+
+TEST(VfioMixedContainer, C_89_LastIommuGroupLeavingKeepsTheMappingsForTheMdevGroup) {
+  Machine m;
+  long unset = -1, unmap_ret = -1;
+  uint64_t locked_attached = 0, locked_detached = 0, locked_unpinned = 1, unmapped = 0;
+  int unmap_calls = -1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
+    int g = -1;
+    EXPECT_EQ(join_physical_group(m, t, s, g), 0);
+    const uint64_t buf = t.mmap_anonymous(1 << 20, false);
+    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+    EXPECT_EQ(m.pin(0x100000, 2), 2);
+    locked_attached = t.locked_vm;  // the domain charged the mapping; external pins add nothing
+    unset = m.sys_ioctl(t, g, VFIO_GROUP_UNSET_CONTAINER, 0);
+    locked_detached = t.locked_vm;  // vfio_iommu_unmap_unpin_reaccount(): the two pinned pages
+    m.unpin();
+    locked_unpinned = t.locked_vm;
+    const int calls = m.dev->unmap_calls;
+    unmap_ret = unmap(m, t, s.container, 0x100000, 1 << 20, unmapped);  // the mapping persisted
+    unmap_calls = m.dev->unmap_calls - calls;
+    m.teardown(t);
+    m.platform->pci()->shutdown();
+  });
+  EXPECT_EQ(locked_attached, 256u);
+  EXPECT_EQ(unset, 0);
+  EXPECT_EQ(locked_detached, 2u);
+  EXPECT_EQ(locked_unpinned, 0u);
+  EXPECT_EQ(unmap_ret, 0);
+  EXPECT_EQ(unmapped, 1u << 20);
+  EXPECT_EQ(unmap_calls, 0);  // nothing pinned any more: no notifier round
+  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+}
