@@ -247,7 +247,8 @@ class IoctlStep : public Step {
         std::memcpy(&v, out.data() + f.offset, f.size);
         ctx.outputs[f.name] = v;
       }
-      if (info_->cmd == VFIO_IOMMU_GET_INFO) ctx.outputs["caps"] = decode_caps(out);
+      // By name: VFIO_DEVICE_GET_PCI_HOT_RESET_INFO shares the number (VFIO_BASE + 12).
+      if (info_->type && std::string(info_->type) == "vfio_iommu_type1_info") ctx.outputs["caps"] = decode_caps(out);
     }
   }
 
@@ -258,26 +259,29 @@ class IoctlStep : public Step {
   static json decode_caps(const std::vector<uint8_t>& b) {
     json caps = json::object();
     uint32_t off = 0;
+    // A short argsz (C-92: 16 bytes) has no cap_offset; every read below stays inside `b`.
+    if (b.size() < offsetof(vfio_iommu_type1_info, cap_offset) + sizeof off) return caps;
     std::memcpy(&off, b.data() + offsetof(vfio_iommu_type1_info, cap_offset), 4);
-    for (int guard = 0; off && off + sizeof(vfio_info_cap_header) <= b.size() && guard < 16; ++guard) {
+    auto fits = [&](uint64_t at, uint64_t len) { return at + len <= b.size(); };
+    for (int guard = 0; off && fits(off, sizeof(vfio_info_cap_header)) && guard < 16; ++guard) {
       vfio_info_cap_header h;
       std::memcpy(&h, b.data() + off, sizeof h);
-      if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+      if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && fits(off, sizeof(vfio_iommu_type1_info_cap_iova_range))) {
         vfio_iommu_type1_info_cap_iova_range r;
         std::memcpy(&r, b.data() + off, sizeof r);
         json ranges = json::array();
-        for (uint32_t i = 0; i < r.nr_iovas; ++i) {
+        for (uint32_t i = 0; i < r.nr_iovas && fits(off + sizeof r + uint64_t{i} * sizeof(vfio_iova_range), sizeof(vfio_iova_range)); ++i) {
           vfio_iova_range v;
           std::memcpy(&v, b.data() + off + sizeof r + i * sizeof v, sizeof v);
           ranges.push_back({{"start", v.start}, {"end", v.end}});
         }
         caps["iova_ranges"] = ranges;
-      } else if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION) {
+      } else if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION && fits(off, sizeof(vfio_iommu_type1_info_cap_migration))) {
         vfio_iommu_type1_info_cap_migration m;
         std::memcpy(&m, b.data() + off, sizeof m);
         caps["migration"] = {{"flags", m.flags}, {"pgsize_bitmap", m.pgsize_bitmap},
                              {"max_dirty_bitmap_size", m.max_dirty_bitmap_size}};
-      } else if (h.id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+      } else if (h.id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL && fits(off, sizeof(vfio_iommu_type1_info_dma_avail))) {
         vfio_iommu_type1_info_dma_avail a;
         std::memcpy(&a, b.data() + off, sizeof a);
         caps["dma_avail"] = a.avail;
