@@ -5,6 +5,8 @@
 // VADDR, replay into a new domain, GET_INFO with its capability chain, CHECK_EXTENSION.
 // VFIO_IOMMU_DIRTY_PAGES and UNMAP with GET_DIRTY_BITMAP (§3.9); the pin/unpin/dma_rw API for
 // emulated-IOMMU devices with the unmap notifier (§3.10).
+// Sources: vfio_iommu_type1.cpp (container, MAP/UNMAP, GET_INFO), _domain.cpp (attach, detach,
+// replay), _dirty.cpp (dirty tracking), _pin.cpp (the emulated-IOMMU pin/unpin/dma_rw API).
 // Not ported yet: fine-grained-superpage probing, dirty-scope promotion of physical groups that
 // call pin_pages.
 #pragma once
@@ -18,6 +20,11 @@
 #include "vfio/vfio/vfio.h"
 
 namespace vfiosim::kernel {
+
+namespace type1 {
+inline constexpr uint64_t kPage = 4096;
+inline constexpr uint64_t kBatch = kPage / 8;  // page pointers per pin batch (vfio_batch)
+}  // namespace type1
 
 struct vfio_dma {
   uint64_t iova = 0, vaddr = 0, size = 0;

@@ -1,0 +1,124 @@
+// type1 services for emulated-IOMMU (mdev) drivers (§3.10): vfio_pin_pages/vfio_unpin_pages with
+// their accounting when no IOMMU domain charged the pages, and vfio_dma_rw.
+#include "vfio/vfio/vfio_iommu_type1.h"
+
+#include <linux/vfio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace vfiosim::kernel {
+
+using type1::kBatch;
+using type1::kPage;
+
+// Drops one external pin of the page at `iova` (vfio_unpin_page_external); the last unaccounts
+// it when no IOMMU domain did.
+void VfioIommuType1::unpin_external(vfio_iommu* iommu, vfio_dma* dma, uint64_t iova) {
+  auto it = dma->pfn_list.find(iova);
+  if (it == dma->pfn_list.end()) return;
+  if (--it->second.ref_count) return;
+  dma->pfn_list.erase(it);
+  costs_.charge(Cost::UnpinUserPage);
+  if (iommu->domain_list.empty() && dma->task && dma->task->locked_vm) {
+    --dma->task->locked_vm;
+    --dma->locked_vm;
+  }
+}
+
+// vfio_iommu_type1_pin_pages(): all or nothing.
+int VfioIommuType1::pin_pages(vfio_iommu* iommu, uint64_t iova, int npage, int prot, std::vector<uint64_t>& pages) {
+  if (!iommu) return -EINVAL;
+  if (!iommu->v2) return -EACCES;
+  mutex_guard lock(iommu->lock);
+  if (iommu->vaddr_invalid_count) {
+    kernel_warn("WARNING", "vfio_pin_pages not allowed with VFIO_UPDATE_VADDR");
+    return -EBUSY;
+  }
+  if (iommu->device_list.empty()) return -EINVAL;  // no dma_unmap notifier registered
+  const bool do_accounting = iommu->domain_list.empty();
+  pages.assign(static_cast<size_t>(npage), 0);
+  auto unwind = [&](int done, int ret) {
+    for (int j = 0; j < done; ++j) {
+      if (vfio_dma* d = find_dma(iommu, iova + j * kPage, kPage)) unpin_external(iommu, d, iova + j * kPage);
+      pages[static_cast<size_t>(j)] = 0;
+    }
+    pages[static_cast<size_t>(done)] = 0;
+    return ret;
+  };
+  for (int i = 0; i < npage; ++i) {
+    const uint64_t at = iova + i * kPage;
+    vfio_dma* dma = find_dma(iommu, at, kPage);
+    if (!dma) return unwind(i, -EINVAL);
+    if ((dma->prot & prot) != prot) return unwind(i, -EPERM);
+    auto it = dma->pfn_list.find(at);
+    if (it != dma->pfn_list.end()) {
+      ++it->second.ref_count;
+      pages[static_cast<size_t>(i)] = it->second.phys;
+      continue;
+    }
+    std::vector<uint64_t> phys;
+    costs_.charge(Cost::PinUserPage);
+    if (!dma->task || dma->task->pin_user_pages(dma->vaddr + (at - dma->iova), 1, phys)) return unwind(i, -EFAULT);
+    if (do_accounting && !dma->lock_cap && dma->task->locked_vm + 1 > (dma->task->rlimit_memlock >> 12)) {
+      kernel_warn("pr_warn", "vfio_pin_page_external: RLIMIT_MEMLOCK exceeded");
+      return unwind(i, -ENOMEM);
+    }
+    if (do_accounting) {
+      ++dma->task->locked_vm;
+      ++dma->locked_vm;
+    }
+    dma->pfn_list[at] = {phys[0], 1};
+    mark_dirty(iommu, dma, at);
+    pages[static_cast<size_t>(i)] = phys[0];
+  }
+  return npage;
+}
+
+void VfioIommuType1::unpin_pages(vfio_iommu* iommu, uint64_t iova, int npage) {
+  if (!iommu->v2) {
+    kernel_warn("WARNING", "vfio_unpin_pages on a v1 container");
+    return;
+  }
+  mutex_guard lock(iommu->lock);
+  for (int i = 0; i < npage; ++i) {
+    vfio_dma* dma = find_dma(iommu, iova + i * kPage, kPage);
+    if (!dma) {
+      kernel_warn("WARNING", "vfio_unpin_pages: not every page was pinned");
+      return;
+    }
+    unpin_external(iommu, dma, iova + i * kPage);
+  }
+}
+
+// vfio_iommu_type1_dma_rw(): through the mapping task's memory, chunk by chunk across dmas.
+int VfioIommuType1::dma_rw(vfio_iommu* iommu, uint64_t iova, void* buf, size_t len, bool write) {
+  mutex_guard lock(iommu->lock);
+  if (iommu->vaddr_invalid_count) {
+    kernel_warn("WARNING", "vfio_dma_rw not allowed with VFIO_UPDATE_VADDR");
+    return -EBUSY;
+  }
+  auto* bytes = static_cast<uint8_t*>(buf);
+  size_t done = 0;
+  while (done < len) {
+    vfio_dma* dma = find_dma(iommu, iova + done, 1);
+    if (!dma) return -EINVAL;
+    if ((write && !(dma->prot & IOMMU_WRITE)) || !(dma->prot & IOMMU_READ)) return -EPERM;
+    Task* cur = current();
+    if (cur && cur != dma->task) return -EFAULT;  // another process's mm: nothing is copied
+    const uint64_t off = iova + done - dma->iova;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(len - done, dma->size - off));
+    const int ret = write ? dma->task->copy_to_user(dma->vaddr + off, bytes + done, n)
+                          : dma->task->copy_from_user(bytes + done, dma->vaddr + off, n);
+    if (ret) return -EFAULT;
+    if (write)
+      for (uint64_t a = (iova + done) & ~(min_pgsize(iommu) - 1); a < iova + done + n; a += min_pgsize(iommu))
+        mark_dirty(iommu, dma, a);
+    done += n;
+  }
+  return 0;
+}
+
+}  // namespace vfiosim::kernel
