@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 #include <systemc>
 
+#include "models/cpu/host_port.h"
 #include "models/iommu/vtd_defs.h"
 #include "models/iommu/vtd_iommu.h"
 #include "models/memory/memory.h"
@@ -128,26 +129,17 @@ Requester* g_req = nullptr;
 
 // Programs one engine through config space and BAR0 like a driver (as bench_pcie_path).
 struct Driver : sc_core::sc_module {
-  tlm_utils::simple_initiator_socket<Driver> socket{"socket"};
+  HostPort cpu;  // the CPU's uncached config and MMIO accesses
   RootComplex* rc = nullptr;
   uint64_t addr = 0;
   sc_core::sc_event go;
   uint64_t count = 0;
   SC_HAS_PROCESS(Driver);
-  explicit Driver(const sc_core::sc_module_name& n) : sc_module(n) { SC_THREAD(loop); }
-  void access(tlm::tlm_command cmd, uint64_t a, uint64_t& v, unsigned len) {
-    tlm::tlm_generic_payload t;
-    setup_payload(t, cmd, a, reinterpret_cast<uint8_t*>(&v), len);
-    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-    socket->b_transport(t, d);
-    sc_core::wait(d);
+  explicit Driver(const sc_core::sc_module_name& n) : sc_module(n), cpu("cpu", g->root.child(basename())) {
+    SC_THREAD(loop);
   }
-  void wr(uint64_t a, unsigned len, uint64_t v) { access(tlm::TLM_WRITE_COMMAND, a, v, len); }
-  uint64_t rd(uint64_t a, unsigned len) {
-    uint64_t v = 0;
-    access(tlm::TLM_READ_COMMAND, a, v, len);
-    return v;
-  }
+  void wr(uint64_t a, unsigned len, uint64_t v) { cpu.write(a, len, v); }
+  uint64_t rd(uint64_t a, unsigned len) { return cpu.read(a, len); }
   uint64_t ecam(uint8_t bus, uint8_t devfn, int reg) { return rc->params().ecam_base + (bus << 20) + (devfn << 12) + reg; }
   void loop() {
     const uint64_t bar = 0xC0000000;
@@ -227,11 +219,11 @@ void bench::elaborate_all() {
   g_direct = new Driver("driver_direct");
   g_direct->rc = g->direct.rc.get();
   g_direct->addr = kBuffer;
-  g_direct->socket.bind(g->direct.rc->host);
+  g_direct->cpu.socket.bind(g->direct.rc->host);
   g_translated = new Driver("driver_iommu");
   g_translated->rc = g->translated.rc.get();
   g_translated->addr = kIova;  // bus 1: the 2 MiB-page domain, every request hits after warm-up
-  g_translated->socket.bind(g->translated.rc->host);
+  g_translated->cpu.socket.bind(g->translated.rc->host);
   bench::elaborate_floor();
 }
 
