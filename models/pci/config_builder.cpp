@@ -79,7 +79,10 @@ void ConfigBuilder::type1(uint16_t vendor, uint16_t device, bool multifunction) 
 
 void ConfigBuilder::bar(int index, const BarSpec& spec) {
   if (index < 0 || index > 5) throw std::invalid_argument("BAR index must be 0..5");
-  const uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * static_cast<uint32_t>(index);
+  bar_at(PCI_BASE_ADDRESS_0 + 4 * static_cast<uint32_t>(index), index, spec);
+}
+
+void ConfigBuilder::bar_at(uint32_t reg, int index, const BarSpec& spec) {
   if (spec.kind == BarSpec::Kind::None) return;
   const uint64_t min = spec.kind == BarSpec::Kind::Io ? 4 : 16;
   if (!pow2(spec.size) || spec.size < min) throw std::invalid_argument("BAR size must be a power of two");
@@ -200,6 +203,33 @@ uint16_t ConfigBuilder::add_ats() {
   const uint16_t off = add_ext_cap(PCI_EXT_CAP_ID_ATS, 1, PCI_EXT_CAP_ATS_SIZEOF);
   cfg_.init(off + PCI_ATS_CAP, 2, 0);  // invalidate queue depth 0 = 32
   cfg_.init(off + PCI_ATS_CTRL, 2, 0, PCI_ATS_CTRL_ENABLE | 0x1F);
+  return off;
+}
+
+uint16_t ConfigBuilder::add_ari(uint8_t next_function) {
+  const uint16_t off = add_ext_cap(PCI_EXT_CAP_ID_ARI, 1, 8);
+  cfg_.init(off + PCI_ARI_CAP, 2, static_cast<uint32_t>(next_function) << 8);
+  cfg_.init(off + PCI_ARI_CTRL, 2, 0);
+  return off;
+}
+
+// SR-IOV (A1.6): VF Enable, VF MSE and ARI Capable Hierarchy are writable; NumVFs and the
+// system page size are writable; the VF BARs size like BARs.
+uint16_t ConfigBuilder::add_sriov(const SriovSpec& s) {
+  const uint16_t off = add_ext_cap(PCI_EXT_CAP_ID_SRIOV, 1, PCI_EXT_CAP_SRIOV_SIZEOF);
+  cfg_.init(off + PCI_SRIOV_CAP, 4, 0);
+  cfg_.init(off + PCI_SRIOV_CTRL, 2, 0, PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE | PCI_SRIOV_CTRL_ARI);
+  cfg_.init(off + PCI_SRIOV_STATUS, 2, 0);
+  cfg_.init(off + PCI_SRIOV_INITIAL_VF, 2, s.total_vfs);
+  cfg_.init(off + PCI_SRIOV_TOTAL_VF, 2, s.total_vfs);
+  cfg_.init(off + PCI_SRIOV_NUM_VF, 2, 0, 0xFFFF);
+  cfg_.init(off + PCI_SRIOV_FUNC_LINK, 1, 0);
+  cfg_.init(off + PCI_SRIOV_VF_OFFSET, 2, s.first_vf_offset);
+  cfg_.init(off + PCI_SRIOV_VF_STRIDE, 2, s.vf_stride);
+  cfg_.init(off + PCI_SRIOV_VF_DID, 2, s.vf_device);
+  cfg_.init(off + PCI_SRIOV_SUP_PGSIZE, 4, 0x553);  // 4K, 8K, 64K, 256K, 1M, 4M
+  cfg_.init(off + PCI_SRIOV_SYS_PGSIZE, 4, 1, 0x553);
+  for (int i = 0; i < PCI_SRIOV_NUM_BARS; ++i) bar_at(off + PCI_SRIOV_BAR + 4 * static_cast<uint32_t>(i), i, s.vf_bars[i]);
   return off;
 }
 

@@ -1,8 +1,9 @@
 // Lays out a function's configuration space: type 0 / type 1 headers with their masks, BARs and
 // the expansion ROM, and the standard and extended capabilities a model declares (PM, PCIe, MSI,
-// MSI-X, ACS, AER, ATS, PASID). Offsets and bits come from <linux/pci_regs.h>.
+// MSI-X, ACS, AER, ATS, PASID, ARI, SR-IOV). Offsets and bits come from <linux/pci_regs.h>.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -40,6 +41,16 @@ struct PcieCapSpec {
   bool rcb_128 = false;          // Link Control RCB
 };
 
+/// An SR-IOV capability: the VFs' routing IDs are PF + first_vf_offset + n * vf_stride, and
+/// each VF BAR is one VF's share of the PF's VF BAR region.
+struct SriovSpec {
+  uint16_t total_vfs = 0;  // 0: no SR-IOV capability
+  uint16_t first_vf_offset = 1;
+  uint16_t vf_stride = 1;
+  uint16_t vf_device = 0;
+  std::array<BarSpec, 6> vf_bars{};
+};
+
 class ConfigBuilder {
  public:
   explicit ConfigBuilder(ConfigSpace& cfg) : cfg_(cfg) {}
@@ -50,6 +61,8 @@ class ConfigBuilder {
 
   /// BAR `index` (0-5 in type 0, 0-1 in type 1); a 64-bit BAR also takes index + 1.
   void bar(int index, const BarSpec& spec);
+  /// A BAR-like register pair at `reg` (SR-IOV VF BARs); `index` only for the 64-bit rule.
+  void bar_at(uint32_t reg, int index, const BarSpec& spec);
   /// Expansion ROM BAR (0x30 in type 0, 0x38 in type 1) of `size` bytes (power of two >= 2 KiB).
   void rom(uint32_t size, bool type1 = false);
 
@@ -67,6 +80,9 @@ class ConfigBuilder {
   uint16_t add_aer();
   uint16_t add_ats();
   uint16_t add_pasid(unsigned max_width);
+  /// Alternative Routing-ID Interpretation, with the next function number of the chain.
+  uint16_t add_ari(uint8_t next_function);
+  uint16_t add_sriov(const SriovSpec& spec);
 
  private:
   ConfigSpace& cfg_;

@@ -5,7 +5,10 @@
 namespace vfiosim::pci {
 
 uint64_t bar_address(const ConfigSpace& cfg, int index, const BarSpec& spec) {
-  const uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * static_cast<uint32_t>(index);
+  return bar_address_at(cfg, PCI_BASE_ADDRESS_0 + 4 * static_cast<uint32_t>(index), spec);
+}
+
+uint64_t bar_address_at(const ConfigSpace& cfg, uint32_t reg, const BarSpec& spec) {
   const uint32_t lo = cfg.get(reg, 4);
   switch (spec.kind) {
     case BarSpec::Kind::Io: return lo & PCI_BASE_ADDRESS_IO_MASK;

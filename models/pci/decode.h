@@ -18,6 +18,8 @@ using BarSpecs = std::array<BarSpec, 6>;
 
 /// The address BAR `index` is programmed to (flag bits stripped; both dwords for 64-bit BARs).
 uint64_t bar_address(const ConfigSpace& cfg, int index, const BarSpec& spec);
+/// The same for a BAR-like register at `reg` (SR-IOV VF BARs).
+uint64_t bar_address_at(const ConfigSpace& cfg, uint32_t reg, const BarSpec& spec);
 
 struct BarHit {
   int bar;

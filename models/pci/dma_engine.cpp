@@ -28,7 +28,13 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
       interrupt_errors_(stats_.counter("interrupt_errors", "events",
                                        "Interrupts not sent because MSI and MSI-X were both enabled")) {
   ConfigBuilder b(config());
-  b.type0(kVendorId, params_.func1_alias ? kDeviceIdFunc1Alias : kDeviceId, kClassCode, 1, params_.multifunction, 1);
+  const bool vf = params_.virtual_function;
+  if (vf) {  // A1.6: Vendor and Device ID read 0xFFFF, no interrupt pin, no memory enable of its own
+    b.type0(0xFFFF, 0xFFFF, kClassCode, 1, false, 0);
+    config().set_wmask(PCI_COMMAND, 2, PCI_COMMAND_MASTER | PCI_COMMAND_PARITY | PCI_COMMAND_SERR);
+  } else {
+    b.type0(kVendorId, params_.func1_alias ? kDeviceIdFunc1Alias : kDeviceId, kClassCode, 1, params_.multifunction, 1);
+  }
   if (params_.rc_integrated) {
     params_.pcie.type = PortType::RootComplexEndpoint;
     params_.pcie.link_gen = 0;
@@ -36,18 +42,20 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
   bar_memory_.resize(std::min<size_t>(params_.bars.size(), 6));
   for (size_t i = 0; i < params_.bars.size() && i < 6; ++i) {
     bars()[i] = BarSpec{BarSpec::Kind::Mem32, params_.bars[i], false};
-    b.bar(static_cast<int>(i), bars()[i]);
+    if (!vf) b.bar(static_cast<int>(i), bars()[i]);  // a VF's BAR registers read 0
     if (i > 0) bar_memory_[i] = std::make_unique<SparseStore>(params_.bars[i]);
   }
   b.add_pm();
   if (!params_.conventional) set_pcie_cap(b.add_pcie(params_.pcie));
-  msi_cap_ = b.add_msi(3, true, false);  // 8 vectors requested
+  if (!vf) msi_cap_ = b.add_msi(3, true, false);  // 8 vectors requested
   msix_cap_ = b.add_msix(kMsixVectors, 0, MSIX_TABLE, 0, MSIX_PBA);
   if (!params_.conventional) {  // extended capabilities need PCI Express config space
     b.add_aer();
     if (params_.acs) b.add_acs(params_.acs);
     if (params_.ats) b.add_ats();
     if (params_.pasid) b.add_pasid(20);
+    if (params_.sriov.total_vfs || vf) b.add_ari(0);
+    if (params_.sriov.total_vfs && !vf) sriov_cap_ = b.add_sriov(params_.sriov);
   }
   finish_config();
   on_reset();
@@ -60,6 +68,21 @@ uint16_t DmaEngine::dma_rid() const {
   return params_.func1_alias ? static_cast<uint16_t>(rid() | 1) : rid();
 }
 
+void DmaEngine::attach_vf(DmaEngine& vf) {
+  vf.pf_ = this;
+  vf.vf_index_ = static_cast<unsigned>(vfs_.size());
+  vfs_.push_back(&vf);
+}
+
+bool DmaEngine::present() const {
+  return !pf_ || SriovView{pf_->config(), pf_->sriov_cap_}.vf_exists(vf_index_);
+}
+
+std::optional<BarHit> DmaEngine::decode_memory(uint64_t addr, uint64_t len) const {
+  if (!pf_) return PciFunction::decode_memory(addr, len);
+  return decode_vf_bar(SriovView{pf_->config(), pf_->sriov_cap_}, bars(), vf_index_, addr, len);
+}
+
 uint64_t DmaEngine::reg64(uint32_t off) const {
   uint64_t v;
   std::memcpy(&v, &regs_[off], 8);
@@ -70,6 +93,8 @@ void DmaEngine::set_reg64(uint32_t off, uint64_t v) { std::memcpy(&regs_[off], &
 
 void DmaEngine::on_reset() {
   ++resets_stat_;
+  for (DmaEngine* v : vfs_) v->function_level_reset();  // VF Enable is clear again: the VFs are gone
+  sriov_enabled_ = false;
   ++generation_;
   regs_.fill(0);
   std::memcpy(&regs_[ID], &kIdValue, 4);
@@ -97,11 +122,24 @@ void DmaEngine::raise_msi(unsigned vector) {
 }
 
 void DmaEngine::on_config_write(uint32_t offset, unsigned len, uint32_t, uint32_t) {
+  if (sriov_cap_ && offset < sriov_cap_ + uint32_t{PCI_EXT_CAP_SRIOV_SIZEOF} && offset + len > sriov_cap_) sriov_write();
   // Enabling MSI-X or clearing its function mask delivers pending vectors whose entries are unmasked.
   const uint32_t flags = msix_cap_ + PCI_MSIX_FLAGS;
   if (offset > flags + 1 || offset + len <= flags) return;
   for (unsigned v = 0; v < kMsixVectors; ++v)
     if ((pba_ >> v) & 1) raise_msix(v);
+}
+
+// SR-IOV control: clearing VF Enable removes the VFs (each back to its reset state); NumVFs is
+// read-only while VF Enable is set.
+void DmaEngine::sriov_write() {
+  const SriovView v{config(), sriov_cap_};
+  const bool enabled = v.vf_enabled();
+  if (enabled && !sriov_enabled_) latched_num_vfs_ = v.num_vfs();
+  if (enabled && v.num_vfs() != latched_num_vfs_) config().set(sriov_cap_ + PCI_SRIOV_NUM_VF, 2, latched_num_vfs_);
+  if (!enabled && sriov_enabled_)
+    for (DmaEngine* vf : vfs_) vf->function_level_reset();
+  sriov_enabled_ = enabled;
 }
 
 bool DmaEngine::msix_enabled() const {
@@ -237,7 +275,7 @@ void DmaEngine::publish(const WorkloadResult& r) {
 }
 
 void DmaEngine::raise_msix(unsigned vector) {
-  const bool msi_on = config().get(msi_cap_ + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE;
+  const bool msi_on = msi_cap_ && (config().get(msi_cap_ + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE);
   if (msi_on && msix_enabled()) {  // C1.16: forbidden; deliver neither
     ++interrupt_errors_;
     return;

@@ -11,6 +11,8 @@
 // in flight but resets every register (a job running across an FLR completes without an
 // interrupt).
 // BARs after BAR0 are plain device memory that peers can read and write.
+// SR-IOV: a PF may carry an SR-IOV capability; its VFs are DMA engines of their own (registers
+// and MSI-X in VF BAR0, their own requester IDs) that exist while VF Enable is set.
 // What it does not model: descriptor rings, ATS/PASID requests, 10-bit tags, INTx.
 #pragma once
 
@@ -24,6 +26,7 @@
 #include "models/pci/dma_engine_regs.h"
 #include "models/pci/function.h"
 #include "models/pci/root_complex.h"
+#include "models/pci/sriov.h"
 #include "models/traffic/workload_loop.h"
 #include "sim/base/clock.h"
 
@@ -42,6 +45,8 @@ struct DmaEngineParams {
   bool rc_integrated = false;  // a root complex integrated endpoint (no link)
   bool conventional = false;   // a conventional PCI function: 256-byte config space, no PCIe capability
   std::vector<uint64_t> bars = {dmae::kBar0Size};  // BAR sizes; BAR0 holds the registers (>= 16 KiB)
+  SriovSpec sriov;                 // a PF with VFs when total_vfs > 0 (with an ARI capability)
+  bool virtual_function = false;   // an SR-IOV VF: IDs read 0xFFFF, BARs through the PF, MSI-X only
 };
 
 class DmaEngine : public sc_core::sc_module, public PciFunction {
@@ -58,12 +63,23 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   uint16_t dma_rid() const override;
   uint64_t jobs() const { return jobs_.value(); }
 
+  // SR-IOV. A PF's VFs are built at elaboration and attached in order; they exist only while
+  // the PF's capability enables them.
+  /// Makes `vf` (built with virtual_function) this PF's VF number vfs().size() (0-based).
+  void attach_vf(DmaEngine& vf);
+  const std::vector<DmaEngine*>& vfs() const { return vfs_; }
+  uint16_t sriov_cap() const { return sriov_cap_; }
+  bool present() const override;
+  uint32_t device_control() const override { return pf_ ? pf_->device_control() : PciFunction::device_control(); }
+  std::optional<BarHit> decode_memory(uint64_t addr, uint64_t len) const override;
+
  protected:
   void on_reset() override;
   void on_config_write(uint32_t offset, unsigned len, uint32_t old_value, uint32_t new_value) override;
 
  private:
   void engine();
+  void sriov_write();
   Workload job_from_registers() const;
   void publish(const WorkloadResult& r);
   void raise_msix(unsigned vector);
@@ -87,6 +103,12 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   sc_core::sc_event kick_;
   uint64_t generation_ = 0;  // bumped by FLR: a job started before it raises no interrupt
   std::vector<std::unique_ptr<SparseStore>> bar_memory_;  // BAR1..: device memory (peer-to-peer targets)
+  uint16_t sriov_cap_ = 0;
+  std::vector<DmaEngine*> vfs_;   // PF: its VFs
+  DmaEngine* pf_ = nullptr;       // VF: its PF
+  unsigned vf_index_ = 0;         // VF: 0-based VF number
+  uint16_t latched_num_vfs_ = 0;
+  bool sriov_enabled_ = false;  // PF: NumVFs when VF Enable was set (read-only while set)
 
   stats::Group& stats_;
   WorkloadStats wstats_;

@@ -8,6 +8,7 @@ namespace vfiosim::pci::dmae {
 constexpr uint16_t kVendorId = 0x1b36;  // Red Hat, Inc.: the ID QEMU uses for its test devices
 constexpr uint16_t kDeviceId = 0x0d0e;  // vfiosim DMA engine
 constexpr uint16_t kDeviceIdFunc1Alias = 0x0d0f;  // variant that DMAs with function 1's requester ID
+constexpr uint16_t kDeviceIdVf = 0x0d10;  // SR-IOV virtual function (the PF's VF Device ID)
 constexpr uint32_t kClassCode = 0x088000;  // system peripheral, other
 constexpr uint64_t kBar0Size = 16 * 1024;
 

@@ -65,6 +65,7 @@ void PciBridge::on_config_write(uint32_t offset, unsigned len, uint32_t old_valu
 
 void PciBridge::reset_below(PciBus& bus) {
   for (PciFunction* f : bus.functions()) {
+    if (!f->present()) continue;
     if (f->is_bridge()) reset_below(static_cast<PciBridge*>(f)->secondary());
     f->function_level_reset();
   }
@@ -76,7 +77,7 @@ uint8_t PciBus::number() const {
 
 PciFunction* PciBus::function_at(uint8_t devfn) const {
   for (auto* f : functions_)
-    if (f->devfn() == devfn) return f;
+    if (f->devfn() == devfn && f->present()) return f;
   return nullptr;
 }
 

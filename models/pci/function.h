@@ -3,8 +3,11 @@
 // PCIe Device Control register. Device models derive from it and implement BAR accesses.
 #pragma once
 
+#include <linux/pci_regs.h>
+
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,10 +48,23 @@ class PciFunction {
   /// Command.MASTER: the function may issue requests (DMA and MSI).
   bool bus_master() const;
 
+  /// The PCIe Device Control value that governs this function's payload sizes (MPS, MRRS); a
+  /// VF's fields are RsvdP and its PF's apply. 0 without a PCIe capability.
+  virtual uint32_t device_control() const { return pcie_cap_ ? config_.get(pcie_cap_ + PCI_EXP_DEVCTL, 2) : 0; }
+
   /// Offset of the PCI Express capability, 0 if none.
   uint16_t pcie_cap() const { return pcie_cap_; }
   /// Records where the builder put the PCIe capability (before finish_config()).
   void set_pcie_cap(uint16_t offset) { pcie_cap_ = offset; }
+
+  /// False while the function does not exist (an SR-IOV VF before VF Enable): it answers no
+  /// config request and decodes nothing.
+  virtual bool present() const { return true; }
+  /// The memory BAR that claims [addr, addr+len): the function's own BARs gated by Command.MEM
+  /// (a VF decodes through its PF's SR-IOV capability instead).
+  virtual std::optional<BarHit> decode_memory(uint64_t addr, uint64_t len) const {
+    return decode_bar(config_, bars_, addr, len, false);
+  }
 
   /// A memory (or I/O) access that hit BAR `bar` at `offset`, arriving at `arrival_ps` (the call
   /// happens at the requester's current time; effects that start work schedule it for the
@@ -113,7 +129,9 @@ class PciBus {
   PciBridge* bridge() const { return bridge_; }
   /// The bus number: the bridge's Secondary Bus Number register, 0 for the root bus.
   uint8_t number() const;
+  /// Every function attached, present or not (SR-IOV VFs are attached before they exist).
   const std::vector<PciFunction*>& functions() const { return functions_; }
+  /// The present function at `devfn`, or nullptr.
   PciFunction* function_at(uint8_t devfn) const;
   void add(PciFunction* fn);
 

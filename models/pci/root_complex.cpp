@@ -12,11 +12,14 @@ namespace vfiosim::pci {
 namespace {
 uint32_t payload_field(const PciFunction& fn, unsigned shift) {
   if (!fn.pcie_cap()) return 128;
-  const uint32_t devctl = fn.config().get(fn.pcie_cap() + PCI_EXP_DEVCTL, 2);
+  const uint32_t devctl = fn.device_control();
   return 128u << ((devctl >> shift) & 7);
 }
 uint32_t mps_of(const PciFunction& fn) { return payload_field(fn, 5); }
 uint32_t mrrs_of(const PciFunction& fn) { return payload_field(fn, 12); }
+bool ari_forwarding(const PciFunction& port) {
+  return port.pcie_cap() && (port.config().get(port.pcie_cap() + PCI_EXP_DEVCTL2, 2) & PCI_EXP_DEVCTL2_ARI);
+}
 }  // namespace
 
 RootComplex::RootComplex(const sc_core::sc_module_name& name, const RootComplexParams& params, stats::Group& parent,
@@ -230,8 +233,9 @@ PciFunction* RootComplex::find_function(uint8_t bus, uint8_t devfn) const {
   const PciBus* b = &root_bus_;
   for (int depth = 0; depth < 256; ++depth) {
     if (b->number() == bus) {
-      // Below a root or downstream port only device 0 answers (no ARI forwarding modelled).
-      if (b->link() && (devfn >> 3) != 0) return nullptr;
+      // Below a root or downstream port only device 0 answers, unless the port has ARI
+      // Forwarding enabled (then the 8-bit function number is the whole devfn).
+      if (b->link() && (devfn >> 3) != 0 && !ari_forwarding(*b->bridge())) return nullptr;
       return b->function_at(devfn);
     }
     const PciBus* next = nullptr;
@@ -263,7 +267,7 @@ std::optional<RootComplex::MmioTarget> RootComplex::route_mmio_below(const PciBu
           next = &static_cast<PciBridge*>(f)->secondary();
           break;
         }
-      } else if (auto hit = decode_bar(f->config(), f->bars(), addr, len, false)) {
+      } else if (auto hit = f->decode_memory(addr, len)) {
         return MmioTarget{f, *hit};
       }
     }

@@ -80,10 +80,26 @@ std::shared_ptr<const config::ObjectSpec> engine_spec() {
     s->add(Field::boolean("acs").describe("Implement an ACS capability (SV, RR, CR, UF)").defaults(false));
     s->add(Field::boolean("ats").describe("Implement an ATS capability").defaults(false));
     s->add(Field::boolean("pasid").describe("Implement a PASID capability").defaults(false));
+    auto sriov = std::make_shared<config::ObjectSpec>(
+        "sriov", "An SR-IOV capability: VFs appear when Linux writes sriov_numvfs (spec A1.6)");
+    sriov->add(Field::integer("total_vfs").with_unit("functions").describe("TotalVFs (0: no SR-IOV capability)")
+                   .defaults(0).at_least(0).at_most(255));
+    sriov->add(Field::integer("first_vf_offset").with_unit("routing IDs").describe("First VF Offset")
+                   .defaults(1).at_least(1).at_most(255));
+    sriov->add(Field::integer("vf_stride").with_unit("routing IDs").describe("VF Stride").defaults(1).at_least(1)
+                   .at_most(255));
+    sriov->add(Field::array_of("vf_bars", Field::size("").at_least(16).at_most(static_cast<double>(1ULL << 31)).pow2())
+                   .describe("Memory BAR sizes of each VF from VF BAR0 (registers, at least 16 KiB)")
+                   .defaults(json::array({"16KiB"})).items(1, 6));
+    s->add(Field::object_of("sriov", sriov).describe("SR-IOV physical function settings").defaults(json::object()));
     s->add(Field::boolean("func1_alias").describe("Quirk: DMA also carries function 1's requester ID (Linux adds "
                                                   "a DMA alias for it, quirk_dma_func1_alias)").defaults(false));
     s->check(check_bdf);
     s->check([](const json& r, const std::string& ptr, config::Issues& issues) {
+      const json& sv = r["sriov"];
+      if (sv["vf_bars"][0].get<uint64_t>() < pci::dmae::kBar0Size)
+        issues.add(ptr + "/sriov/vf_bars/0", "VF BAR0 holds the VF's registers and MSI-X table: expected at least "
+                                             "16 KiB, got " + sv["vf_bars"][0].dump());
       if (r["bars"][0].get<uint64_t>() < pci::dmae::kBar0Size)
         issues.add(ptr + "/bars/0", "BAR0 holds the registers and MSI-X table: expected at least 16 KiB, got " +
                                         r["bars"][0].dump());
@@ -160,7 +176,31 @@ struct Numbering {
       issues.add(ptr + "/bdf", "enumeration puts this function on bus " + hex(bus) + ", not " + hex(b->bus));
     if (below_port && b->device != 0)
       issues.add(ptr + "/bdf", "only device 0 exists below a PCIe port (no ARI), got device " + hex(b->device));
+    if (node.contains("sriov")) virtual_functions(node, ptr, *b);
     return b;
+  }
+  // The routing IDs SR-IOV gives the VFs must stay on the PF's bus and be free.
+  void virtual_functions(const json& node, const std::string& ptr, const Bdf& pf) {
+    const json& sv = node["sriov"];
+    const unsigned total = sv["total_vfs"].get<unsigned>();
+    if (!total) return;
+    const unsigned offset = sv["first_vf_offset"].get<unsigned>(), stride = sv["vf_stride"].get<unsigned>();
+    const unsigned last = pf.devfn() + pci::vf_rid_offset(static_cast<uint16_t>(offset), static_cast<uint16_t>(stride),
+                                                          total - 1);
+    if (last > 255) {
+      issues.add(ptr + "/sriov/total_vfs", "VF " + std::to_string(total) + " would have routing ID offset " +
+                                               std::to_string(last - pf.devfn()) +
+                                               ", past the PF's bus (VFs on another bus are not modelled)");
+      return;
+    }
+    for (unsigned n = 0; n < total; ++n) {
+      const unsigned devfn = pf.devfn() + pci::vf_rid_offset(static_cast<uint16_t>(offset),
+                                                              static_cast<uint16_t>(stride), n);
+      const Bdf vf{pf.bus, static_cast<uint8_t>(devfn >> 3), static_cast<uint8_t>(devfn & 7)};
+      if (!seen.insert(vf.str()).second)
+        issues.add(ptr + "/sriov", "VF " + std::to_string(n + 1) + " would be " + vf.str() + ", which another "
+                                   "function already is");
+    }
   }
   static std::string hex(unsigned v) {
     char buf[8];
@@ -196,8 +236,13 @@ struct Numbering {
         has_switch = true;  // like a switch, it must be alone below its port
         const unsigned conventional = take(kp);
         const json& devs = kids[i]["devices"];
-        for (size_t j = 0; j < devs.size(); ++j)
-          bdf_at(devs[j], kp + "/devices/" + std::to_string(j), conventional, false);
+        for (size_t j = 0; j < devs.size(); ++j) {
+          const std::string dp = kp + "/devices/" + std::to_string(j);
+          if (devs[j]["sriov"]["total_vfs"].get<unsigned>())
+            issues.add(dp + "/sriov/total_vfs", "a conventional PCI function has no extended config space, so no "
+                                                "SR-IOV capability");
+          else bdf_at(devs[j], dp, conventional, false);
+        }
       }
       if (kids[i]["model"] == "switch") {
         has_switch = true;
@@ -323,6 +368,13 @@ PciEndpointConfig endpoint_from(const json& c, bool multifunction_device) {
     e.engine.ats = c["ats"].get<bool>();
     e.engine.pasid = c["pasid"].get<bool>();
     e.engine.func1_alias = c["func1_alias"].get<bool>();
+    const json& sv = c["sriov"];
+    e.engine.sriov.total_vfs = sv["total_vfs"].get<uint16_t>();
+    e.engine.sriov.first_vf_offset = sv["first_vf_offset"].get<uint16_t>();
+    e.engine.sriov.vf_stride = sv["vf_stride"].get<uint16_t>();
+    e.engine.sriov.vf_device = pci::dmae::kDeviceIdVf;
+    for (size_t i = 0; i < sv["vf_bars"].size() && i < 6; ++i)
+      e.engine.sriov.vf_bars[i] = pci::BarSpec{pci::BarSpec::Kind::Mem32, sv["vf_bars"][i].get<uint64_t>(), false};
     // Every function of a multi-function device reports it (Linux reads it from function 0).
     e.engine.multifunction = multifunction_device;
     e.engine.bars.clear();

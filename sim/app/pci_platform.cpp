@@ -35,11 +35,7 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   bus_->map(rcp0.mmio64_base, rcp0.mmio64_size, 0, "MMIO above 4 GiB");
   irq_ = std::make_unique<InterruptController>(root);
   rc_->on_msi([this](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { irq_->deliver(rid, a, d, t); });
-  for (const auto& e : config_.rc_endpoints) {
-    auto engine = std::make_unique<pci::DmaEngine>(module_name("rciep", e.bdf).c_str(), e.bdf.devfn(), e.engine, *rc_,
-                                                   stats_, seed_, trace_);
-    engines_[e.bdf.str()] = &rc_->add(rc_->root_bus(), std::move(engine));
-  }
+  for (const auto& e : config_.rc_endpoints) add_engine(e, rc_->root_bus(), "rciep");
   for (const auto& p : config_.root_ports) build_port(p, rc_->root_bus(), pci::PortType::RootPort);
   const auto& rcp = config_.root_complex;
   kernel::HostBridgeInfo hb{rcp.ecam_base, rcp.mmio32_base, rcp.mmio32_size, rcp.mmio64_base, rcp.mmio64_size};
@@ -47,6 +43,8 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   groups_ = std::make_unique<kernel::IommuGroups>(*kernel_);
   drivers_ = std::make_unique<kernel::PciDriverCore>(*kernel_);
   sysfs_ = std::make_unique<kernel::Sysfs>(*kernel_, *drivers_, *groups_);
+  iov_ = std::make_unique<kernel::PciIov>(*kernel_, *drivers_);
+  sysfs_->set_iov(iov_.get());
   auto& k = root.child("kernel");
   costs_ = std::make_unique<kernel::CpuCosts>(kernel_config_.cpu_mhz, kernel_config_.costs, k.child("cpu"));
   boot_config_accesses_ = &k.counter("pci_boot_config_accesses", "accesses", "Config accesses of PCI enumeration");
@@ -103,21 +101,41 @@ void PciPlatform::build_port(const PciPortConfig& p, pci::PciBus& bus, pci::Port
     br->set_pcie_cap(bb.add_pcie(bcap));
     br->finish_config();
     pci::PciBridge& bridge = rc_->add(ref.secondary(), std::move(br));
-    for (const auto& e : bc.devices) {
-      auto engine = std::make_unique<pci::DmaEngine>(module_name("pci", e.bdf).c_str(), e.bdf.devfn(), e.engine, *rc_,
-                                                     stats_, seed_, trace_);
-      engines_[e.bdf.str()] = &rc_->add(bridge.secondary(), std::move(engine));
-    }
+    for (const auto& e : bc.devices) add_engine(e, bridge.secondary(), "pci");
     return;
   }
   build_endpoints(p, ref.secondary());
 }
 
 void PciPlatform::build_endpoints(const PciPortConfig& p, pci::PciBus& bus) {
-  for (const auto& e : p.endpoints) {
-    auto engine = std::make_unique<pci::DmaEngine>(module_name("ep", e.bdf).c_str(), e.bdf.devfn(), e.engine, *rc_,
-                                                   stats_, seed_, trace_);
-    engines_[e.bdf.str()] = &rc_->add(bus, std::move(engine));
+  for (const auto& e : p.endpoints) add_engine(e, bus, "ep");
+}
+
+// A DMA engine, and for an SR-IOV PF its TotalVFs VFs on the same bus at the routing IDs the
+// capability gives (built now, at elaboration; they exist once Linux sets VF Enable).
+void PciPlatform::add_engine(const PciEndpointConfig& e, pci::PciBus& bus, const char* prefix) {
+  auto engine = std::make_unique<pci::DmaEngine>(module_name(prefix, e.bdf).c_str(), e.bdf.devfn(), e.engine, *rc_,
+                                                 stats_, seed_, trace_);
+  pci::DmaEngine& pf = rc_->add(bus, std::move(engine));
+  engines_[e.bdf.str()] = &pf;
+  const pci::SriovSpec& sv = e.engine.sriov;
+  for (unsigned n = 0; n < sv.total_vfs; ++n) {
+    pci::DmaEngineParams vp = e.engine;
+    vp.virtual_function = true;
+    vp.sriov = {};
+    vp.acs = 0;
+    vp.multifunction = false;
+    vp.func1_alias = false;
+    vp.bars.clear();
+    for (const auto& b : sv.vf_bars)
+      if (b.kind != pci::BarSpec::Kind::None) vp.bars.push_back(b.size);
+    const unsigned devfn = e.bdf.devfn() + pci::vf_rid_offset(sv.first_vf_offset, sv.vf_stride, n);
+    const Bdf vb{e.bdf.bus, static_cast<uint8_t>(devfn >> 3), static_cast<uint8_t>(devfn & 7)};
+    auto vf = std::make_unique<pci::DmaEngine>(module_name("vf", vb).c_str(), static_cast<uint8_t>(devfn), vp, *rc_,
+                                               stats_, seed_, trace_);
+    pci::DmaEngine& ref = rc_->add(bus, std::move(vf));
+    pf.attach_vf(ref);
+    engines_[vb.str()] = &ref;
   }
 }
 
@@ -229,6 +247,16 @@ void PciPlatform::boot() {
     drivers_->dma_configure = [this](kernel::pci_dev& d) { return iommu_core_->iommu_device_use_default_domain(d); };
     drivers_->dma_cleanup = [this](kernel::pci_dev& d) { iommu_core_->iommu_device_unuse_default_domain(d); };
   }
+  // iommu_bus_notifier(): devices added later (SR-IOV VFs) get a group and the default domain.
+  drivers_->bus_register_notifier([this](unsigned long action, kernel::pci_dev& d) {
+    if (action == kernel::PciDriverCore::BUS_NOTIFY_ADD_DEVICE) {
+      if (iommu_core_) iommu_core_->iommu_probe_device(d);
+      else groups_->probe(d);
+    } else if (action == kernel::PciDriverCore::BUS_NOTIFY_REMOVED_DEVICE) {
+      if (iommu_core_) iommu_core_->iommu_release_device(d);
+      else groups_->remove(d);
+    }
+  });
   register_boot_drivers(*this);
   if (vfio_) {  // module_init of vfio_iommu_type1 and vfio-pci
     vfio_->vfio_register_iommu_driver(type1_->ops());

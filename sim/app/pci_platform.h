@@ -24,6 +24,7 @@
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/iommu/iommu_group.h"
 #include "vfio/linux/sysfs/sysfs.h"
+#include "vfio/linux/pci/iov.h"
 #include "vfio/linux/pci/pci_core.h"
 
 namespace vfiosim {
@@ -43,6 +44,7 @@ class PciPlatform {
   kernel::IommuGroups& iommu_groups() { return *groups_; }
   kernel::PciDriverCore& drivers() { return *drivers_; }
   kernel::Sysfs& sysfs() { return *sysfs_; }
+  kernel::PciIov& iov() { return *iov_; }
   /// The enumerated hierarchy as the kernel sees it (for the report): BDF, IDs, type, resources,
   /// IOMMU group.
   nlohmann::json describe() const;
@@ -81,6 +83,7 @@ class PciPlatform {
  private:
   void build_port(const PciPortConfig& p, pci::PciBus& bus, pci::PortType type);
   void build_endpoints(const PciPortConfig& p, pci::PciBus& bus);
+  void add_engine(const PciEndpointConfig& e, pci::PciBus& bus, const char* prefix);
 
   PciConfig config_;
   stats::Group& stats_;
@@ -107,6 +110,7 @@ class PciPlatform {
   std::unique_ptr<kernel::IommuGroups> groups_;
   std::unique_ptr<kernel::PciDriverCore> drivers_;
   std::unique_ptr<kernel::Sysfs> sysfs_;
+  std::unique_ptr<kernel::PciIov> iov_;
   std::map<std::string, pci::DmaEngine*> engines_;
   stats::Counter* boot_config_accesses_ = nullptr;
   stats::Gauge* boot_time_ = nullptr;

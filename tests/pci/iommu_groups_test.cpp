@@ -7,15 +7,13 @@
 
 #include <gtest/gtest.h>
 
-#include "models/memory/memory.h"
-#include "sim/app/pci_platform.h"
-#include "sim/config/spec.h"
+#include "tests/pci/platform_machine.h"
 #include "vfio/linux/pci/acs.h"
 #include "tests/support/sc_test.h"
 
 using namespace vfiosim;
 using nlohmann::json;
-using Groups = std::set<std::set<std::string>>;
+using pcitest::Groups;
 
 namespace {
 
@@ -26,27 +24,9 @@ json port(const std::string& bdf, bool acs, json children) {
   return {{"bdf", bdf}, {"acs", acs}, {"children", std::move(children)}};
 }
 
-struct Machine {
-  stats::Group root{"system"};
-  std::unique_ptr<Memory> memory;
-  std::unique_ptr<PciPlatform> pci;
-  explicit Machine(const json& written, bool boot_now = true) {
-    MemoryParams mp;
-    mp.size = 1ULL << 32;
-    memory = std::make_unique<Memory>("memory", mp, root);
-    pci = std::make_unique<PciPlatform>(PciConfig::from(config::resolve_document(PciConfig::spec(), written)), root, 1,
-                                        nullptr);
-    pci->rc().memory.bind(memory->port);
+struct Machine : pcitest::PlatformMachine {
+  explicit Machine(const json& written, bool boot_now = true) : PlatformMachine(written) {
     if (boot_now) sctest::run_in_thread([&] { pci->boot(); });
-  }
-  Groups groups() const {
-    Groups out;
-    for (const auto& g : pci->iommu_groups().groups()) {
-      std::set<std::string> members;
-      for (const auto* d : g->devices) members.insert(d->name().substr(5));  // "bb:dd.f"
-      out.insert(members);
-    }
-    return out;
   }
 };
 

@@ -83,13 +83,25 @@ void register_boot_drivers(PciPlatform& pci) {
   auto dmae = std::make_unique<kernel::pci_driver>();
   dmae->name = kDmaEngineDriver;
   dmae->id_table = [](const kernel::pci_dev& d) {
-    return d.vendor == kVendorId && (d.device == kDeviceId || d.device == kDeviceIdFunc1Alias);
+    return d.vendor == kVendorId && (d.device == kDeviceId || d.device == kDeviceIdFunc1Alias || d.device == kDeviceIdVf);
+  };
+  // The PF driver's sriov_configure(): pci_enable_sriov() / pci_disable_sriov().
+  dmae->sriov_configure = [&pci](kernel::pci_dev& d, int n) {
+    if (n == 0) {
+      pci.iov().pci_disable_sriov(d);
+      return 0;
+    }
+    const int ret = pci.iov().pci_enable_sriov(d, n);
+    return ret ? ret : n;
   };
   dmae->probe = [&pci](kernel::pci_dev& d) {
     probe(pci, d);
     return 0;
   };
-  dmae->remove = [&pci](kernel::pci_dev& d) { remove(pci, d); };
+  dmae->remove = [&pci](kernel::pci_dev& d) {
+    if (d.is_physfn) pci.iov().pci_disable_sriov(d);  // a PF driver takes its VFs with it
+    remove(pci, d);
+  };
   pci.drivers().register_driver(std::move(dmae));
 }
 

@@ -49,14 +49,21 @@ int PciDriverCore::bind(pci_driver& drv, pci_dev& dev) {
   Binding& b = binding(dev);
   if (b.driver) return -EBUSY;
   if (!matches(drv, dev)) return -ENODEV;
+  // pci_device_can_probe(): a VF of a PF with sriov_drivers_autoprobe off needs driver_override.
+  if (dev.is_virtfn && dev.physfn && dev.physfn->sriov && !dev.physfn->sriov->drivers_autoprobe && !b.override_name)
+    return -ENODEV;
   // pci_dma_configure(): a driver that uses the kernel DMA API takes the group's default domain
   // (iommu_device_use_default_domain), which fails with -EBUSY while userspace owns the group.
   if (!drv.driver_managed_dma && dma_configure) {
     if (int ret = dma_configure(dev)) return ret;
   }
   const int ret = drv.probe ? drv.probe(dev) : 0;
-  if (ret == 0) b.driver = &drv;
-  else if (!drv.driver_managed_dma && dma_cleanup) dma_cleanup(dev);
+  if (ret == 0) {
+    b.driver = &drv;
+    notify(BUS_NOTIFY_BOUND_DRIVER, dev);
+  } else if (!drv.driver_managed_dma && dma_cleanup) {
+    dma_cleanup(dev);
+  }
   return ret;
 }
 
@@ -81,6 +88,39 @@ void PciDriverCore::register_driver(std::unique_ptr<pci_driver> drv) {
   drivers_.push_back(std::move(drv));
   for (const auto& dev : pci_.devices())
     if (!binding(*dev).driver && matches(*d, *dev)) bind(*d, *dev);
+}
+
+}  // namespace vfiosim::kernel
+
+namespace vfiosim::kernel {
+
+int PciDriverCore::bus_register_notifier(BusNotifier fn) {
+  const int id = next_notifier_++;
+  notifiers_[id] = std::move(fn);
+  return id;
+}
+
+void PciDriverCore::bus_unregister_notifier(int id) { notifiers_.erase(id); }
+
+void PciDriverCore::notify(unsigned long action, pci_dev& dev) {
+  for (auto& [id, fn] : std::map<int, BusNotifier>(notifiers_)) fn(action, dev);  // a notifier may unregister
+}
+
+void PciDriverCore::device_add(pci_dev& dev) {
+  notify(BUS_NOTIFY_ADD_DEVICE, dev);
+  probe_device(dev);  // bind() applies pci_device_can_probe()
+}
+
+void PciDriverCore::device_del(pci_dev& dev) {
+  Binding& b = binding(dev);
+  if (b.driver) unbind(*b.driver, dev);  // device_release_driver()
+  notify(BUS_NOTIFY_DEL_DEVICE, dev);
+  notify(BUS_NOTIFY_REMOVED_DEVICE, dev);
+  for (auto it = bindings_.begin(); it != bindings_.end(); ++it)
+    if (it->dev == &dev) {
+      bindings_.erase(it);
+      break;
+    }
 }
 
 }  // namespace vfiosim::kernel

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <list>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +20,8 @@ struct pci_driver {
   std::function<bool(const pci_dev&)> id_table;
   std::function<int(pci_dev&)> probe;    // 0 or -errno
   std::function<void(pci_dev&)> remove;
+  /// sriov_configure(): enable `n` VFs (returns n or -errno), or disable them (n == 0).
+  std::function<int(pci_dev&, int n)> sriov_configure;
   bool driver_managed_dma = false;       // does not use the kernel DMA API (VFIO, pci-stub, pcieport)
 };
 
@@ -45,6 +49,23 @@ class PciDriverCore {
   /// pci_match_device() as the driver core calls it.
   bool matches(const pci_driver& drv, const pci_dev& dev) const;
 
+  // Devices that come and go after boot (SR-IOV VFs), and the bus notifiers that see them
+  // (include/linux/device/bus.h BUS_NOTIFY_*).
+  static constexpr unsigned long BUS_NOTIFY_ADD_DEVICE = 0x1;
+  static constexpr unsigned long BUS_NOTIFY_DEL_DEVICE = 0x2;
+  static constexpr unsigned long BUS_NOTIFY_REMOVED_DEVICE = 0x3;
+  static constexpr unsigned long BUS_NOTIFY_BOUND_DRIVER = 0x5;
+  using BusNotifier = std::function<void(unsigned long action, pci_dev& dev)>;
+  /// bus_register_notifier(&pci_bus_type, ...): returns an id for bus_unregister_notifier.
+  int bus_register_notifier(BusNotifier fn);
+  void bus_unregister_notifier(int id);
+  /// device_add() then bus_probe_device(): ADD_DEVICE notifiers, then the first matching
+  /// driver if the device may be probed automatically (match_driver).
+  void device_add(pci_dev& dev);
+  /// device_del(): the driver is released (its remove runs), DEL_DEVICE and REMOVED_DEVICE
+  /// notifiers, and the device's driver-core state is dropped.
+  void device_del(pci_dev& dev);
+
   /// Set when an IOMMU manages the bus: iommu_device_use_default_domain() /
   /// iommu_device_unuse_default_domain() around drivers that use the DMA API.
   std::function<int(pci_dev&)> dma_configure;
@@ -60,7 +81,10 @@ class PciDriverCore {
 
   PciCore& pci_;
   std::vector<std::unique_ptr<pci_driver>> drivers_;
-  mutable std::vector<Binding> bindings_;
+  void notify(unsigned long action, pci_dev& dev);
+  mutable std::list<Binding> bindings_;  // references stay valid while devices come and go
+  std::map<int, BusNotifier> notifiers_;
+  int next_notifier_ = 1;
 };
 
 }  // namespace vfiosim::kernel

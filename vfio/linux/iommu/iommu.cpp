@@ -53,6 +53,7 @@ iommu_domain* IommuCore::alloc_domain(unsigned type) {  // __iommu_domain_alloc
 // each gets its default domain and its devices are attached to it.
 int IommuCore::register_driver(IommuDriver* driver, unsigned def_type) {
   driver_ = driver;
+  def_type_ = def_type;
   for (const auto& g : groups_.groups()) {
     unsigned type = def_type;
     for (pci_dev* dev : g->devices)
@@ -264,7 +265,41 @@ iommu_group* IommuCore::iommu_group_get(pci_dev& dev) {
 }
 
 void IommuCore::iommu_group_put(iommu_group* group) {
-  if (group && group->refcount > 1) --group->refcount;  // the last reference is the group's own
+  if (!group || group->refcount <= 1) return;  // the last reference is the group's own
+  if (--group->refcount == 1) release_group_if_unused(group);
+}
+
+int IommuCore::iommu_probe_device(pci_dev& dev) {
+  if (dev.iommu_group) return 0;
+  iommu_group* group = groups_.device_group(dev);
+  const bool fresh = !group->default_domain && group->devices.empty();
+  iommu_group_add_device(group, dev);  // attaches to the group's domain when it has one
+  if (!driver_ || !fresh) return 0;
+  unsigned type = def_type_;  // iommu_alloc_default_domain()
+  if (unsigned t = driver_->def_domain_type(dev)) type = t;
+  group->default_domain = alloc_domain(type);
+  if (!group->default_domain && type != IOMMU_DOMAIN_DMA) group->default_domain = alloc_domain(IOMMU_DOMAIN_DMA);
+  if (!group->default_domain) return -ENOMEM;
+  return __iommu_attach_group(group->default_domain, group);
+}
+
+void IommuCore::iommu_release_device(pci_dev& dev) {
+  iommu_group* group = dev.iommu_group;
+  if (!group) return;
+  iommu_group_remove_device(dev);
+  release_group_if_unused(group);
+}
+
+// iommu_group_release(): an empty group nobody references goes, with the domains the core owns.
+void IommuCore::release_group_if_unused(iommu_group* group) {
+  if (!group->devices.empty() || group->refcount > 1) return;
+  notifiers_.erase(group);
+  iommu_domain* def = group->default_domain;
+  iommu_domain* blocking = group->blocking_domain;
+  group->default_domain = group->blocking_domain = group->domain = nullptr;
+  iommu_domain_free(def);
+  if (blocking != def) iommu_domain_free(blocking);
+  groups_.iommu_group_release(group);
 }
 
 int IommuCore::iommu_group_register_notifier(iommu_group* group, Notifier fn) {

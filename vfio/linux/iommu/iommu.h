@@ -146,6 +146,14 @@ class IommuCore {
   void iommu_group_add_device(iommu_group* group, pci_dev& dev);
   void iommu_group_remove_device(pci_dev& dev);
 
+  /// iommu_probe_device() for a device added after boot (an SR-IOV VF): its group from
+  /// pci_device_group(), a default domain for a new group, and the device attached to the
+  /// group's current domain. 0 or -errno.
+  int iommu_probe_device(pci_dev& dev);
+  /// iommu_release_device(): the device leaves its group; a group left empty with no other
+  /// reference is freed with its domains (iommu_group_release), else when the last put comes.
+  void iommu_release_device(pci_dev& dev);
+
   size_t live_domains() const { return domains_.size(); }
   /// Objects that should be gone at the end of a run (domains VFIO allocated, claims, extra refs).
   std::vector<std::string> leaks() const;
@@ -156,10 +164,12 @@ class IommuCore {
   size_t __iommu_unmap(iommu_domain* domain, uint64_t iova, size_t size, iommu_iotlb_gather& gather);
   iommu_domain* alloc_domain(unsigned type);
   iommu_domain* group_blocking_domain(iommu_group* group);
+  void release_group_if_unused(iommu_group* group);
 
   IommuGroups& groups_;
   CpuCosts& costs_;
   IommuDriver* driver_ = nullptr;
+  unsigned def_type_ = 0;  // the default domain type register_driver() was given
   std::map<iommu_domain*, std::unique_ptr<iommu_domain>> domains_;
   std::map<iommu_group*, std::map<int, Notifier>> notifiers_;
   int next_notifier_ = 1;

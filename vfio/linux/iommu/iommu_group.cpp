@@ -1,5 +1,7 @@
 #include "vfio/linux/iommu/iommu_group.h"
 
+#include <algorithm>
+
 #include "vfio/linux/pci/acs.h"
 
 namespace vfiosim::kernel {
@@ -86,6 +88,14 @@ iommu_group* IommuGroups::pci_device_group(pci_dev& start) {
 
 void IommuGroups::probe(pci_dev& dev) {
   if (!dev.iommu_group) add_device(pci_device_group(dev), dev);
+}
+
+void IommuGroups::remove(pci_dev& dev) {
+  iommu_group* g = dev.iommu_group;
+  if (!g) return;
+  g->devices.erase(std::remove(g->devices.begin(), g->devices.end(), &dev), g->devices.end());
+  dev.iommu_group = nullptr;
+  if (g->devices.empty() && g->refcount <= 1) iommu_group_release(g);
 }
 
 void IommuGroups::probe_all() {

@@ -35,6 +35,12 @@ class IommuGroups {
   void probe_all();
   /// Probes one device (iommu_probe_device); a no-op if it already has a group.
   void probe(pci_dev& dev);
+  /// The device leaves its group (no IOMMU driver); an empty, unreferenced group goes.
+  void remove(pci_dev& dev);
+
+  /// The group pci_device_group() chooses for `dev` (an existing one or a new, empty one); the
+  /// caller adds the device (iommu_group_get_for_dev).
+  iommu_group* device_group(pci_dev& dev) { return pci_device_group(dev); }
 
   const std::vector<std::unique_ptr<iommu_group>>& groups() const { return groups_; }
   /// iommu_group_alloc() for a group no IOMMU backs (VFIO's emulated and no-IOMMU groups): the

@@ -6,6 +6,7 @@
 
 #include <bitset>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,12 +27,35 @@ struct resource {
 };
 
 constexpr int PCI_ROM_RESOURCE = 6;
-constexpr int PCI_BRIDGE_RESOURCES = 7;  // 7: I/O window, 8: memory window, 9: prefetchable window
-constexpr int PCI_NUM_RESOURCES = 10;
+constexpr int PCI_IOV_RESOURCES = 7;      // 7-12: the SR-IOV VF BAR regions (TotalVFs x VF BAR size)
+constexpr int PCI_IOV_RESOURCE_END = 12;
+constexpr int PCI_BRIDGE_RESOURCES = 13;  // 13: I/O window, 14: memory window, 15: prefetchable window
+constexpr int PCI_NUM_RESOURCES = 17;
 
 // pci_pcie_type() values are the PCI_EXP_TYPE_* constants of <linux/pci_regs.h>.
 
 struct pci_bus;
+struct pci_dev;
+
+// struct pci_sriov (drivers/pci/pci.h): the PF's SR-IOV state.
+struct pci_sriov {
+  int pos = 0;                 // capability offset
+  int nres = 0;                // VF BARs with resources
+  uint32_t cap = 0;            // SR-IOV Capabilities
+  uint16_t ctrl = 0;           // SR-IOV Control as last written
+  uint16_t total_VFs = 0;
+  uint16_t initial_VFs = 0;
+  uint16_t num_VFs = 0;        // VFs enabled now
+  uint16_t offset = 0;         // First VF Offset
+  uint16_t stride = 0;         // VF Stride
+  uint16_t vf_device = 0;      // VF Device ID
+  uint32_t pgsz = 0;           // System Page Size
+  uint8_t link = 0;            // Function Dependency Link
+  uint16_t driver_max_VFs = 0;
+  uint64_t barsz[6] = {};      // one VF's size of each VF BAR
+  bool drivers_autoprobe = true;  // sriov_drivers_autoprobe: probe drivers for new VFs
+  std::vector<pci_dev*> vfs;   // VF n-1 at index n-1 while enabled
+};
 
 struct pci_dev {
   pci_bus* bus = nullptr;
@@ -51,6 +75,12 @@ struct pci_dev {
   bool is_enabled = false;
   bool is_busmaster = false;
   std::bitset<256> dma_alias_mask;  // devfns on the same bus this device also DMAs as (quirks)
+  // SR-IOV (drivers/pci/iov.c)
+  bool is_physfn = false;
+  bool is_virtfn = false;
+  pci_dev* physfn = nullptr;        // a VF's PF
+  std::shared_ptr<pci_sriov> sriov;  // a PF's state
+  bool ari_enabled = false;         // a bridge: ARI Forwarding enabled for its secondary bus
   struct iommu_group* iommu_group = nullptr;
 
   std::string name() const;  // "0000:01:00.0"

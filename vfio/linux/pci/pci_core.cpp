@@ -3,9 +3,11 @@
 #include "vfio/linux/pci/pci_core.h"
 
 #include "vfio/linux/pci/acs.h"
+#include "vfio/linux/pci/iov.h"
 
 #include <linux/pci_regs.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
@@ -149,9 +151,55 @@ void PciCore::setup_device(pci_dev& dev) {
   }
   dev.msix_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_MSIX);
   pci_apply_dma_alias_quirks(dev);  // pci_fixup_device(pci_fixup_header)
-  pci_enable_acs(*this, dev);       // pci_init_capabilities: an IOMMU asked for ACS
+  // pci_init_capabilities(): ARI forwarding, SR-IOV, then ACS (an IOMMU asked for it).
+  configure_ari(dev);
+  pci_iov_init(*this, dev);
+  pci_enable_acs(*this, dev);
+  if (dev.is_virtfn) return;  // a VF's BARs read 0: its resources come from the PF (pci_iov_add_virtfn)
   if (dev.is_bridge()) read_bases(dev, 2, PCI_ROM_ADDRESS1);
   else read_bases(dev, 6, PCI_ROM_ADDRESS);
+}
+
+// pci_configure_ari(): function 0 with an ARI capability below a port that supports ARI
+// Forwarding turns it on, so functions 8-255 on the link are reachable.
+void PciCore::configure_ari(pci_dev& dev) {
+  if (!dev.is_pcie() || dev.devfn || dev.is_virtfn) return;
+  pci_dev* bridge = dev.bus->self;
+  if (!bridge || !bridge->is_pcie()) return;
+  if (!(read_config(*bridge, bridge->pcie_cap + PCI_EXP_DEVCAP2, 4) & PCI_EXP_DEVCAP2_ARI)) return;
+  const int reg = bridge->pcie_cap + PCI_EXP_DEVCTL2;
+  const uint32_t ctl = read_config(*bridge, reg, 2);
+  if (find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_ARI)) {
+    write_config(*bridge, reg, 2, ctl | PCI_EXP_DEVCTL2_ARI);
+    bridge->ari_enabled = true;
+  } else {
+    write_config(*bridge, reg, 2, ctl & ~uint32_t{PCI_EXP_DEVCTL2_ARI});
+    bridge->ari_enabled = false;
+  }
+}
+
+void PciCore::pci_setup_device(pci_dev& dev) { setup_device(dev); }
+
+// pci_alloc_dev() + list_add to the bus: the caller sets the IDs and calls pci_setup_device().
+pci_dev& PciCore::pci_alloc_dev(pci_bus* bus, unsigned devfn) {
+  auto dev = std::make_unique<pci_dev>();
+  dev->bus = bus;
+  dev->devfn = devfn;
+  pci_dev* d = dev.get();
+  devs_.push_back(std::move(dev));
+  bus->devices.push_back(d);
+  return *d;
+}
+
+// pci_destroy_dev(): off the bus and freed (after device_del).
+void PciCore::pci_destroy_dev(pci_dev* dev) {
+  auto& list = dev->bus->devices;
+  list.erase(std::remove(list.begin(), list.end(), dev), list.end());
+  for (auto it = devs_.begin(); it != devs_.end(); ++it)
+    if (it->get() == dev) {
+      devs_.erase(it);
+      return;
+    }
 }
 
 pci_dev* PciCore::scan_single_device(pci_bus* bus, unsigned devfn) {
@@ -178,11 +226,23 @@ bool only_one_child(const pci_bus* bus) {
 }
 }  // namespace
 
-// pci_scan_slot
+// pci_scan_slot: function 0, then the next functions — 1-7 of a multi-function device, or the
+// ARI capability's Next Function Number chain when ARI Forwarding is on (next_fn()).
 void PciCore::scan_slot(pci_bus* bus, unsigned devfn) {
   if (only_one_child(bus) && devfn > 0) return;
   pci_dev* dev = scan_single_device(bus, devfn);
-  if (!dev || !dev->multifunction) return;
+  if (!dev) return;
+  if (bus->self && bus->self->ari_enabled) {
+    for (int hops = 0; dev && hops < 256; ++hops) {
+      const uint16_t pos = find_ext_capability(bus->number, dev->devfn, PCI_EXT_CAP_ID_ARI);
+      if (!pos) return;
+      const unsigned next = (read_config(*dev, pos + PCI_ARI_CAP, 2) >> 8) & 0xff;
+      if (next <= dev->devfn) return;
+      dev = scan_single_device(bus, next);
+    }
+    return;
+  }
+  if (!dev->multifunction) return;
   for (unsigned fn = 1; fn < 8; ++fn) scan_single_device(bus, devfn + fn);
 }
 

@@ -59,6 +59,12 @@ class PciCore {
 
   const BusSettings& settings() const { return settings_; }
 
+  // Devices added after boot (SR-IOV VFs, drivers/pci/iov.c).
+  pci_dev& pci_alloc_dev(pci_bus* bus, unsigned devfn);
+  /// pci_setup_device(): header, capabilities, BARs (none for a VF).
+  void pci_setup_device(pci_dev& dev);
+  void pci_destroy_dev(pci_dev* dev);
+
   /// Config reads Linux made during boot (for the report).
   uint64_t config_accesses() const { return config_accesses_; }
 
@@ -70,6 +76,7 @@ class PciCore {
   pci_dev* scan_single_device(pci_bus* bus, unsigned devfn);
   unsigned scan_bridge(pci_bus* bus, pci_dev* dev, unsigned max);
   void setup_device(pci_dev& dev);
+  void configure_ari(pci_dev& dev);
   void read_bases(pci_dev& dev, int howmany, int rom);
   // setup-bus.c (simplified)
   void size_and_assign();

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "vfio/linux/pci/iov.h"
 #include "vfio/linux/pci/pci_core.h"
 
 namespace vfiosim::kernel {
@@ -41,6 +42,13 @@ std::pair<uint64_t, uint64_t> size_bus(pci_bus* bus, std::vector<Item>& mem, std
       const resource& r = dev->res[i];
       if (!(r.flags & IORESOURCE_MEM)) continue;
       (is_pref64(r) ? pref : mem).push_back({dev, i, r.size(), r.size()});
+    }
+    // SR-IOV: each IOV resource holds TotalVFs VF BARs, aligned to one VF BAR
+    // (pci_sriov_resource_alignment).
+    for (int i = PCI_IOV_RESOURCES; dev->is_physfn && i <= PCI_IOV_RESOURCE_END; ++i) {
+      const resource& r = dev->res[i];
+      if (!(r.flags & IORESOURCE_MEM)) continue;
+      (is_pref64(r) ? pref : mem).push_back({dev, i, r.size(), pci_iov_resource_size(*dev, i)});
     }
     if (dev->is_bridge() && dev->subordinate) {
       std::vector<Item> cm, cp;
@@ -94,6 +102,8 @@ void PciCore::size_and_assign() {
         r.flags &= ~IORESOURCE_UNSET;
         at += it.size;
         if (it.index < PCI_ROM_RESOURCE) program_bar(*it.dev, it.index);
+        else if (it.index >= PCI_IOV_RESOURCES && it.index <= PCI_IOV_RESOURCE_END)
+          pci_iov_update_resource(core, *it.dev, it.index);
       }
     }
     void program_bar(pci_dev& dev, int i) {  // pci_update_resource

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "vfio/linux/base/errno.h"
 
@@ -32,6 +33,17 @@ std::string hex(unsigned v, int digits) {
 
 SysfsResult error(int e) { return SysfsResult{-e, {}, {}}; }
 
+// pci_iov_sysfs_link(): a PF's virtfnN and a VF's physfn.
+std::optional<std::string> iov_link(const pci_dev& dev, const std::string& name) {
+  if (name == "physfn" && dev.is_virtfn) return "../" + dev.physfn->name();
+  if (name.compare(0, 6, "virtfn") == 0 && dev.is_physfn) {
+    const auto& vfs = dev.sriov->vfs;
+    for (size_t i = 0; i < vfs.size(); ++i)
+      if (name.substr(6) == std::to_string(i)) return "../" + vfs[i]->name();
+  }
+  return std::nullopt;
+}
+
 const std::vector<std::string> kDeviceFiles = {"class", "device", "driver_override", "subsystem_device",
                                                "subsystem_vendor", "vendor"};
 
@@ -55,6 +67,12 @@ SysfsResult Sysfs::read(const std::string& path) const {
       return {0, (o ? *o : std::string("(null)")) + "\n", {}};
     }
     if (a == "iommu_group") return dev->iommu_group ? error(EISDIR) : error(ENOENT);
+    if (iov_ && a.compare(0, 6, "sriov_") == 0) {
+      std::string v;
+      const int err = iov_->show(*dev, a, v);
+      return err ? error(-err) : SysfsResult{0, v, {}};
+    }
+    if (iov_link(*dev, a)) return error(EISDIR);  // virtfnN, physfn: links to device directories
     if (a == "driver") return drivers_.driver_of(*dev) ? error(EISDIR) : error(ENOENT);
     return error(ENOENT);
   }
@@ -81,6 +99,7 @@ SysfsResult Sysfs::readlink(const std::string& path) const {
       if (!d) return error(ENOENT);
       return {0, "../../../../bus/pci/drivers/" + d->name, {}};
     }
+    if (const auto target = iov_link(*dev, p[5])) return {0, *target, {}};
   }
   const SysfsResult r = read(path);
   return r.err == -ENOENT ? r : error(EINVAL);
@@ -97,6 +116,15 @@ SysfsResult Sysfs::write(const std::string& path, const std::string& value) {
     if (p[5] == "driver_override") {
       const int err = drivers_.set_driver_override(*dev, value);
       return err ? error(-err) : SysfsResult{written, {}, {}};
+    }
+    if (iov_ && dev->is_physfn && (p[5] == "sriov_numvfs" || p[5] == "sriov_drivers_autoprobe")) {
+      const int ret = p[5] == "sriov_numvfs" ? iov_->sriov_numvfs_store(*dev, value)
+                                             : iov_->sriov_drivers_autoprobe_store(*dev, value);
+      return ret < 0 ? error(-ret) : SysfsResult{ret, {}, {}};
+    }
+    if (iov_ && dev->is_physfn && p[5].compare(0, 6, "sriov_") == 0) {
+      std::string v;
+      if (!iov_->show(*dev, p[5], v)) return error(EACCES);  // read-only SR-IOV attributes
     }
     const bool exists = std::find(kDeviceFiles.begin(), kDeviceFiles.end(), p[5]) != kDeviceFiles.end();
     return error(exists ? EACCES : ENOENT);  // the other attributes are read-only
@@ -137,6 +165,13 @@ SysfsResult Sysfs::list(const std::string& path) const {
     r.entries = kDeviceFiles;
     if (drivers_.driver_of(*dev)) r.entries.push_back("driver");
     if (dev->iommu_group) r.entries.push_back("iommu_group");
+    if (iov_ && dev->is_physfn) {
+      for (const char* a : {"sriov_drivers_autoprobe", "sriov_numvfs", "sriov_offset", "sriov_stride",
+                            "sriov_totalvfs", "sriov_vf_device"})
+        r.entries.push_back(a);
+      for (size_t i = 0; i < dev->sriov->vfs.size(); ++i) r.entries.push_back("virtfn" + std::to_string(i));
+    }
+    if (dev->is_virtfn) r.entries.push_back("physfn");
   } else if (is({"sys", "bus", "pci", "drivers"})) {
     for (const auto& d : drivers_.drivers()) r.entries.push_back(d->name);
   } else if (p.size() == 5 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers") {

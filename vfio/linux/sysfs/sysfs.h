@@ -1,6 +1,8 @@
 // The part of sysfs VFIO userspace reads and writes, computed from kernel state on each access:
 //   /sys/bus/pci/devices/<BDF>/{vendor,device,class,subsystem_vendor,subsystem_device,
-//                               driver_override,driver (link),iommu_group (link)}
+//                               driver_override,driver (link),iommu_group (link),
+//                               sriov_{totalvfs,numvfs,offset,stride,vf_device,drivers_autoprobe},
+//                               virtfnN (links, PF), physfn (link, VF)}
 //   /sys/bus/pci/drivers/<driver>/{bind,unbind}   /sys/bus/pci/drivers_probe
 //   /sys/kernel/iommu_groups/<N>/devices/<BDF> (links)
 // Errors are the kernel's: a missing path -ENOENT, reading a write-only attribute -EACCES,
@@ -12,6 +14,7 @@
 
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/iommu/iommu_group.h"
+#include "vfio/linux/pci/iov.h"
 
 namespace vfiosim::kernel {
 
@@ -33,12 +36,15 @@ class Sysfs {
   SysfsResult write(const std::string& path, const std::string& value);
   /// The entries of a directory (sorted), -ENOTDIR on a file.
   SysfsResult list(const std::string& path) const;
+  /// SR-IOV attributes and links (sriov_*, virtfnN, physfn) come from here when set.
+  void set_iov(PciIov* iov) { iov_ = iov; }
 
  private:
   pci_dev* device(const std::string& bdf) const;
   PciCore& pci_;
   PciDriverCore& drivers_;
   IommuGroups& groups_;
+  PciIov* iov_ = nullptr;
 };
 
 }  // namespace vfiosim::kernel

@@ -1,0 +1,241 @@
+#include "vfio/linux/pci/iov.h"
+
+#include <linux/pci_regs.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <systemc>
+
+#include "vfio/linux/base/errno.h"
+
+namespace vfiosim::kernel {
+
+namespace {
+constexpr uint32_t kPageSize = 4096;
+}
+
+// sriov_init(): VF Enable off, the system page size, offset/stride for TotalVFs, and each VF
+// BAR sized (its size times TotalVFs is the IOV resource).
+void pci_iov_init(PciCore& pci, pci_dev& dev) {
+  if (!dev.is_pcie() || dev.is_virtfn) return;
+  const int pos = pci.find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_SRIOV);
+  if (!pos) return;
+  auto iov = std::make_shared<pci_sriov>();
+  iov->pos = pos;
+  uint16_t ctrl = static_cast<uint16_t>(pci.read_config(dev, pos + PCI_SRIOV_CTRL, 2));
+  if (ctrl & PCI_SRIOV_CTRL_VFE) {
+    pci.write_config(dev, pos + PCI_SRIOV_CTRL, 2, 0);
+    sc_core::wait(100, sc_core::SC_MS);  // ssleep/msleep as the kernel does
+  }
+  ctrl = 0;
+  if (dev.bus->self && dev.bus->self->ari_enabled) ctrl |= PCI_SRIOV_CTRL_ARI;  // pci_ari_enabled()
+  pci.write_config(dev, pos + PCI_SRIOV_CTRL, 2, ctrl);
+  iov->total_VFs = static_cast<uint16_t>(pci.read_config(dev, pos + PCI_SRIOV_TOTAL_VF, 2));
+  if (!iov->total_VFs) return;
+  const uint32_t pgsz = pci.read_config(dev, pos + PCI_SRIOV_SUP_PGSIZE, 4) & (kPageSize >> 12);
+  if (!pgsz) return;  // PAGE_SIZE not supported
+  iov->pgsz = pgsz;
+  pci.write_config(dev, pos + PCI_SRIOV_SYS_PGSIZE, 4, pgsz);
+  for (int i = 0; i < PCI_SRIOV_NUM_BARS; ++i) {  // __pci_read_base(dev, pci_bar_unknown, res, pos + PCI_SRIOV_BAR + i * 4)
+    const int reg = pos + PCI_SRIOV_BAR + 4 * i;
+    const uint32_t l = pci.read_config(dev, reg, 4);
+    pci.write_config(dev, reg, 4, 0xffffffff);
+    const uint32_t sz = pci.read_config(dev, reg, 4);
+    pci.write_config(dev, reg, 4, l);
+    if (sz == 0 || sz == 0xffffffff || (l & PCI_BASE_ADDRESS_SPACE_IO)) continue;
+    uint64_t mask = sz & PCI_BASE_ADDRESS_MEM_MASK;
+    resource& r = dev.res[PCI_IOV_RESOURCES + i];
+    r.flags = IORESOURCE_MEM | IORESOURCE_UNSET;
+    if (l & PCI_BASE_ADDRESS_MEM_PREFETCH) r.flags |= IORESOURCE_PREFETCH;
+    if ((l & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64) {
+      const uint32_t lh = pci.read_config(dev, reg + 4, 4);
+      pci.write_config(dev, reg + 4, 4, 0xffffffff);
+      mask |= uint64_t{pci.read_config(dev, reg + 4, 4)} << 32;
+      pci.write_config(dev, reg + 4, 4, lh);
+      r.flags |= IORESOURCE_MEM_64;
+    }
+    iov->barsz[i] = mask & ~(mask - 1);
+    r.start = 0;
+    r.end = iov->barsz[i] * iov->total_VFs - 1;
+    ++iov->nres;
+    if (r.flags & IORESOURCE_MEM_64) ++i;
+  }
+  iov->cap = pci.read_config(dev, pos + PCI_SRIOV_CAP, 4);
+  iov->ctrl = ctrl;
+  iov->initial_VFs = static_cast<uint16_t>(pci.read_config(dev, pos + PCI_SRIOV_INITIAL_VF, 2));
+  iov->driver_max_VFs = iov->total_VFs;
+  iov->link = static_cast<uint8_t>(pci.read_config(dev, pos + PCI_SRIOV_FUNC_LINK, 1));
+  // compute_max_vf_buses(): offset and stride as they read with NumVFs = TotalVFs
+  pci.write_config(dev, pos + PCI_SRIOV_NUM_VF, 2, iov->total_VFs);
+  iov->offset = static_cast<uint16_t>(pci.read_config(dev, pos + PCI_SRIOV_VF_OFFSET, 2));
+  iov->stride = static_cast<uint16_t>(pci.read_config(dev, pos + PCI_SRIOV_VF_STRIDE, 2));
+  pci.write_config(dev, pos + PCI_SRIOV_NUM_VF, 2, 0);
+  iov->vf_device = static_cast<uint16_t>(pci.read_config(dev, pos + PCI_SRIOV_VF_DID, 2));
+  dev.sriov = iov;
+  dev.is_physfn = true;
+}
+
+uint64_t pci_iov_resource_size(const pci_dev& dev, int resno) {
+  if (!dev.is_physfn || resno < PCI_IOV_RESOURCES || resno > PCI_IOV_RESOURCE_END) return 0;
+  return dev.sriov->barsz[resno - PCI_IOV_RESOURCES];
+}
+
+void pci_iov_update_resource(PciCore& pci, pci_dev& dev, int resno) {
+  if (!dev.is_physfn) return;
+  const resource& r = dev.res[resno];
+  const int reg = dev.sriov->pos + PCI_SRIOV_BAR + 4 * (resno - PCI_IOV_RESOURCES);
+  const uint32_t low = pci.read_config(dev, reg, 4) & ~static_cast<uint32_t>(PCI_BASE_ADDRESS_MEM_MASK);
+  pci.write_config(dev, reg, 4, low | static_cast<uint32_t>(r.start & PCI_BASE_ADDRESS_MEM_MASK));
+  if (r.flags & IORESOURCE_MEM_64) pci.write_config(dev, reg + 4, 4, static_cast<uint32_t>(r.start >> 32));
+}
+
+unsigned pci_iov_virtfn_devfn(const pci_dev& dev, int vf_id) {
+  return (dev.devfn + dev.sriov->offset + dev.sriov->stride * static_cast<unsigned>(vf_id)) & 0xff;
+}
+
+int pci_num_vf(const pci_dev& dev) { return dev.is_physfn ? dev.sriov->num_VFs : 0; }
+
+// pci_iov_add_virtfn(): the VF as a pci_dev of its own, its BARs carved from the PF's IOV
+// resources, then added to the bus (notifiers, driver probe).
+int PciIov::pci_iov_add_virtfn(pci_dev& dev, int id) {
+  pci_sriov& iov = *dev.sriov;
+  pci_dev& vf = pci_.pci_alloc_dev(dev.bus, pci_iov_virtfn_devfn(dev, id));
+  vf.vendor = dev.vendor;
+  vf.device = iov.vf_device;
+  vf.is_virtfn = true;
+  vf.physfn = &dev;
+  pci_.pci_setup_device(vf);
+  vf.multifunction = false;
+  for (int i = 0; i < PCI_SRIOV_NUM_BARS; ++i) {
+    const resource& r = dev.res[PCI_IOV_RESOURCES + i];
+    if (!r.flags || (r.flags & IORESOURCE_UNSET)) continue;
+    const uint64_t size = pci_iov_resource_size(dev, PCI_IOV_RESOURCES + i);
+    vf.res[i].flags = r.flags;
+    vf.res[i].start = r.start + size * static_cast<uint64_t>(id);
+    vf.res[i].end = vf.res[i].start + size - 1;
+  }
+  iov.vfs.push_back(&vf);
+  drivers_.device_add(vf);  // pci_device_add() + pci_bus_add_device()
+  return 0;
+}
+
+// pci_iov_remove_virtfn() -> pci_stop_and_remove_bus_device()
+void PciIov::pci_iov_remove_virtfn(pci_dev& dev, int id) {
+  pci_sriov& iov = *dev.sriov;
+  if (id < 0 || static_cast<size_t>(id) >= iov.vfs.size()) return;
+  pci_dev* vf = iov.vfs[static_cast<size_t>(id)];
+  iov.vfs.erase(iov.vfs.begin() + id);
+  drivers_.device_del(*vf);
+  pci_.pci_destroy_dev(vf);
+}
+
+// sriov_enable()
+int PciIov::pci_enable_sriov(pci_dev& dev, int nr_virtfn) {
+  if (!dev.is_physfn) return -ENODEV;
+  pci_sriov& iov = *dev.sriov;
+  if (!nr_virtfn) return 0;
+  if (iov.num_VFs) return -EINVAL;
+  uint16_t initial = static_cast<uint16_t>(pci_.read_config(dev, iov.pos + PCI_SRIOV_INITIAL_VF, 2));
+  if (initial > iov.total_VFs || (!(iov.cap & PCI_SRIOV_CAP_VFM) && initial != iov.total_VFs)) return -EIO;
+  if (nr_virtfn < 0 || nr_virtfn > iov.total_VFs || (!(iov.cap & PCI_SRIOV_CAP_VFM) && nr_virtfn > initial))
+    return -EINVAL;
+  int nres = 0;
+  for (int i = 0; i < PCI_SRIOV_NUM_BARS; ++i) {
+    const resource& r = dev.res[PCI_IOV_RESOURCES + i];
+    if (r.flags && !(r.flags & IORESOURCE_UNSET)) ++nres;  // res->parent: assigned
+  }
+  if (nres != iov.nres) return -ENOMEM;  // "not enough MMIO resources for SR-IOV"
+  // pci_enable_resources(dev, bars): the PF decodes memory
+  const uint32_t cmd = pci_.read_config(dev, PCI_COMMAND, 2);
+  if (nres && !(cmd & PCI_COMMAND_MEMORY)) pci_.write_config(dev, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+  iov.initial_VFs = initial;
+  if (nr_virtfn < initial) initial = static_cast<uint16_t>(nr_virtfn);
+  pci_.write_config(dev, iov.pos + PCI_SRIOV_NUM_VF, 2, static_cast<uint32_t>(nr_virtfn));  // pci_iov_set_numvfs
+  iov.offset = static_cast<uint16_t>(pci_.read_config(dev, iov.pos + PCI_SRIOV_VF_OFFSET, 2));
+  iov.stride = static_cast<uint16_t>(pci_.read_config(dev, iov.pos + PCI_SRIOV_VF_STRIDE, 2));
+  iov.ctrl |= PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE;
+  pci_.write_config(dev, iov.pos + PCI_SRIOV_CTRL, 2, iov.ctrl);
+  sc_core::wait(100, sc_core::SC_MS);  // msleep(100): VFs are not ready before
+  for (int id = 0; id < initial; ++id)  // sriov_add_vfs()
+    if (int rc = pci_iov_add_virtfn(dev, id)) {
+      while (id--) pci_iov_remove_virtfn(dev, id);
+      return rc;
+    }
+  iov.num_VFs = static_cast<uint16_t>(nr_virtfn);
+  return 0;
+}
+
+// sriov_disable()
+void PciIov::pci_disable_sriov(pci_dev& dev) {
+  if (!dev.is_physfn) return;
+  pci_sriov& iov = *dev.sriov;
+  if (!iov.num_VFs) return;
+  for (int id = static_cast<int>(iov.vfs.size()) - 1; id >= 0; --id) pci_iov_remove_virtfn(dev, id);  // sriov_del_vfs
+  iov.ctrl &= static_cast<uint16_t>(~(PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE));
+  pci_.write_config(dev, iov.pos + PCI_SRIOV_CTRL, 2, iov.ctrl);
+  sc_core::wait(1, sc_core::SC_SEC);  // ssleep(1)
+  iov.num_VFs = 0;
+  pci_.write_config(dev, iov.pos + PCI_SRIOV_NUM_VF, 2, 0);
+}
+
+namespace {
+// kstrtou16(buf, 0, ...): decimal, 0x hex or 0 octal, an optional trailing newline.
+bool parse_u16(const std::string& buf, uint16_t& out) {
+  std::string s = buf;
+  if (!s.empty() && s.back() == '\n') s.pop_back();
+  if (s.empty() || s[0] == '-' || s[0] == ' ' || s[0] == '+') return false;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(s.c_str(), &end, 0);
+  if (*end || v > 0xffff) return false;
+  out = static_cast<uint16_t>(v);
+  return true;
+}
+}  // namespace
+
+int PciIov::sriov_numvfs_store(pci_dev& dev, const std::string& buf) {
+  if (!dev.is_physfn) return -ENOENT;  // the attribute is not visible
+  uint16_t num_vfs = 0;
+  if (!parse_u16(buf, num_vfs)) return -EINVAL;
+  if (num_vfs > dev.sriov->driver_max_VFs) return -ERANGE;  // pci_sriov_get_totalvfs()
+  int ret = 0;
+  if (num_vfs == dev.sriov->num_VFs) return static_cast<int>(buf.size());
+  pci_driver* drv = drivers_.driver_of(dev);
+  if (!drv || !drv->sriov_configure) return -ENOENT;  // no PF driver, or one without the callback
+  if (num_vfs == 0) {
+    ret = drv->sriov_configure(dev, 0);
+  } else if (dev.sriov->num_VFs) {
+    ret = -EBUSY;  // "%d VFs already enabled. Disable before enabling %d VFs"
+  } else {
+    ret = drv->sriov_configure(dev, num_vfs);
+  }
+  return ret < 0 ? ret : static_cast<int>(buf.size());
+}
+
+int PciIov::sriov_drivers_autoprobe_store(pci_dev& dev, const std::string& buf) {
+  if (!dev.is_physfn) return -ENOENT;
+  std::string s = buf;
+  if (!s.empty() && s.back() == '\n') s.pop_back();
+  // kstrtobool(): y/Y/1/on vs n/N/0/off
+  if (s == "1" || s == "y" || s == "Y" || s == "on") dev.sriov->drivers_autoprobe = true;
+  else if (s == "0" || s == "n" || s == "N" || s == "off") dev.sriov->drivers_autoprobe = false;
+  else return -EINVAL;
+  return static_cast<int>(buf.size());
+}
+
+int PciIov::show(const pci_dev& dev, const std::string& name, std::string& out) const {
+  if (!dev.is_physfn) return -ENOENT;
+  const pci_sriov& iov = *dev.sriov;
+  char buf[32];
+  if (name == "sriov_totalvfs") std::snprintf(buf, sizeof buf, "%u\n", iov.driver_max_VFs);
+  else if (name == "sriov_numvfs") std::snprintf(buf, sizeof buf, "%u\n", iov.num_VFs);
+  else if (name == "sriov_offset") std::snprintf(buf, sizeof buf, "%u\n", iov.offset);
+  else if (name == "sriov_stride") std::snprintf(buf, sizeof buf, "%u\n", iov.stride);
+  else if (name == "sriov_vf_device") std::snprintf(buf, sizeof buf, "%x\n", iov.vf_device);
+  else if (name == "sriov_drivers_autoprobe") std::snprintf(buf, sizeof buf, "%u\n", iov.drivers_autoprobe ? 1u : 0u);
+  else return -ENOENT;
+  out = buf;
+  return 0;
+}
+
+}  // namespace vfiosim::kernel
