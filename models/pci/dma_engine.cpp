@@ -47,6 +47,11 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
   }
   b.add_pm();
   if (!params_.conventional) set_pcie_cap(b.add_pcie(params_.pcie));
+  if (vf) {  // a VF's MPS and MRRS fields are RsvdP: its PF's govern (device_control())
+    config().set_wmask(pcie_cap() + PCI_EXP_DEVCTL, 2,
+                       0x7FFF & ~static_cast<uint32_t>(PCI_EXP_DEVCTL_PAYLOAD | PCI_EXP_DEVCTL_READRQ));
+    config().set(pcie_cap() + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_NOSNOOP_EN);
+  }
   if (!vf) msi_cap_ = b.add_msi(3, true, false);  // 8 vectors requested
   msix_cap_ = b.add_msix(kMsixVectors, 0, MSIX_TABLE, 0, MSIX_PBA);
   if (!params_.conventional) {  // extended capabilities need PCI Express config space

@@ -43,6 +43,11 @@ std::shared_ptr<const config::ObjectSpec> KernelConfig::spec() {
                    .describe("Mappings per container (read at VFIO_SET_IOMMU)").defaults(65535).at_least(0)
                    .at_most(4294967295.0));
     s->add(Field::object_of("vfio_iommu_type1", type1).defaults(json::object()).describe("vfio_iommu_type1 parameters"));
+    auto vpci = std::make_shared<config::ObjectSpec>("vfio_pci", "Module parameters of vfio-pci");
+    vpci->add(Field::boolean("enable_sriov")
+                  .describe("vfio-pci.enable_sriov: a PF bound to vfio-pci may create VFs (sriov_numvfs)")
+                  .defaults(false));
+    s->add(Field::object_of("vfio_pci", vpci).defaults(json::object()).describe("vfio-pci parameters"));
     s->add(Field::boolean("enable_unsafe_noiommu_mode")
                .describe("vfio.enable_unsafe_noiommu_mode: no-IOMMU groups for devices without an IOMMU")
                .defaults(false));
@@ -65,6 +70,7 @@ KernelConfig KernelConfig::from(const config::json& r) {
   k.type1.disable_hugepages = t1.at("disable_hugepages").get<bool>();
   k.type1.dma_entry_limit = t1.at("dma_entry_limit").get<unsigned>();
   k.enable_unsafe_noiommu_mode = r.at("enable_unsafe_noiommu_mode").get<bool>();
+  k.vfio_pci_enable_sriov = r.at("vfio_pci").at("enable_sriov").get<bool>();
   const auto& i = r.at("iommu");
   k.iommu.strict = i.at("strict").get<bool>();
   k.iommu.superpages = i.at("superpages").get<bool>();

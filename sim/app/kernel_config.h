@@ -22,6 +22,7 @@ struct KernelConfig {
   kernel::IommuOptions iommu;
   kernel::Type1Params type1;
   bool enable_unsafe_noiommu_mode = false;
+  bool vfio_pci_enable_sriov = false;  // vfio-pci.enable_sriov
 
   static std::shared_ptr<const config::ObjectSpec> spec();
   static KernelConfig from(const config::json& resolved);

@@ -441,8 +441,12 @@ std::vector<const PciEndpointConfig*> PciConfig::endpoints() const {
 const PciEndpointConfig* PciConfig::find_endpoint(const std::string& bdf) const {
   const auto b = Bdf::parse(bdf);
   if (!b) return nullptr;
-  for (const auto* e : endpoints())
+  for (const auto* e : endpoints()) {
     if (e->bdf.str() == b->str()) return e;
+    const pci::SriovSpec& sv = e->engine.sriov;  // one of its VFs (they exist once enabled)
+    for (unsigned n = 0; n < sv.total_vfs && b->bus == e->bdf.bus; ++n)
+      if (e->bdf.devfn() + pci::vf_rid_offset(sv.first_vf_offset, sv.vf_stride, n) == b->devfn()) return e;
+  }
   return nullptr;
 }
 

@@ -67,6 +67,7 @@ struct PciConfig {
   static PciConfig from(const config::json& resolved);
   /// Every endpoint, in enumeration order.
   std::vector<const PciEndpointConfig*> endpoints() const;
+  /// The endpoint at `bdf`, or the SR-IOV PF whose VF `bdf` is.
   const PciEndpointConfig* find_endpoint(const std::string& bdf) const;
 };
 

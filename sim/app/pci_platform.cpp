@@ -189,6 +189,7 @@ void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uin
   vfio_->enable_unsafe_noiommu_mode = kc.enable_unsafe_noiommu_mode;
   type1_ = std::make_unique<kernel::VfioIommuType1>(*iommu_core_, *costs_, kc.type1);
   vfio_pci_ = std::make_unique<kernel::VfioPci>(*vfio_, *kernel_, *drivers_, *cpu_, *irq_);
+  vfio_pci_->set_sriov(iov_.get(), kc.vfio_pci_enable_sriov, seed_);
   if (!iommu_regs) return;
   auto& ki = k.child("iommu");
   intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irq_, iommu_regs, kc.iommu, events,

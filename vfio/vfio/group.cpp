@@ -206,6 +206,14 @@ int Vfio::device_release(file& f) {
   return 0;
 }
 
+int Vfio::vfio_check_feature(uint32_t flags, size_t argsz, uint32_t supported_ops, size_t minsz) {
+  if ((flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)) & ~supported_ops) return -EINVAL;
+  if (flags & VFIO_DEVICE_FEATURE_PROBE) return 0;
+  if (!(flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET))) return -EINVAL;  // one of them without PROBE
+  if (argsz < minsz) return -EINVAL;
+  return 1;
+}
+
 // vfio_device_fops_unl_ioctl(): DEVICE_FEATURE is the core's, everything else the driver's.
 long Vfio::device_ioctl(file& f, unsigned cmd, uint64_t arg) {
   auto* device = static_cast<vfio_device*>(f.private_data);
@@ -228,7 +236,8 @@ long Vfio::device_ioctl(file& f, unsigned cmd, uint64_t arg) {
       case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
         return -ENOTTY;  // no mig_ops / log_ops in the drivers ported so far
       default:
-        return -EINVAL;  // no ops->device_feature
+        if (!device->ops->device_feature) return -EINVAL;
+        return device->ops->device_feature(*device, feature.flags, arg + 8, feature.argsz - 8);
     }
   }
   return device->ops->ioctl ? device->ops->ioctl(*device, cmd, arg) : -EINVAL;

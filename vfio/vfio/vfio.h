@@ -37,6 +37,9 @@ struct vfio_device_ops {
   std::function<void(vfio_device&, unsigned count)> request;
   std::function<int(vfio_device&, const std::string& buf)> match;
   std::function<void(vfio_device&, uint64_t iova, uint64_t length)> dma_unmap;
+  /// VFIO_DEVICE_FEATURE for the features the core does not handle: flags, the user pointer to
+  /// the data after the 8-byte header, and its size (argsz - 8).
+  std::function<int(vfio_device&, uint32_t flags, uint64_t arg, size_t argsz)> device_feature;
 };
 
 struct vfio_device_set {
@@ -120,6 +123,8 @@ class Vfio {
   int vfio_init_device(vfio_device* device, pci_dev* dev, const std::string& name, const vfio_device_ops* ops);
   void vfio_put_device(vfio_device* device);
   static void vfio_free_device(vfio_device* device);
+  /// vfio_check_feature(): 1 to go on, 0 for a PROBE that is supported, -EINVAL otherwise.
+  static int vfio_check_feature(uint32_t flags, size_t argsz, uint32_t supported_ops, size_t minsz);
   int vfio_register_group_dev(vfio_device* device);
   int vfio_register_emulated_iommu_dev(vfio_device* device);
   void vfio_unregister_group_dev(vfio_device* device);

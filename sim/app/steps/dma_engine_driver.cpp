@@ -163,7 +163,8 @@ EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workloa
   s.lat_mean_ps = static_cast<double>(cpu.read(r + RES_LAT_MEAN_PS, 8));
   cpu.write(r + STATUS, 4, STATUS_DONE | STATUS_ERROR);  // acknowledge
 
-  const uint32_t devctl = pci.kernel().read_config(*dev, dev->pcie_cap + PCI_EXP_DEVCTL, 2);
+  const kernel::pci_dev& ctl_dev = dev->is_virtfn ? *dev->physfn : *dev;  // a VF runs at its PF's MPS/MRRS
+  const uint32_t devctl = pci.kernel().read_config(ctl_dev, ctl_dev.pcie_cap + PCI_EXP_DEVCTL, 2);
   out.mps = 128u << ((devctl & PCI_EXP_DEVCTL_PAYLOAD) >> 5);
   out.mrrs = 128u << ((devctl & PCI_EXP_DEVCTL_READRQ) >> 12);
   if (out.mapped) pci.dma_api()->unmap(*dev, iova, map_len);  // dma_unmap_resource()

@@ -137,7 +137,7 @@ StepType dma_step_type() {
                                         (platform.pci ? "" : "; the platform has no /platform/pci"));
         return nullptr;
       }
-      device = e->bdf.str();
+      device = Bdf::parse(written)->str();  // the endpoint, or one of its VFs
       max_outstanding = e->engine.tags;
       what = "device " + device;
     }

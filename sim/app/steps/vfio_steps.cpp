@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "sim/app/platform.h"
@@ -171,6 +172,24 @@ class MmapStep : public Step {
   std::string as_;
 };
 
+// A UUID string as the 16 bytes of a uuid_t (string order); empty if malformed.
+std::vector<uint8_t> uuid_bytes(const std::string& text) {
+  std::vector<uint8_t> out;
+  if (text.size() != 36) return out;
+  for (size_t i = 0; i < 36;) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') return {};
+      ++i;
+      continue;
+    }
+    if (!std::isxdigit(static_cast<unsigned char>(text[i])) || !std::isxdigit(static_cast<unsigned char>(text[i + 1])))
+      return {};
+    out.push_back(static_cast<uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
+    i += 2;
+  }
+  return out;
+}
+
 class IoctlStep : public Step {
  public:
   IoctlStep(json fd, const IoctlInfo* info, json arg, std::string as)
@@ -202,7 +221,13 @@ class IoctlStep : public Step {
         if (arg_.is_null() && arg_given_null()) break;  // a NULL pointer
         // vfio_irq_set carries data[] after its header: eventfds (s32) or bools (u8).
         std::vector<uint8_t> payload;
-        if (arg_.is_object() && arg_.contains("data")) {
+        const bool feature = std::string(info_->type) == "vfio_device_feature";
+        if (feature && arg_.is_object() && arg_.contains("data")) {
+          // vfio_device_feature carries data[]: a UUID string (PCI_VF_TOKEN) or bytes.
+          if (arg_["data"].is_string()) payload = uuid_bytes(arg_["data"].get<std::string>());
+          else
+            for (const auto& e : arg_["data"]) payload.push_back(static_cast<uint8_t>(resolve(e, names)));
+        } else if (arg_.is_object() && arg_.contains("data")) {
           const bool bools = (resolve(arg_.value("flags", json(0)), names) & VFIO_IRQ_SET_DATA_BOOL) != 0;
           for (const auto& e : arg_["data"]) {
             const int64_t v = resolve(e, names);
@@ -498,7 +523,10 @@ std::vector<StepType> vfio_step_types() {
         const StructDesc* sd = find_struct(info->type);
         for (auto it = arg.begin(); it != arg.end(); ++it) {
           bool known = it.key() == "data" && (std::string(info->type) == "vfio_irq_set" ||
-                                               std::string(info->type) == "vfio_pci_hot_reset");
+                                               std::string(info->type) == "vfio_pci_hot_reset" ||
+                                               std::string(info->type) == "vfio_device_feature");
+          if (it.key() == "data" && it->is_string() && uuid_bytes(it->get<std::string>()).size() != 16)
+            issues.add(ptr + "/arg/data", "expected a UUID \"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\", got " + it->dump());
           for (const auto& f : sd->fields) known |= it.key() == f.name;
           if (!known) issues.add(ptr + "/arg/" + it.key(), std::string("struct ") + info->type + " has no field \"" + it.key() + "\"");
         }

@@ -96,6 +96,7 @@ std::optional<uint64_t> vfio_constant(const std::string& name) {
       {"VFIO_DEVICE_FEATURE_SET", VFIO_DEVICE_FEATURE_SET},
       {"VFIO_DEVICE_FEATURE_PROBE", VFIO_DEVICE_FEATURE_PROBE},
       {"VFIO_DEVICE_FEATURE_MIGRATION", VFIO_DEVICE_FEATURE_MIGRATION},
+      {"VFIO_DEVICE_FEATURE_PCI_VF_TOKEN", VFIO_DEVICE_FEATURE_PCI_VF_TOKEN},
   };
   auto it = c.find(name);
   if (it == c.end()) return std::nullopt;

@@ -27,6 +27,9 @@ VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu
   ops_.read = [this](vfio_device& d, uint64_t b, uint64_t n, uint64_t p) { return rw(core_of(d), b, n, p, false); };
   ops_.write = [this](vfio_device& d, uint64_t b, uint64_t n, uint64_t p) { return rw(core_of(d), b, n, p, true); };
   ops_.match = [this](vfio_device& d, const std::string& buf) { return match(core_of(d), buf); };
+  ops_.device_feature = [this](vfio_device& d, uint32_t flags, uint64_t arg, size_t argsz) {
+    return device_feature(core_of(d), flags, arg, argsz);
+  };
   ops_.request = [](vfio_device& d, unsigned count) {  // vfio_pci_core_request()
     auto& v = core_of(d);
     ++v.requests;
@@ -46,6 +49,12 @@ void VfioPci::register_driver() {
   drv->id_table = [](const pci_dev&) { return false; };  // binds through driver_override (or new_id)
   drv->probe = [this](pci_dev& d) { return probe(d); };
   drv->remove = [this](pci_dev& d) { remove(d); };
+  // vfio_pci_sriov_configure(): only with the enable_sriov module parameter.
+  drv->sriov_configure = [this](pci_dev& d, int n) {
+    if (!enable_sriov_) return -ENOENT;
+    vfio_pci_core_device* v = find(d);
+    return v ? sriov_configure(*v, n) : -ENODEV;
+  };
   drv->driver_managed_dma = true;
   drivers_.register_driver(std::move(drv));
 }
@@ -71,7 +80,12 @@ int VfioPci::probe(pci_dev& dev) {
   // vfio_pci_core_register_device(): devices that reset together share a device set — by bus
   // (no slot reset is modelled); a device on the root bus is its own set.
   if (dev.bus && dev.bus->self) vfio_.vfio_assign_device_set(&v->vdev, dev.bus);
+  if (int ret = vf_init(*v)) {
+    vfio_.vfio_put_device(&v->vdev);
+    return ret;
+  }
   if (int ret = vfio_.vfio_register_group_dev(&v->vdev)) {
+    vf_uninit(*v);
     vfio_.vfio_put_device(&v->vdev);
     return ret;
   }
@@ -83,7 +97,9 @@ int VfioPci::probe(pci_dev& dev) {
 void VfioPci::remove(pci_dev& dev) {
   vfio_pci_core_device* v = find(dev);
   if (!v) return;
+  sriov_configure(*v, 0);  // vfio_pci_core_unregister_device(): the VFs go first
   vfio_.vfio_unregister_group_dev(&v->vdev);
+  vf_uninit(*v);
   bound_.erase(&dev);
   vfio_.vfio_put_device(&v->vdev);
 }
@@ -128,12 +144,14 @@ int VfioPci::open_device(vfio_pci_core_device& v) {
   pci_.write_config(dev, PCI_COMMAND, 2, v.saved_command | PCI_COMMAND_MEMORY);  // FLR cleared decode
   v.config = std::make_unique<VfioPciConfig>(pci_, dev, [this, &v] { reset(v); });
   v.config->init();
+  if (v.sriov_pf_core_dev) ++v.sriov_pf_core_dev->vf_token->users;  // vfio_pci_vf_token_user_add(vdev, 1)
   return 0;
 }
 
 // vfio_pci_core_disable(): interrupts off, bus mastering off, reset, decode off.
 void VfioPci::close_device(vfio_pci_core_device& v) {
   pci_dev& dev = *v.pdev;
+  if (v.sriov_pf_core_dev) --v.sriov_pf_core_dev->vf_token->users;  // vfio_pci_vf_token_user_add(vdev, -1)
   msi_disable(v);
   eventfd_ctx_put(v.req_trigger);
   v.req_trigger = nullptr;
@@ -145,32 +163,6 @@ void VfioPci::close_device(vfio_pci_core_device& v) {
   pci_.write_config(dev, PCI_COMMAND, 2, 0);
   dev.is_busmaster = false;
   dev.is_enabled = false;
-}
-
-// vfio_pci_core_match(): "<BDF>" optionally followed by " vf_token=<uuid>".
-int VfioPci::match(vfio_pci_core_device& v, const std::string& buf) {
-  const std::string name = v.vdev.dev_name;
-  if (buf.compare(0, name.size(), name) != 0) return 0;
-  if (buf.size() == name.size()) return 1;
-  if (buf[name.size()] != ' ') return 0;  // "<BDF>x": not this device
-  std::string rest = buf.substr(name.size());
-  bool token = false;
-  size_t i = 0;
-  while (i < rest.size()) {
-    while (i < rest.size() && rest[i] == ' ') ++i;
-    if (i == rest.size()) break;
-    const size_t end = rest.find(' ', i);
-    const std::string opt = rest.substr(i, end == std::string::npos ? std::string::npos : end - i);
-    i = end == std::string::npos ? rest.size() : end;
-    if (opt.compare(0, 9, "vf_token=") == 0) {
-      if (token) return -EINVAL;  // given twice
-      token = true;
-      if (opt.size() != 9 + 36) return -EINVAL;  // uuid_parse
-      return -EINVAL;  // a VF token for a device that is neither a PF with VFs nor a VF
-    }
-    return -EINVAL;  // unknown option
-  }
-  return 1;
 }
 
 long VfioPci::ioctl(vfio_pci_core_device& v, unsigned cmd, uint64_t arg) {

@@ -8,11 +8,15 @@
 // released" notice).
 // Config space goes through VfioPciConfig (vfio_pci_config.c); SET_IRQS drives MSI, MSI-X, REQ and ERR
 // with eventfds (vfio_pci_intrs.c); the MSI-X table is protected in BAR accesses.
+// SR-IOV (vfio_pci_core.c): sriov_configure behind the enable_sriov parameter, VFs of a vfio-pci
+// PF get driver_override "vfio-pci" from the PF's bus notifier, and the VF token rules of
+// vfio_pci_validate_vf_token() (set through VFIO_DEVICE_FEATURE_PCI_VF_TOKEN or "vf_token=").
 // Hot reset (GET_PCI_HOT_RESET_INFO / PCI_HOT_RESET) resets the bus below the parent bridge for
 // the device set (devices share a set per bus). Not ported yet: INTx triggering, mmap of BARs,
 // slot reset, VGA and the IGD/NVLink extras.
 #pragma once
 
+#include <array>
 #include <memory>
 
 #include "models/cpu/host_port.h"
@@ -20,6 +24,7 @@
 #include "vfio/linux/kernel/eventfd.h"
 #include "vfio/vfio/pci/vfio_pci_config.h"
 #include "vfio/linux/driver/pci_driver.h"
+#include "vfio/linux/pci/iov.h"
 #include "vfio/vfio/vfio.h"
 
 namespace vfiosim::kernel {
@@ -44,6 +49,16 @@ struct vfio_pci_core_device {
   eventfd_ctx* req_trigger = nullptr;
   eventfd_ctx* err_trigger = nullptr;
   std::unique_ptr<VfioPciConfig> config;  // created at first open (vfio_config_init)
+  // SR-IOV (vfio_pci_vf_init): a PF's VF token, its users (open VF devices), its bus notifier;
+  // a VF's PF, when that PF created it through vfio-pci.
+  struct vfio_pci_vf_token {
+    std::array<uint8_t, 16> uuid{};
+    unsigned users = 0;
+  };
+  std::unique_ptr<vfio_pci_vf_token> vf_token;
+  int bus_notifier = 0;
+  vfio_pci_core_device* sriov_pf_core_dev = nullptr;
+  bool in_sriov_pfs = false;  // on vfio_pci_sriov_pfs: this PF's VFs were made by sriov_configure
 };
 
 class VfioPci {
@@ -52,6 +67,13 @@ class VfioPci {
   /// pci_register_driver(&vfio_pci_driver).
   void register_driver();
   vfio_pci_core_device* find(const pci_dev& dev) const;
+  /// SR-IOV: the kernel's pci_enable_sriov(), the enable_sriov module parameter, and the seed
+  /// that uuid_gen() draws VF tokens from.
+  void set_sriov(PciIov* iov, bool enable_sriov, uint64_t seed) {
+    iov_ = iov;
+    enable_sriov_ = enable_sriov;
+    token_seed_ = seed;
+  }
   const vfio_device_ops& ops() const { return ops_; }
 
  private:
@@ -62,6 +84,11 @@ class VfioPci {
   long ioctl(vfio_pci_core_device& vdev, unsigned cmd, uint64_t arg);
   long rw(vfio_pci_core_device& vdev, uint64_t ubuf, uint64_t count, uint64_t pos, bool write);
   int match(vfio_pci_core_device& vdev, const std::string& buf);
+  int validate_vf_token(vfio_pci_core_device& vdev, bool vf_token, const std::array<uint8_t, 16>& uuid);
+  int vf_init(vfio_pci_core_device& vdev);
+  void vf_uninit(vfio_pci_core_device& vdev);
+  int sriov_configure(vfio_pci_core_device& vdev, int nr_virtfn);
+  int device_feature(vfio_pci_core_device& vdev, uint32_t flags, uint64_t arg, size_t argsz);
   int reset(vfio_pci_core_device& vdev);
   struct SavedState {
     uint32_t header[16] = {};
@@ -90,6 +117,10 @@ class VfioPci {
   uint32_t next_vector_ = 0x200;  // host vectors for device interrupts VFIO forwards
   vfio_device_ops ops_;
   std::map<const pci_dev*, vfio_pci_core_device*> bound_;
+  PciIov* iov_ = nullptr;
+  bool enable_sriov_ = false;
+  uint64_t token_seed_ = 0;
+  uint64_t tokens_made_ = 0;
 };
 
 }  // namespace vfiosim::kernel
