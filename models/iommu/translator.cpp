@@ -91,13 +91,20 @@ TranslateResult Translator::finish(const TlbValue& v, uint64_t iova, bool write,
   return r;
 }
 
-TranslateResult Translator::translate(uint16_t rid, uint64_t iova, bool write, uint64_t t_ps) {
+TranslateResult Translator::translate(uint16_t rid, uint64_t iova, bool write, uint64_t t_ps, bool translated) {
   uint64_t c = cyc(t_ps) + p_.lookup_cycles;
   ContextValue ctx;
   uint8_t reason = 0;
   if (!context(rid, c, ctx, reason)) {
     TranslateResult r;
     r.reason = reason;
+    r.done_ps = ps(c);
+    return r;
+  }
+  if (translated) {  // AT = 10b: allowed only with Device-TLBs enabled (TT = 01b), which no context has here
+    TranslateResult r;
+    r.reason = kTranslationBlocked;
+    r.record = !ctx.fpd;
     r.done_ps = ps(c);
     return r;
   }

@@ -70,7 +70,9 @@ class Translator {
   void set_root_table(uint64_t rta) { rta_ = rta; }
   uint64_t root_table() const { return rta_; }
 
-  TranslateResult translate(uint16_t rid, uint64_t iova, bool write, uint64_t t_ps);
+  /// `translated`: the request carries AT = Translated (it bypasses translation only where the
+  /// context enables Device-TLBs; otherwise fault reason 0xD).
+  TranslateResult translate(uint16_t rid, uint64_t iova, bool write, uint64_t t_ps, bool translated = false);
 
   // Invalidations (applied at the current simulated time by the invalidation queue).
   size_t invalidate_context_all();

@@ -130,7 +130,7 @@ void VtdIommu::upstream_transport(tlm::tlm_generic_payload& trans, sc_core::sc_t
   const uint16_t rid = ext ? ext->rid : 0;
   const uint64_t iova = trans.get_address();
   const bool write = trans.is_write();
-  const TranslateResult r = xlat_->translate(rid, iova, write, t);
+  const TranslateResult r = xlat_->translate(rid, iova, write, t, ext && ext->at == pci::AddressType::Translated);
   latency_.sample(r.done_ps - t);
   if (trace_ && r.walked) {
     const uint64_t id = trace_->next_id();

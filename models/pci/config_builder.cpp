@@ -189,8 +189,14 @@ uint16_t ConfigBuilder::add_acs(uint16_t capability) {
   return off;
 }
 
-uint16_t ConfigBuilder::add_aer() {
-  const uint16_t off = add_ext_cap(PCI_EXT_CAP_ID_ERR, 2, PCI_ERR_ROOT_COMMAND);
+uint16_t ConfigBuilder::add_aer(bool root_port) {
+  const uint16_t off = add_ext_cap(PCI_EXT_CAP_ID_ERR, 2, root_port ? PCI_ERR_ROOT_ERR_SRC + 4 : PCI_ERR_ROOT_COMMAND);
+  if (root_port) {  // Root Error Command (reporting enables), Root Error Status (RW1C), Error Source IDs
+    cfg_.init(off + PCI_ERR_ROOT_COMMAND, 4, 0,
+              PCI_ERR_ROOT_CMD_COR_EN | PCI_ERR_ROOT_CMD_NONFATAL_EN | PCI_ERR_ROOT_CMD_FATAL_EN);
+    cfg_.init(off + PCI_ERR_ROOT_STATUS, 4, 0, 0, 0x7F);
+    cfg_.init(off + PCI_ERR_ROOT_ERR_SRC, 4, 0);
+  }
   cfg_.init(off + PCI_ERR_UNCOR_STATUS, 4, 0, 0, 0x03FFF030);
   cfg_.init(off + PCI_ERR_UNCOR_MASK, 4, 0, 0x03FFF030);
   cfg_.init(off + PCI_ERR_UNCOR_SEVER, 4, 0x00062030, 0x03FFF030);

@@ -77,7 +77,8 @@ class ConfigBuilder {
   uint8_t add_msix(unsigned table_size, unsigned table_bar, uint32_t table_offset, unsigned pba_bar, uint32_t pba_offset);
   /// ACS with the given capability bits; control bits are writable where the capability is set.
   uint16_t add_acs(uint16_t capability);
-  uint16_t add_aer();
+  /// Advanced Error Reporting; a root port's has the root error command/status/source registers.
+  uint16_t add_aer(bool root_port = false);
   uint16_t add_ats();
   uint16_t add_pasid(unsigned max_width);
   /// Alternative Routing-ID Interpretation, with the next function number of the chain.

@@ -55,7 +55,7 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
   if (!vf) msi_cap_ = b.add_msi(3, true, false);  // 8 vectors requested
   msix_cap_ = b.add_msix(kMsixVectors, 0, MSIX_TABLE, 0, MSIX_PBA);
   if (!params_.conventional) {  // extended capabilities need PCI Express config space
-    b.add_aer();
+    set_aer_cap(b.add_aer());
     if (params_.acs) b.add_acs(params_.acs);
     if (params_.ats) b.add_ats();
     if (params_.pasid) b.add_pasid(20);

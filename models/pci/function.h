@@ -56,6 +56,9 @@ class PciFunction {
   uint16_t pcie_cap() const { return pcie_cap_; }
   /// Records where the builder put the PCIe capability (before finish_config()).
   void set_pcie_cap(uint16_t offset) { pcie_cap_ = offset; }
+  /// Offset of the AER capability, 0 if none.
+  uint16_t aer_cap() const { return aer_cap_; }
+  void set_aer_cap(uint16_t offset) { aer_cap_ = offset; }
 
   /// False while the function does not exist (an SR-IOV VF before VF Enable): it answers no
   /// config request and decodes nothing.
@@ -90,6 +93,7 @@ class PciFunction {
   BarSpecs bars_{};
   PciBus* bus_ = nullptr;
   uint16_t pcie_cap_ = 0;
+  uint16_t aer_cap_ = 0;
   std::vector<uint8_t> power_on_;
   uint64_t resets_ = 0;
 };

@@ -3,8 +3,10 @@
 #include <linux/pci_regs.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
+#include "models/pci/aer.h"
 #include "models/pci/pcie_extension.h"
 
 namespace vfiosim::pci {
@@ -75,7 +77,7 @@ uint64_t RootComplex::down_from_root(const PciBus* bus, uint64_t t, TlpType type
 }
 
 RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t addr, uint8_t* data, uint32_t len,
-                                        uint64_t ready_ps, uint64_t trace_id) {
+                                        uint64_t ready_ps, uint64_t trace_id, AddressType at) {
   if (!src.bus_master()) {
     ++blocked_no_bme_;
     return {ready_ps, false};
@@ -90,6 +92,7 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
   ext = PcieExtension{};
   ext.rid = src.dma_rid();
   ext.trace_id = trace_id;
+  ext.at = at;
   // A PCIe-to-PCI bridge issues requests from its secondary bus as (secondary bus, 00.0) (A2.3).
   for (const PciBus* b = src.bus(); b && b->bridge(); b = b->bridge()->bus())
     if (b->bridge()->port_type() == PortType::PcieToPciBridge) ext.rid = make_rid(b->number(), 0);
@@ -105,8 +108,12 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
     const TlpType type = write ? TlpType::MemWrite : TlpType::MemRead;
     const Route route = route_up(src, ready_ps, type, c.address, write ? c.length : 0, ext.rid, ext.at);
     uint64_t t = route.t;
-    if (route.kind == Route::Blocked) {  // ACS violation: Unsupported Request
+    if (route.kind == Route::Blocked) {  // ACS violation: a read gets a Completer Abort completion back
       ok = false;
+      if (!write) {
+        t = down_from(route.top, src.bus(), t, TlpType::Completion, c.address, 0);
+        src.config().set(PCI_STATUS, 2, src.config().get(PCI_STATUS, 2) | PCI_STATUS_REC_TARGET_ABORT);
+      }
       done = std::max(done, t);
       return;
     }
@@ -175,29 +182,41 @@ uint64_t RootComplex::down_from(const PciBus* top, const PciBus* bus, uint64_t t
   return t;
 }
 
-// Upstream routing with ACS at every root and downstream port the request enters (A2.4): source
-// validation, and peer-to-peer to a sibling downstream port's window — direct unless Request
-// Redirect sends it up to the root complex (and the IOMMU), or Direct Translated lets a
-// translated request through.
+// Upstream routing with ACS at every root and downstream port the request enters from below
+// (A2.4): Source Validation; a request for this port's own window (a loop back) turns around in
+// the port unless Upstream Forwarding sends it on up; one for a sibling downstream port's window
+// goes there inside the switch unless Request Redirect sends it up to the root complex (and the
+// IOMMU) — Direct Translated lets translated requests through.
 RootComplex::Route RootComplex::route_up(const PciFunction& src, uint64_t t, TlpType type, uint64_t addr,
                                          uint32_t payload, uint16_t rid, AddressType at) {
+  const uint32_t len = payload ? payload : 4;
   for (const PciBus* b = src.bus(); b && b->bridge(); b = b->bridge()->bus()) {
     if (b->link()) t = b->link()->send_up(t, type, addr, payload);
     PciBridge* port = b->bridge();
     const bool ingress = port->port_type() == PortType::DownstreamPort || port->port_type() == PortType::RootPort;
     if (ingress) {
-      const uint16_t ctrl = port->acs_cap() ? static_cast<uint16_t>(port->config().get(port->acs_cap() + PCI_ACS_CTRL, 2)) : 0;
+      const uint16_t ctrl = acs_control(*port);
       const uint8_t bus_no = static_cast<uint8_t>(rid >> 8);
       if ((ctrl & PCI_ACS_SV) && !bridge_routes_bus(port->config(), bus_no)) {
-        ++acs_violations_;
-        return {Route::Blocked, t, {}, nullptr};
+        acs_violation(*port, type, addr, payload, rid, t);
+        return {Route::Blocked, t, {}, port->bus()};
+      }
+      if ((ctrl & PCI_ACS_TB) && at != AddressType::Untranslated) {  // Translation Blocking
+        acs_violation(*port, type, addr, payload, rid, t);
+        return {Route::Blocked, t, {}, port->bus()};
+      }
+      if (bridge_forwards_memory(port->config(), addr) && !(ctrl & PCI_ACS_UF)) {
+        if (const auto target = route_mmio_below(&port->secondary(), addr, len)) {  // loop back in the port
+          ++p2p_direct_;
+          return {Route::Peer, t + params_.switch_latency_ps, *target, port->bus()};
+        }
       }
       const bool redirect = (ctrl & PCI_ACS_RR) && !(at == AddressType::Translated && (ctrl & PCI_ACS_DT));
       if (port->port_type() == PortType::DownstreamPort && !redirect) {
         const PciBus* internal = port->bus();
         for (PciFunction* sibling : internal->functions()) {
           if (sibling == port || !sibling->is_bridge() || !bridge_forwards_memory(sibling->config(), addr)) continue;
-          const auto target = route_mmio_below(&static_cast<PciBridge*>(sibling)->secondary(), addr, payload ? payload : 4);
+          const auto target = route_mmio_below(&static_cast<PciBridge*>(sibling)->secondary(), addr, len);
           if (!target) break;
           ++p2p_direct_;
           return {Route::Peer, t + params_.switch_latency_ps, *target, internal};
@@ -207,6 +226,50 @@ RootComplex::Route RootComplex::route_up(const PciFunction& src, uint64_t t, Tlp
     if (b->is_switch_internal()) t += params_.switch_latency_ps;
   }
   return {Route::Root, t, {}, nullptr};
+}
+
+uint16_t RootComplex::acs_control(const PciBridge& port) {
+  return port.acs_cap() ? static_cast<uint16_t>(port.config().get(port.acs_cap() + PCI_ACS_CTRL, 2)) : 0;
+}
+
+// An ACS violation at `port` (A1.7): blocked, counted, logged in the port's AER with the request's
+// header, ERR_NONFATAL to the root port when enabled, and an event in the report.
+void RootComplex::acs_violation(PciBridge& port, TlpType type, uint64_t addr, uint32_t payload, uint16_t rid,
+                                uint64_t t) {
+  ++acs_violations_;
+  PciBridge* root = &port;
+  while (root->port_type() != PortType::RootPort && root->bus()->bridge()) root = root->bus()->bridge();
+  const bool sent = aer_report_uncorrectable(port, port.aer_cap(), PCI_ERR_UNC_ACSV,
+                                             tlp_header_log(type, addr, payload, rid, 0),
+                                             root->port_type() == PortType::RootPort ? root : nullptr, port.rid());
+  if (type != TlpType::MemWrite)  // a non-posted request is answered with Completer Abort
+    port.config().set(PCI_STATUS, 2, port.config().get(PCI_STATUS, 2) | PCI_STATUS_SIG_TARGET_ABORT);
+  if (events_) {
+    char bdf[16];
+    std::snprintf(bdf, sizeof bdf, "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1F, rid & 7);
+    events_->add(t, stats_.path(), "acs_violation",
+                 {{"port", port.pci_name()}, {"source_id", bdf}, {"address", addr},
+                  {"access", type == TlpType::MemWrite ? "write" : "read"}, {"err_msg_sent", sent}});
+  }
+}
+
+// Where a completion from `completer` for requester `dest_bus` turns around: completions route by
+// ID, so one for a requester below a sibling downstream port goes there inside the switch —
+// unless Completion Redirect at the completer's port sends it up to the root complex (A2.4).
+RootComplex::CplRoute RootComplex::route_completion(const PciFunction& completer, uint8_t dest_bus, uint64_t t,
+                                                    TlpType type, uint64_t addr, uint32_t payload) {
+  for (const PciBus* b = completer.bus(); b && b->bridge(); b = b->bridge()->bus()) {
+    if (b->link()) t = b->link()->send_up(t, type, addr, payload);
+    PciBridge* port = b->bridge();
+    if (port->port_type() == PortType::DownstreamPort && !(acs_control(*port) & PCI_ACS_CR)) {
+      const PciBus* internal = port->bus();
+      for (PciFunction* sibling : internal->functions())
+        if (sibling != port && sibling->is_bridge() && bridge_routes_bus(sibling->config(), dest_bus))
+          return {internal, t + params_.switch_latency_ps};
+    }
+    if (b->is_switch_internal()) t += params_.switch_latency_ps;
+  }
+  return {nullptr, through_rc(through_rc(t))};
 }
 
 uint64_t RootComplex::peer_access(PciFunction& src, const MmioTarget& target, const PciBus* top, uint64_t t,
@@ -221,12 +284,11 @@ uint64_t RootComplex::peer_access(PciFunction& src, const MmioTarget& target, co
   ok = ok && chunk_ok;
   if (chunk_ok) dma_bytes_ += c.length;
   if (write) return t;
-  // Completions return by ID along the reverse path.
-  t = up_to(target.fn->bus(), top, t, chunk_ok ? TlpType::CompletionData : TlpType::Completion, c.address,
-            chunk_ok ? c.length : 0);
-  if (!top) t = through_rc(through_rc(t));
-  return down_from(top, src.bus(), t, chunk_ok ? TlpType::CompletionData : TlpType::Completion, c.address,
-                   chunk_ok ? c.length : 0);
+  // Completions return by ID (Completion Redirect decides where they turn around).
+  const TlpType ct = chunk_ok ? TlpType::CompletionData : TlpType::Completion;
+  const uint32_t cl = chunk_ok ? c.length : 0;
+  const CplRoute back = route_completion(*target.fn, src.bus()->number(), t, ct, c.address, cl);
+  return down_from(back.top, src.bus(), back.t, ct, c.address, cl);
 }
 
 PciFunction* RootComplex::find_function(uint8_t bus, uint8_t devfn) const {

@@ -15,13 +15,17 @@
 // - Timing is arithmetic: every link direction is a Serialiser, the root complex and each switch
 //   add a fixed latency; no kernel event is scheduled here.
 // - ACS at root and downstream ports for requests from below (A2.4): Source Validation blocks a
-//   requester ID outside the port's buses (counted; Unsupported Request); a request for a sibling
-//   downstream port's window goes there directly inside the switch unless Request Redirect sends
-//   it up to the root complex (Direct Translated lets translated requests through); the root
-//   complex routes requests that hit a device BAR down to that device.
-// What it does not model (yet): Completion Redirect and Upstream Forwarding as separate controls,
-// egress control, AER logging of ACS violations, PCIe-to-PCI bridges, SR-IOV, ATS, completion
-// timeouts, poisoned TLPs.
+//   requester ID outside the port's buses and Translation Blocking a translated request — an ACS
+//   violation, logged in the port's AER (status, first error pointer, header log), reported to the
+//   root port as ERR_NONFATAL when enabled, answered with Completer Abort for reads, and listed in
+//   the report's events; a request for the port's own window turns around in the port unless
+//   Upstream Forwarding sends it up; one for a sibling downstream port's window goes there inside
+//   the switch unless Request Redirect sends it up to the root complex (Direct Translated lets
+//   translated requests through); peer completions route by ID and turn around in the switch
+//   unless Completion Redirect at the completer's port sends them up; the root complex routes
+//   requests that hit a device BAR down to that device.
+// What it does not model (yet): egress control, ATS translation requests, completion timeouts,
+// poisoned TLPs, the root port's error interrupt.
 #pragma once
 
 #include <functional>
@@ -37,6 +41,7 @@
 #include "models/pci/pcie_extension.h"
 #include "models/pci/pcie_link.h"
 #include "sim/base/clock.h"
+#include "sim/base/event_log.h"
 #include "sim/stats/group.h"
 
 namespace vfiosim::pci {
@@ -91,8 +96,12 @@ class RootComplex : public sc_core::sc_module {
     bool ok;
   };
   /// `trace_id`: the request's slice in trace.json, carried to the IOMMU in the PcieExtension.
+  /// `at`: the request's Address Type (translated requests come from a device with an ATC).
   DmaResult dma(PciFunction& src, bool write, uint64_t addr, uint8_t* data, uint32_t len, uint64_t ready_ps,
-                uint64_t trace_id = 0);
+                uint64_t trace_id = 0, AddressType at = AddressType::Untranslated);
+
+  /// ACS violations are also listed in the report's events.
+  void set_event_log(EventLog* events) { events_ = events; }
 
   /// Called for every MSI write: requester, address, data, arrival time in ps.
   using MsiHandler = std::function<void(uint16_t rid, uint64_t address, uint32_t data, uint64_t arrival_ps)>;
@@ -133,10 +142,19 @@ class RootComplex : public sc_core::sc_module {
                  AddressType at);
   uint64_t peer_access(PciFunction& src, const MmioTarget& target, const PciBus* top, uint64_t t, bool write,
                        const Chunk& c, uint8_t* data, bool& ok);
+  struct CplRoute {
+    const PciBus* top;  // where the completion turned around (nullptr: the root complex)
+    uint64_t t;
+  };
+  CplRoute route_completion(const PciFunction& completer, uint8_t dest_bus, uint64_t t, TlpType type, uint64_t addr,
+                            uint32_t payload);
+  static uint16_t acs_control(const PciBridge& port);
+  void acs_violation(PciBridge& port, TlpType type, uint64_t addr, uint32_t payload, uint16_t rid, uint64_t t);
 
   RootComplexParams params_;
   ClockDomain clock_;
   TraceWriter* trace_;
+  EventLog* events_ = nullptr;
   PciBus root_bus_{nullptr};
   std::vector<std::unique_ptr<PciFunction>> owned_;
   std::vector<std::unique_ptr<PcieLink>> links_;

@@ -1,5 +1,7 @@
 #include "sim/app/pci_config.h"
 
+#include <linux/pci_regs.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <set>
@@ -26,6 +28,32 @@ std::optional<Bdf> Bdf::parse(const std::string& text) {
 }
 
 namespace {
+
+// ACS capability bits by name (PCI_ACS_*).
+const std::vector<std::pair<std::string, uint16_t>>& acs_bit_names() {
+  static const std::vector<std::pair<std::string, uint16_t>> names = {
+      {"SV", PCI_ACS_SV}, {"TB", PCI_ACS_TB}, {"RR", PCI_ACS_RR}, {"CR", PCI_ACS_CR},
+      {"UF", PCI_ACS_UF}, {"EC", PCI_ACS_EC}, {"DT", PCI_ACS_DT}};
+  return names;
+}
+
+Field acs_caps_field() {
+  std::vector<std::string> names;
+  for (const auto& [n, b] : acs_bit_names()) names.push_back(n);
+  return Field::array_of("acs_capabilities", Field::enumeration("", names))
+      .describe("The ACS capability bits (what Linux may enable: it sets SV, RR, CR and UF where present; "
+                "TB, EC and DT stay off)")
+      .defaults(json::array({"SV", "TB", "RR", "CR", "UF"}))
+      .items(0, 7);
+}
+
+uint16_t acs_bits(const json& names) {
+  uint16_t bits = 0;
+  for (const auto& n : names)
+    for (const auto& [name, b] : acs_bit_names())
+      if (n == name) bits |= b;
+  return bits;
+}
 
 Field bdf_field() {
   return Field::string("bdf").require().describe("Bus:device.function, e.g. \"01:00.0\" (the bus must be the one "
@@ -77,7 +105,8 @@ std::shared_ptr<const config::ObjectSpec> engine_spec() {
                .defaults(64).at_least(1).at_most(256));
     s->add(Field::integer("mps_supported").with_unit("bytes").describe("Max_Payload_Size supported (Device Cap)")
                .defaults(512).at_least(128).at_most(4096).pow2());
-    s->add(Field::boolean("acs").describe("Implement an ACS capability (SV, RR, CR, UF)").defaults(false));
+    s->add(Field::boolean("acs").describe("Implement an ACS capability (its bits: acs_capabilities)").defaults(false));
+    s->add(acs_caps_field());
     s->add(Field::boolean("ats").describe("Implement an ATS capability").defaults(false));
     s->add(Field::boolean("pasid").describe("Implement a PASID capability").defaults(false));
     auto sriov = std::make_shared<config::ObjectSpec>(
@@ -150,7 +179,8 @@ std::shared_ptr<const config::ObjectSpec> port_spec(int depth) {
   auto s = std::make_shared<config::ObjectSpec>(depth == 0 ? "root_port" : "downstream_port",
                                                 depth == 0 ? "A root port on bus 0" : "A switch downstream port");
   s->add(bdf_field());
-  s->add(Field::boolean("acs").describe("Implement ACS with SV, RR, CR and UF").defaults(true));
+  s->add(Field::boolean("acs").describe("Implement an ACS capability (its bits: acs_capabilities)").defaults(true));
+  s->add(acs_caps_field());
   s->add(Field::object_of("link", link_spec()).describe("The link to the device below").defaults(json::object()));
   auto children = std::make_shared<config::UnionSpec>("model");
   children->add("dma-engine", engine_spec());
@@ -324,6 +354,7 @@ PciPortConfig port_from(const json& p, uint32_t mps) {
   PciPortConfig port;
   port.bdf = *Bdf::parse(p["bdf"].get<std::string>());
   port.acs = p["acs"].get<bool>();
+  port.acs_caps = acs_bits(p["acs_capabilities"]);
   port.link = link_from(p["link"], mps);
   const size_t functions = p["children"].size();
   for (const auto& c : p["children"]) {
@@ -364,7 +395,7 @@ PciEndpointConfig endpoint_from(const json& c, bool multifunction_device) {
     e.engine.clock_mhz = c["clock_mhz"].get<uint64_t>();
     e.engine.tags = c["tags"].get<uint32_t>();
     e.engine.pcie.mps_supported = c["mps_supported"].get<uint32_t>();
-    e.engine.acs = c["acs"].get<bool>() ? 0x1F : 0;  // SV TB RR CR UF
+    e.engine.acs = c["acs"].get<bool>() ? acs_bits(c["acs_capabilities"]) : 0;
     e.engine.ats = c["ats"].get<bool>();
     e.engine.pasid = c["pasid"].get<bool>();
     e.engine.func1_alias = c["func1_alias"].get<bool>();

@@ -49,6 +49,7 @@ struct PciBridgeConfig {
 struct PciPortConfig {
   Bdf bdf;
   bool acs = true;
+  uint16_t acs_caps = 0x1F;  // PCI_ACS_* bits of the capability (SV TB RR CR UF)
   pci::LinkParams link;
   std::vector<PciEndpointConfig> endpoints;
   std::optional<PciSwitchConfig> switch_below;  // a switch instead of endpoints

@@ -14,7 +14,6 @@ std::string module_name(const char* prefix, const Bdf& b) {
   return buf;
 }
 
-constexpr uint16_t kAcsBits = 0x1F;  // SV TB RR CR UF
 constexpr uint16_t kBridgeVendor = 0x8086;
 constexpr uint16_t kRootPortDevice = 0x7a38;
 constexpr uint16_t kSwitchUpDevice = 0x8747;
@@ -67,7 +66,8 @@ void PciPlatform::build_port(const PciPortConfig& p, pci::PciBus& bus, pci::Port
   cap.link_gen = p.link.gen;
   cap.link_width = p.link.width;
   port->set_pcie_cap(b.add_pcie(cap));
-  if (p.acs) port->set_acs_cap(b.add_acs(kAcsBits));
+  port->set_aer_cap(b.add_aer(type == pci::PortType::RootPort));
+  if (p.acs) port->set_acs_cap(b.add_acs(p.acs_caps));
   port->finish_config();
   pci::PciBridge& ref = rc_->add(bus, std::move(port));
   rc_->connect(ref.secondary(), p.link);
@@ -173,6 +173,7 @@ nlohmann::json PciPlatform::describe() const {
 
 void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uint64_t iommu_regs, EventLog* events) {
   kernel_config_ = kc;
+  rc_->set_event_log(events);
   auto& k = stats_.child("kernel");
   costs_->configure(kc.cpu_mhz, kc.costs);
   // The kernel's pages sit at the top of the memory below the PCI hole (ECAM and the 32-bit MMIO

@@ -138,6 +138,8 @@ TEST(IommuDmaApi, DeviceReachesMemoryOnlyThroughItsMapping) {
   EXPECT_TRUE(logged);
 }
 
+constexpr unsigned kRunsOfUnmap = 16;
+
 TEST(IommuDmaApi, StrictUnmapCostsAboutTwoThousandCycles) {
   Machine m(platform_json(true));
   uint64_t unmap_ps = 0;
@@ -147,17 +149,26 @@ TEST(IommuDmaApi, StrictUnmapCostsAboutTwoThousandCycles) {
     // Warm up: the first map allocates the page tables.
     const uint64_t warm = m.pci().dma_api()->map(dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
     m.pci().dma_api()->unmap(dev, warm, 0x1000);
-    const uint64_t iova = m.pci().dma_api()->map(dev, 0x20001000, 0x1000, kernel::IOMMU_READ);
-    const uint64_t t0 = sc_core::sc_time_stamp().value();
-    m.pci().dma_api()->unmap(dev, iova, 0x1000);
-    unmap_ps = sc_core::sc_time_stamp().value() - t0;
+    // The mean of 16 unmaps, as a benchmark reports it: one unmap's time depends on where the
+    // wait-descriptor polling falls against the invalidation (up to one memory read either way).
+    // Each pair starts 37 ns further into a microsecond, so the phases spread.
+    const uint64_t us = 1000000;
+    for (unsigned i = 0; i < kRunsOfUnmap; ++i) {
+      const uint64_t iova = m.pci().dma_api()->map(dev, 0x20001000, 0x1000, kernel::IOMMU_READ);
+      const uint64_t now = sc_core::sc_time_stamp().value();
+      const uint64_t start = (now / us + 1) * us + static_cast<uint64_t>(i) * 37000;
+      sc_core::wait(sc_core::sc_time(static_cast<double>(start - now), sc_core::SC_PS));
+      m.pci().dma_api()->unmap(dev, iova, 0x1000);
+      unmap_ps += sc_core::sc_time_stamp().value() - start;
+    }
+    unmap_ps /= kRunsOfUnmap;
   });
   const uint64_t cycles = cpu_cycles(unmap_ps);
   RecordProperty("strict_unmap_cycles", std::to_string(cycles));
   // perf-anchors.md §2: 2,127-2,135 cycles per strict unmap (Malka et al.); we hold 2,100 ± 10%.
   EXPECT_GE(cycles, 1890u) << cycles;
   EXPECT_LE(cycles, 2310u) << cycles;
-  EXPECT_EQ(m.counter("system.kernel.iommu.intel.iotlb_flush_psi"), 2u);
+  EXPECT_EQ(m.counter("system.kernel.iommu.intel.iotlb_flush_psi"), 1u + kRunsOfUnmap);
 }
 
 TEST(IommuDmaApi, LazyUnmapsFlushAtTheBatchLimit) {

@@ -60,6 +60,26 @@ TEST(VtdTranslate, RequestsPassUntranslatedUntilTranslationIsEnabled) {
   EXPECT_EQ(w.b.count("requests"), 3u);
 }
 
+TEST(VtdFault, TranslatedRequestWithoutDeviceTlbIsReason0xD) {
+  // AT = Translated bypasses the tables only where the context enables Device-TLBs (TT = 01b);
+  // a multi-level context blocks it: fault reason 0xD, no memory access.
+  World w;
+  const uint64_t iova = 0x6000;
+  w.t.map(w.add_device(kRid, kDid), 4, iova, 0x30000000, 1);
+  w.fill(0x6000, 0x1234);
+  Access a;
+  uint64_t v = 0;
+  sctest::run_in_thread([&] {
+    w.enable();
+    a = w.sw().dma_issue(kRid, tlm::TLM_READ_COMMAND, 0x6000, &v, 8, pci::AddressType::Translated);
+    wait_until(a.done_ps);
+  });
+  EXPECT_FALSE(a.ok());
+  EXPECT_EQ(v, 0u);
+  EXPECT_EQ(w.b.faults_of_reason(vtd::kTranslationBlocked), 1u);
+  EXPECT_EQ(w.b.count("walks"), 0u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Permission faults and fault recording.
 

@@ -62,11 +62,13 @@ struct Initiator : sc_core::sc_module {
   Initiator(const sc_core::sc_module_name& n, uint64_t reg_base) : sc_module(n), base(reg_base) {}
 
   /// A device request issued now; returns without waiting for it (loosely timed).
-  Access dma_issue(uint16_t rid, tlm::tlm_command cmd, uint64_t addr, void* data, unsigned len) {
+  Access dma_issue(uint16_t rid, tlm::tlm_command cmd, uint64_t addr, void* data, unsigned len,
+                   pci::AddressType at = pci::AddressType::Untranslated) {
     tlm::tlm_generic_payload t;
     setup_payload(t, cmd, addr, static_cast<uint8_t*>(data), len);
     pci::PcieExtension ext;
     ext.rid = rid;
+    ext.at = at;
     t.set_extension(&ext);
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     Access a;

@@ -8,6 +8,7 @@
 #include "models/pci/dma_engine_regs.h"
 #include "models/pci/root_complex.h"
 #include "vfio/linux/iommu/dma_iommu.h"
+#include "vfio/linux/pci/aer.h"
 #include "sim/app/steps/step.h"
 
 namespace vfiosim {
@@ -76,7 +77,10 @@ void register_boot_drivers(PciPlatform& pci) {
     return d.is_pcie() && (d.pcie_type() == PCI_EXP_TYPE_ROOT_PORT || d.pcie_type() == PCI_EXP_TYPE_UPSTREAM ||
                            d.pcie_type() == PCI_EXP_TYPE_DOWNSTREAM);
   };
-  port->probe = [](kernel::pci_dev&) { return 0; };
+  port->probe = [&pci](kernel::pci_dev& d) {  // pcie_portdrv_probe(): the AER service on root ports
+    kernel::aer_enable_rootport(pci.kernel(), d);
+    return 0;
+  };
   port->driver_managed_dma = true;
   pci.drivers().register_driver(std::move(port));
 

@@ -18,7 +18,7 @@ const std::vector<CostInfo>& cost_table() {
       {"pgtable_free", 80, "one page-table page released from the freelist"},
       {"iova_alloc", 200, "alloc_iova_fast() on the per-CPU rcache path"},
       {"iova_free", 120, "free_iova_fast()"},
-      {"qi_submit", 650, "qi_submit_sync(): queue lock, descriptors and wait descriptor built"},
+      {"qi_submit", 790, "qi_submit_sync(): queue lock, descriptors and wait descriptor built"},
       {"qi_poll", 20, "one iteration of qi_submit_sync()'s status poll (besides its loads)"},
       {"flush_queue_add", 90, "queue_iova(): one entry onto the flush queue"},
       {"flush_queue_flush", 300, "fq_flush_iotlb() and fq_ring_free() per flush"},
