@@ -5,25 +5,46 @@
 
 namespace vfiosim {
 
+SparseStore::Leaf* SparseStore::leaf_of(uint64_t leaf_no) const {
+  if (leaf_no == last_leaf_no_) return last_leaf_;
+  auto it = leaves_.find(leaf_no);
+  if (it == leaves_.end()) return nullptr;
+  last_leaf_no_ = leaf_no;
+  last_leaf_ = it->second.get();
+  return last_leaf_;
+}
+
 uint8_t* SparseStore::page_for_write(uint64_t page_no) {
   if (page_no == last_no_ && last_page_) return last_page_;
-  auto& slot = pages_[page_no];
-  if (!slot) {
-    slot.reset(new uint8_t[kPageSize]);
-    std::memset(slot.get(), 0, kPageSize);
+  const uint64_t leaf_no = page_no >> kLeafBits;
+  Leaf* leaf = leaf_of(leaf_no);
+  if (!leaf) {
+    auto& slot = leaves_[leaf_no];
+    slot = std::make_unique<Leaf>();
+    leaf = slot.get();
+    last_leaf_no_ = leaf_no;
+    last_leaf_ = leaf;
+  }
+  Page& page = leaf->pages[page_no & ((1u << kLeafBits) - 1)];
+  if (!page) {
+    page.reset(new uint8_t[kPageSize]);
+    std::memset(page.get(), 0, kPageSize);
+    ++pages_;
   }
   last_no_ = page_no;
-  last_page_ = slot.get();
+  last_page_ = page.get();
   return last_page_;
 }
 
 const uint8_t* SparseStore::page_for_read(uint64_t page_no) const {
   if (page_no == last_no_ && last_page_) return last_page_;
-  auto it = pages_.find(page_no);
-  if (it == pages_.end()) return nullptr;
+  const Leaf* leaf = leaf_of(page_no >> kLeafBits);
+  if (!leaf) return nullptr;
+  const uint8_t* page = leaf->pages[page_no & ((1u << kLeafBits) - 1)].get();
+  if (!page) return nullptr;
   last_no_ = page_no;
-  last_page_ = it->second.get();
-  return last_page_;
+  last_page_ = const_cast<uint8_t*>(page);
+  return page;
 }
 
 bool SparseStore::read(uint64_t addr, void* dst, uint64_t len) const {

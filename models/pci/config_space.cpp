@@ -4,12 +4,6 @@ namespace vfiosim::pci {
 
 ConfigSpace::ConfigSpace(uint32_t size) : data_(size, 0), wmask_(size, 0), w1cmask_(size, 0) {}
 
-uint32_t ConfigSpace::get(uint32_t offset, unsigned len) const {
-  uint32_t v = 0;
-  for (unsigned i = 0; i < len; ++i) v |= static_cast<uint32_t>(data_[offset + i]) << (8 * i);
-  return v;
-}
-
 void ConfigSpace::set(uint32_t offset, unsigned len, uint32_t value) {
   for (unsigned i = 0; i < len; ++i) data_[offset + i] = static_cast<uint8_t>(value >> (8 * i));
 }

@@ -34,7 +34,16 @@ class ConfigSpace {
   /// hardware status updates). wmask/w1cmask cover the same bytes as `value`.
   void init(uint32_t offset, unsigned len, uint32_t value, uint32_t wmask = 0, uint32_t w1cmask = 0);
   void set(uint32_t offset, unsigned len, uint32_t value);  // value only, masks unchanged
-  uint32_t get(uint32_t offset, unsigned len) const;        // same as read() without checks
+  /// The same as read() without checks (little-endian, like config space itself).
+  uint32_t get(uint32_t offset, unsigned len) const {
+    const uint8_t* p = data_.data() + offset;
+    switch (len) {
+      case 1: return p[0];
+      case 2: return static_cast<uint32_t>(p[0] | (p[1] << 8));
+      default: return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+                      (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+    }
+  }
   void set_wmask(uint32_t offset, unsigned len, uint32_t wmask);
 
   /// Called after every software write with the offset, length, the value as written (command

@@ -1,5 +1,7 @@
 #include "models/pci/link_timing.h"
 
+#include <algorithm>
+
 #include <stdexcept>
 
 namespace vfiosim::pci {
@@ -102,15 +104,20 @@ double LinkTiming::dll_overhead() const {
          static_cast<double>(kSkipLength) / kSkipInterval;
 }
 
-LinkTiming::Span LinkTiming::transfer(uint32_t wire_bytes) const {
-  const uint128_t n = per_byte_raw_ * wire_bytes;
-  return {static_cast<uint64_t>(n / q_), n % q_};
+const LinkTiming::Cached& LinkTiming::spans(uint32_t wire_bytes) const {
+  Cached& c = cache_[(wire_bytes ^ (wire_bytes >> 4)) & 15];
+  if (c.bytes != wire_bytes) {
+    const uint128_t t = per_byte_raw_ * wire_bytes, o = per_byte_num_ * wire_bytes;
+    c.bytes = wire_bytes;
+    c.transfer = {static_cast<uint64_t>(t / q_), t % q_};
+    c.occupancy = {static_cast<uint64_t>(o / q_), o % q_};
+  }
+  return c;
 }
 
-LinkTiming::Span LinkTiming::occupancy(uint32_t wire_bytes) const {
-  const uint128_t n = per_byte_num_ * wire_bytes;
-  return {static_cast<uint64_t>(n / q_), n % q_};
-}
+LinkTiming::Span LinkTiming::transfer(uint32_t wire_bytes) const { return spans(wire_bytes).transfer; }
+
+LinkTiming::Span LinkTiming::occupancy(uint32_t wire_bytes) const { return spans(wire_bytes).occupancy; }
 
 Serialiser::Exact Serialiser::add(Exact a, LinkTiming::Span s) const {
   a.ps += s.ps;
@@ -124,7 +131,9 @@ Serialiser::Exact Serialiser::add(Exact a, LinkTiming::Span s) const {
 
 void Serialiser::prune(uint64_t now_ps) {
   // Nobody books before the current time, so intervals that ended by then can go.
-  while (!busy_.empty() && busy_.begin()->second.ps < now_ps) busy_.erase(busy_.begin());
+  size_t n = 0;
+  while (n < busy_.size() && busy_[n].end.ps < now_ps) ++n;
+  if (n) busy_.erase(busy_.begin(), busy_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 uint64_t Serialiser::send(uint64_t ready_ps, uint32_t wire_bytes) {
@@ -132,39 +141,35 @@ uint64_t Serialiser::send(uint64_t ready_ps, uint32_t wire_bytes) {
   const auto occ = timing_.occupancy(wire_bytes);
   // Earliest start >= ready where the whole occupancy fits between busy intervals.
   Exact start{ready_ps, 0};
-  auto it = busy_.upper_bound(start);
+  auto by_start = [](const Exact& v, const Booking& b) { return v < b.start; };
+  auto it = std::upper_bound(busy_.begin(), busy_.end(), start, by_start);  // first starting after `start`
   if (it != busy_.begin()) {
-    auto prev = std::prev(it);
-    if (start < prev->second) start = prev->second;
+    const auto prev = std::prev(it);
+    if (start < prev->end) start = prev->end;
   }
-  while (it != busy_.end() && it->first < add(start, occ)) {
-    if (start < it->second) start = it->second;
+  while (it != busy_.end() && it->start < add(start, occ)) {
+    if (start < it->end) start = it->end;
     ++it;
   }
   const Exact end = add(start, occ);
-  // Insert, merging with touching neighbours so the map stays small. The common case on a busy
+  // Insert, merging with touching neighbours so the list stays short. The common case on a busy
   // link — appending right behind the last booking — only moves that booking's end.
-  if (!busy_.empty()) {
-    auto last = std::prev(busy_.end());
-    if (last->second == start) {
-      last->second = end;
-      return finish(start, end, wire_bytes);
-    }
+  if (!busy_.empty() && busy_.back().end == start) {
+    busy_.back().end = end;
+    return finish(start, end, wire_bytes);
   }
-  auto next = busy_.lower_bound(end);
-  Exact new_start = start, new_end = end;
-  if (next != busy_.end() && next->first == end) {
-    new_end = next->second;
+  auto next = std::lower_bound(busy_.begin(), busy_.end(), end,
+                               [](const Booking& b, const Exact& v) { return b.start < v; });
+  Booking nb{start, end};
+  if (next != busy_.end() && next->start == end) {  // touches the next booking: absorb it
+    nb.end = next->end;
     next = busy_.erase(next);
   }
-  if (next != busy_.begin()) {
-    auto prev = std::prev(next);
-    if (prev->second == start) {
-      new_start = prev->first;
-      busy_.erase(prev);
-    }
+  if (next != busy_.begin() && std::prev(next)->end == start) {  // touches the previous one
+    std::prev(next)->end = nb.end;
+    return finish(start, end, wire_bytes);
   }
-  busy_.emplace(new_start, new_end);
+  busy_.insert(next, nb);
   return finish(start, end, wire_bytes);
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <vector>
 #include <string>
 
 #include "sim/base/clock.h"
@@ -67,6 +68,14 @@ class LinkTiming {
   uint128_t per_byte_raw_;  // transfer time of one wire byte = per_byte_raw_ / q_ ps
   uint128_t per_byte_num_;  // occupancy of one wire byte = per_byte_num_ / q_ ps
   uint128_t q_;
+  // A link sees a handful of TLP sizes: their spans are kept (direct-mapped by size) so the
+  // 128-bit divisions run once per size.
+  struct Cached {
+    uint32_t bytes = ~0u;
+    Span transfer, occupancy;
+  };
+  mutable Cached cache_[16];
+  const Cached& spans(uint32_t wire_bytes) const;
 };
 
 /// One direction of a link: a serialiser that sends one TLP at a time. Bookings are arithmetic
@@ -99,7 +108,12 @@ class Serialiser {
   void prune(uint64_t now_ps);
 
   const LinkTiming& timing_;
-  std::map<Exact, Exact> busy_;  // start -> end, disjoint
+  struct Booking {
+    Exact start, end;
+  };
+  // Disjoint bookings sorted by start. A link holds a few at a time, so a vector (no node
+  // allocation, a short memmove to insert) beats a tree.
+  std::vector<Booking> busy_;
   uint64_t busy_ps_ = 0;
   uint64_t tlps_ = 0;
   uint64_t bytes_ = 0;

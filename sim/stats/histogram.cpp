@@ -1,5 +1,7 @@
 #include "sim/stats/histogram.h"
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "sim/base/units.h"
@@ -9,16 +11,28 @@ namespace vfiosim::stats {
 void Distribution::sample(uint64_t v, uint64_t times) {
   if (!times) return;
   counts_[v] += times;
+  sorted_valid_ = false;
   count_ += times;
   sum_ += static_cast<uint128_t>(v) * times;
 }
 
+const std::vector<std::pair<uint64_t, uint64_t>>& Distribution::sorted() const {
+  if (!sorted_valid_) {
+    sorted_.assign(counts_.begin(), counts_.end());
+    std::sort(sorted_.begin(), sorted_.end());
+    sorted_valid_ = true;
+  }
+  return sorted_;
+}
+
 void Distribution::merge(const Distribution& other) {
-  for (const auto& [v, n] : other.counts_) sample(v, n);
+  for (const auto& [v, n] : other.sorted()) sample(v, n);
 }
 
 void Distribution::clear() {
   counts_.clear();
+  sorted_.clear();
+  sorted_valid_ = true;
   count_ = 0;
   sum_ = 0;
 }
@@ -31,7 +45,7 @@ uint64_t Distribution::percentile(double p) const {
   if (rank < 1) rank = 1;
   if (rank > count_) rank = count_;
   uint64_t seen = 0;
-  for (const auto& [v, n] : counts_) {
+  for (const auto& [v, n] : sorted()) {
     seen += n;
     if (seen >= rank) return v;
   }

@@ -4,7 +4,9 @@
 // `scale` turns stored integers into the reported unit (1e-3 reports picoseconds as ns).
 #pragma once
 
-#include <map>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "sim/base/int128.h"
 #include "sim/stats/stats.h"
@@ -18,15 +20,21 @@ class Distribution {
   void clear();
 
   uint64_t count() const { return count_; }
-  uint64_t min() const { return count_ ? counts_.begin()->first : 0; }
-  uint64_t max() const { return count_ ? counts_.rbegin()->first : 0; }
+  uint64_t min() const { return count_ ? sorted().front().first : 0; }
+  uint64_t max() const { return count_ ? sorted().back().first : 0; }
   double mean() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0; }
   /// Nearest-rank percentile, p in (0, 100]: the smallest value with at least p% of samples <= it.
   uint64_t percentile(double p) const;
   size_t distinct() const { return counts_.size(); }
+  /// (value, count) in ascending value order.
+  const std::vector<std::pair<uint64_t, uint64_t>>& sorted() const;
 
  private:
-  std::map<uint64_t, uint64_t> counts_;
+  // Counts by value in a hash map (a sample is one probe); the ordered view that percentiles
+  // need is built when asked for and kept until the next sample.
+  std::unordered_map<uint64_t, uint64_t> counts_;
+  mutable std::vector<std::pair<uint64_t, uint64_t>> sorted_;
+  mutable bool sorted_valid_ = true;
   uint64_t count_ = 0;
   uint128_t sum_ = 0;
 };
