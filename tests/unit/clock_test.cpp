@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sim/base/clock.h"
+#include "sim/base/int128.h"
 #include "sim/base/resource.h"
 
 using namespace vfiosim;
@@ -173,4 +174,33 @@ TEST(CycleResource, BackToBackBurstAccumulatesWaits) {
   EXPECT_EQ(r.reserve(50, 0), 50u);
   EXPECT_EQ(r.busy_cycles(), 40u);
   EXPECT_EQ(r.waited_cycles(), 80u);
+}
+
+// The fast paths (whole-picosecond periods; a double estimate corrected by multiplication for
+// rational ones) agree with the defining 128-bit formulas everywhere, including far out where
+// the estimate gives way to division.
+TEST(ClockDomain, FastPathsMatchTheExactFormulas) {
+  using u128 = uint128_t;
+  struct F {
+    uint64_t num, den;
+  };
+  const F freqs[] = {{1000000000, 1}, {250000000, 1}, {1200000000, 1}, {8000000000ULL * 128, 130 * 8},
+                     {16000000000ULL * 128, 130 * 8}, {2500000000ULL * 8, 10 * 8}, {3, 7}};
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (const F& f : freqs) {
+    const ClockDomain clk("c", f.num, f.den);
+    const u128 k = static_cast<u128>(1000000000000ULL) * f.den;
+    for (int i = 0; i < 20000; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      const uint64_t n = i < 10000 ? x % (1ULL << 40) : x % (1ULL << 52);
+      const uint64_t ps_ref = static_cast<uint64_t>((static_cast<u128>(n) * k + f.num - 1) / f.num);
+      if (static_cast<u128>(n) * k / f.num > UINT64_MAX) continue;
+      ASSERT_EQ(clk.ps_of(n), ps_ref) << f.num << "/" << f.den << " cycle " << n;
+      const uint64_t ps = x % (1ULL << 62);
+      const uint64_t c_ref = ps == 0 ? 0 : static_cast<uint64_t>(static_cast<u128>(ps - 1) * f.num / k) + 1;
+      ASSERT_EQ(clk.cycle_at_or_after(ps), c_ref) << f.num << "/" << f.den << " ps " << ps;
+    }
+  }
 }
