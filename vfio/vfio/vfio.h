@@ -40,6 +40,7 @@ struct vfio_device_ops {
   /// VFIO_DEVICE_FEATURE for the features the core does not handle: flags, the user pointer to
   /// the data after the 8-byte header, and its size (argsz - 8).
   std::function<int(vfio_device&, uint32_t flags, uint64_t arg, size_t argsz)> device_feature;
+  std::function<int(vfio_device&, vm_area&)> mmap;
 };
 
 struct vfio_device_set {

@@ -39,6 +39,10 @@ Vfio::Vfio(IommuCore* iommu, IommuGroups* fake_groups, Vfs& vfs) : iommu_(iommu)
     auto* d = static_cast<vfio_device*>(f.private_data);
     return d->ops->write ? d->ops->write(*d, buf, count, pos) : -EINVAL;
   };
+  device_fops_.mmap = [](file& f, vm_area& vma) -> int {  // vfio_device_fops_mmap()
+    auto* d = static_cast<vfio_device*>(f.private_data);
+    return d->ops->mmap ? d->ops->mmap(*d, vma) : -EINVAL;
+  };
   // vfio_noiommu_ops: attach/detach do nothing, every ioctl but CHECK_EXTENSION is -ENOTTY.
   noiommu_ops_.name = "vfio-noiommu";
   noiommu_ops_.open = [](unsigned long arg, long& err) -> void* {

@@ -153,9 +153,18 @@ class CloseStep : public Step {
 
 class MmapStep : public Step {
  public:
-  MmapStep(uint64_t size, bool huge, std::string as) : size_(size), huge_(huge), as_(std::move(as)) {}
+  MmapStep(uint64_t size, bool huge, std::string as, json fd, uint64_t offset, bool shared)
+      : size_(size), huge_(huge), as_(std::move(as)), fd_(std::move(fd)), offset_(offset), shared_(shared) {}
   void run(StepContext& ctx) override {
+    auto& names = ctx.platform.pci()->names(ctx.process);
     const long ret = syscall(ctx, [&](kernel::Task& t) -> long {
+      if (!fd_.is_null()) {  // a file mapping: the driver's mmap decides
+        kernel::file* f = t.fget(static_cast<int>(resolve(fd_, names)));
+        if (!f) return -EBADF;
+        const long r = t.mmap_file(f, size_, offset_, shared_);
+        kernel::fput(f);
+        return r;
+      }
       const uint64_t a = t.mmap_anonymous(size_, huge_);
       return a ? static_cast<long>(a) : -ENOMEM;
     });
@@ -170,6 +179,36 @@ class MmapStep : public Step {
   uint64_t size_;
   bool huge_;
   std::string as_;
+  json fd_;
+  uint64_t offset_;
+  bool shared_;
+};
+
+// A load or store by the process (no system call): to its memory or to a device it mapped.
+class UserAccessStep : public Step {
+ public:
+  UserAccessStep(bool write, json address, uint64_t offset, unsigned size, json value)
+      : write_(write), address_(std::move(address)), offset_(offset), size_(size), value_(std::move(value)) {}
+  void run(StepContext& ctx) override {
+    auto& names = ctx.platform.pci()->names(ctx.process);
+    kernel::Task& t = task_of(ctx);
+    const uint64_t uaddr = static_cast<uint64_t>(resolve(address_, names)) + offset_;
+    uint64_t v = write_ ? static_cast<uint64_t>(resolve(value_, names)) : 0;
+    const kernel::UserAccess r = t.user_access(uaddr, &v, size_, write_);
+    if (r == kernel::UserAccess::Ok) {
+      ctx.outputs = {{"signal", "none"}};
+      if (!write_) ctx.outputs["value"] = v;
+    } else {
+      ctx.outputs = {{"signal", r == kernel::UserAccess::Bus ? "SIGBUS" : "SIGSEGV"}};
+    }
+  }
+
+ private:
+  bool write_;
+  json address_;
+  uint64_t offset_;
+  unsigned size_;
+  json value_;
 };
 
 // A UUID string as the 16 bytes of a uuid_t (string order); empty if malformed.
@@ -465,16 +504,46 @@ std::vector<StepType> vfio_step_types() {
   {
     StepType t;
     t.op = "mmap";
-    t.desc = "mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS[|MAP_HUGETLB]): memory to map for DMA";
+    t.desc = "mmap(NULL, size, PROT_READ|PROT_WRITE, ...): anonymous memory to map for DMA (MAP_PRIVATE|"
+             "MAP_ANONYMOUS[|MAP_HUGETLB]), or with `fd` a device region (a vfio-pci BAR at its region offset)";
     t.fields = {Field::size("size").with_unit("bytes").require().describe("Length").at_least(1),
                 Field::boolean("hugetlb").describe("Back it with 2 MiB pages").defaults(false),
-                Field::string("as").describe("Name of the buffer (its address), e.g. for MAP_DMA vaddr")};
+                Field::string("as").describe("Name of the mapping (its address), e.g. for MAP_DMA vaddr or a load"),
+                Field::any("fd").describe("Map this descriptor (a name an earlier step gave, or a number)"),
+                Field::size("offset").with_unit("bytes")
+                    .describe("File offset: a vfio region's offset from GET_REGION_INFO (index << 40)").defaults(0),
+                Field::boolean("shared").describe("MAP_SHARED (false: MAP_PRIVATE) for a file mapping").defaults(true)};
     t.outputs = errno_fields();
     t.outputs.push_back(Field::integer("vaddr").describe("The mapping's address"));
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
       if (!needs_pci(p, ptr, issues)) return nullptr;
-      return std::make_unique<MmapStep>(s["size"].get<uint64_t>(), s["hugetlb"].get<bool>(), s.value("as", ""));
+      return std::make_unique<MmapStep>(s["size"].get<uint64_t>(), s["hugetlb"].get<bool>(), s.value("as", ""),
+                                        s.contains("fd") ? s["fd"] : json(), s["offset"].get<uint64_t>(),
+                                        s["shared"].get<bool>());
+    };
+    out.push_back(std::move(t));
+  }
+  for (bool write : {false, true}) {
+    StepType t;
+    t.op = write ? "store" : "load";
+    t.desc = write ? "A store by the process to its memory or a device mapping (mmap of a BAR): no system call"
+                   : "A load by the process from its memory or a device mapping: no system call";
+    t.fields = {Field::any("address").require().describe("User address: a name an earlier step gave (an mmap) or "
+                                                         "a number"),
+                Field::size("offset").with_unit("bytes").describe("Added to the address").defaults(0),
+                Field::integer("size").with_unit("bytes").describe("1, 2, 4 or 8").defaults(4).at_least(1).at_most(8)};
+    if (write) t.fields.push_back(Field::any("value").require().describe("The value stored"));
+    t.outputs = {Field::string("signal").describe("\"none\", or the signal the access raised (SIGBUS, SIGSEGV)")};
+    if (!write) t.outputs.push_back(Field::integer("value").describe("The value loaded"));
+    t.prepare = [write](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
+        -> std::unique_ptr<Step> {
+      if (!needs_pci(p, ptr, issues)) return nullptr;
+      const unsigned size = s["size"].get<unsigned>();
+      if (size != 1 && size != 2 && size != 4 && size != 8)
+        issues.add(ptr + "/size", "expected 1, 2, 4 or 8, got " + std::to_string(size));
+      return std::make_unique<UserAccessStep>(write, s["address"], s["offset"].get<uint64_t>(), size,
+                                              write ? s["value"] : json());
     };
     out.push_back(std::move(t));
   }

@@ -114,6 +114,12 @@ bool Task::fd_cloexec(int fd) const {
 }
 
 void Task::close_all() {
+  // exit_mm() before exit_files(): file mappings give their references back first.
+  for (auto it = vmas_.begin(); it != vmas_.end();) {
+    file* f = it->second.vm_file;
+    it = f ? vmas_.erase(it) : std::next(it);
+    if (f) fput(f);
+  }
   while (!fds_.empty()) close_fd(fds_.begin()->first);
 }
 
@@ -139,9 +145,49 @@ uint64_t Task::mmap_anonymous(uint64_t len, bool hugetlb) {
 int Task::munmap(uint64_t addr, uint64_t len) {
   auto it = vmas_.find(addr);
   if (it == vmas_.end() || it->second.end - it->second.start != ((len + 4095) & ~4095ULL)) return -EINVAL;
-  if (!it->second.host) pages_.free(it->second.pages);
+  file* f = it->second.vm_file;
+  if (!it->second.host && !it->second.vm_file) pages_.free(it->second.pages);
   vmas_.erase(it);
+  if (f) fput(f);  // the mapping's reference to the file
   return 0;
+}
+
+// do_mmap() of a file: a new area, the driver's f_op->mmap, and a file reference for the area.
+long Task::mmap_file(file* f, uint64_t len, uint64_t offset, bool shared) {
+  len = (len + 4095) & ~4095ULL;
+  if (!len || (offset & 0xFFF)) return -EINVAL;
+  if (!f->f_op->mmap) return -ENODEV;
+  vm_area v;
+  v.start = (mmap_base_ - len) & ~4095ULL;
+  v.end = v.start + len;
+  v.vm_pgoff = offset >> 12;
+  v.shared = shared;
+  if (int ret = f->f_op->mmap(*f, v)) return ret;
+  mmap_base_ = v.start;
+  get_file(f);
+  v.vm_file = f;
+  vmas_[v.start] = std::move(v);
+  return static_cast<long>(mmap_base_);
+}
+
+UserAccess Task::user_access(uint64_t uaddr, void* buf, unsigned len, bool write) {
+  const vm_area* v = find_vma(uaddr);
+  if (!v || uaddr + len > v->end) return UserAccess::Segv;
+  if (v->vm_file) {
+    if (!v->io || (v->io_ok && !v->io_ok())) return UserAccess::Bus;  // the fault handler said no
+    const uint64_t pa = v->io_phys + (uaddr - v->start);
+    uint64_t value = 0;
+    if (write) {
+      std::memcpy(&value, buf, len);
+      cpu_.write(pa, len, value);
+    } else {
+      value = cpu_.read(pa, len);
+      std::memcpy(buf, &value, len);
+    }
+    return UserAccess::Ok;
+  }
+  const int ret = write ? copy_to_user(uaddr, buf, len) : copy_from_user(buf, uaddr, len);
+  return ret ? UserAccess::Segv : UserAccess::Ok;
 }
 
 uint64_t Task::alloc_arg(const void* data, uint64_t len) {
@@ -167,7 +213,7 @@ vm_area* Task::vma_at(uint64_t addr) { return const_cast<vm_area*>(find_vma(addr
 
 uint64_t Task::user_phys(uint64_t uaddr) const {
   const vm_area* v = find_vma(uaddr);
-  if (!v || v->host) return 0;
+  if (!v || v->host || v->vm_file) return 0;
   return v->pages[(uaddr - v->start) / 4096] + (uaddr & 0xFFF);
 }
 
@@ -175,7 +221,7 @@ int Task::copy_from_user(void* dst, uint64_t uaddr, uint64_t len) {
   auto* out = static_cast<uint8_t*>(dst);
   for (uint64_t done = 0; done < len;) {
     vm_area* v = vma_at(uaddr + done);
-    if (!v) return -EFAULT;
+    if (!v || v->vm_file) return -EFAULT;  // uaccess to a device mapping is not ported
     const uint64_t n = std::min(len - done, v->end - (uaddr + done));
     if (v->host) {
       std::memcpy(out + done, v->bytes.data() + (uaddr + done - v->start), n);
@@ -197,7 +243,7 @@ int Task::copy_to_user(uint64_t uaddr, const void* src, uint64_t len) {
   const auto* in = static_cast<const uint8_t*>(src);
   for (uint64_t done = 0; done < len;) {
     vm_area* v = vma_at(uaddr + done);
-    if (!v) return -EFAULT;
+    if (!v || v->vm_file) return -EFAULT;  // uaccess to a device mapping is not ported
     const uint64_t n = std::min(len - done, v->end - (uaddr + done));
     if (v->host) {
       std::memcpy(v->bytes.data() + (uaddr + done - v->start), in + done, n);
@@ -230,7 +276,7 @@ int Task::pin_user_pages(uint64_t vaddr, uint64_t npages, std::vector<uint64_t>&
   out.clear();
   for (uint64_t i = 0; i < npages; ++i) {
     const vm_area* v = find_vma(vaddr + i * 4096);
-    if (!v || v->host) return -EFAULT;
+    if (!v || v->host || v->vm_file) return -EFAULT;  // VM_PFNMAP areas (follow_fault_pfn) are not ported
     out.push_back(v->pages[(vaddr + i * 4096 - v->start) / 4096]);
   }
   return 0;

@@ -28,6 +28,7 @@ struct file_operations {
   std::function<long(file&, unsigned cmd, uint64_t arg)> unlocked_ioctl;
   std::function<long(file&, uint64_t ubuf, uint64_t count, uint64_t pos)> read;   // pread semantics
   std::function<long(file&, uint64_t ubuf, uint64_t count, uint64_t pos)> write;  // pwrite semantics
+  std::function<int(file&, struct vm_area&)> mmap;  // sets the area's I/O target or returns -errno
 };
 
 struct file {
@@ -69,7 +70,18 @@ struct vm_area {
   bool host = false;             // syscall-argument area: bytes kept here, not in simulated memory
   std::vector<uint8_t> bytes;    // host areas
   std::vector<uint64_t> pages;   // physical address per 4 KiB page (anonymous / hugetlb)
+  // A file mapping (mmap of a device fd): VM_IO | VM_PFNMAP onto bus addresses from `io_phys`.
+  uint64_t vm_pgoff = 0;         // the offset asked for, in pages (the driver decodes it)
+  bool shared = false;           // MAP_SHARED
+  file* vm_file = nullptr;       // holds a reference while mapped
+  bool io = false;
+  uint64_t io_phys = 0;
+  /// The fault handler's verdict: false means the access gets SIGBUS (vfio-pci: memory decode off).
+  std::function<bool()> io_ok;
 };
+
+/// How a user load or store ended.
+enum class UserAccess { Ok, Segv, Bus };
 
 enum Cap { CAP_IPC_LOCK = 14, CAP_SYS_RAWIO = 17 };
 
@@ -104,6 +116,12 @@ class Task {
   /// mmap(MAP_ANONYMOUS [| MAP_HUGETLB]); 0 on failure (-ENOMEM).
   uint64_t mmap_anonymous(uint64_t len, bool hugetlb);
   int munmap(uint64_t addr, uint64_t len);
+  /// mmap(NULL, len, ..., MAP_SHARED or MAP_PRIVATE, fd's file, offset): the address or -errno
+  /// (-ENODEV when the file cannot be mapped, else the driver's answer).
+  long mmap_file(file* f, uint64_t len, uint64_t offset, bool shared);
+  /// A load or store by the process itself: through the CPU to memory or, for an I/O mapping,
+  /// to the device (SIGBUS when its fault handler refuses, SIGSEGV with no mapping).
+  UserAccess user_access(uint64_t uaddr, void* buf, unsigned len, bool write);
   /// A host-backed area holding `len` bytes (syscall arguments); returns its user address.
   uint64_t alloc_arg(const void* data, uint64_t len);
   int copy_from_user(void* dst, uint64_t uaddr, uint64_t len);

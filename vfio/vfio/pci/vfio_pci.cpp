@@ -27,6 +27,7 @@ VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu
   ops_.read = [this](vfio_device& d, uint64_t b, uint64_t n, uint64_t p) { return rw(core_of(d), b, n, p, false); };
   ops_.write = [this](vfio_device& d, uint64_t b, uint64_t n, uint64_t p) { return rw(core_of(d), b, n, p, true); };
   ops_.match = [this](vfio_device& d, const std::string& buf) { return match(core_of(d), buf); };
+  ops_.mmap = [this](vfio_device& d, vm_area& vma) { return mmap(core_of(d), vma); };
   ops_.device_feature = [this](vfio_device& d, uint32_t flags, uint64_t arg, size_t argsz) {
     return device_feature(core_of(d), flags, arg, argsz);
   };
@@ -196,8 +197,7 @@ long VfioPci::ioctl(vfio_pci_core_device& v, unsigned cmd, uint64_t arg) {
           info.offset = index_to_offset(info.index);
           info.size = dev.res[info.index].size();
           info.flags = info.size ? VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE : 0;
-          if (info.size && (dev.res[info.index].flags & IORESOURCE_MEM) && info.size >= 4096)
-            info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
+          if (bar_mmap_supported(dev, info.index)) info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
           break;
         case VFIO_PCI_ROM_REGION_INDEX:
           info.offset = index_to_offset(info.index);
@@ -211,6 +211,20 @@ long VfioPci::ioctl(vfio_pci_core_device& v, unsigned cmd, uint64_t arg) {
           break;
         default:
           return -EINVAL;
+      }
+      // msix_mmappable_cap(): the MSI-X BAR says its table may be mmapped (interrupt remapping
+      // protects the host), as a capability chained after the info.
+      if ((info.flags & VFIO_REGION_INFO_FLAG_MMAP) && dev.msix_cap &&
+          (pci_.read_config(dev, dev.msix_cap + PCI_MSIX_TABLE, 4) & PCI_MSIX_TABLE_BIR) == info.index) {
+        const vfio_info_cap_header cap{VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, 1, 0};
+        info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+        if (info.argsz < sizeof(info) + sizeof(cap)) {
+          info.argsz = sizeof(info) + sizeof(cap);
+          info.cap_offset = 0;
+        } else {
+          if (t->copy_to_user(arg + sizeof(info), &cap, sizeof(cap))) return -EFAULT;
+          info.cap_offset = sizeof(info);
+        }
       }
       return t->copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
     }
@@ -576,7 +590,7 @@ long VfioPci::rw(vfio_pci_core_device& v, uint64_t ubuf, uint64_t count, uint64_
   if (index > VFIO_PCI_BAR5_REGION_INDEX) return -EINVAL;
   const resource& r = dev.res[index];
   if (!r.size() || !(r.flags & IORESOURCE_MEM) || off >= r.size()) return -EINVAL;
-  if (!(pci_.read_config(dev, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY)) return -EIO;  // decode off
+  if (!memory_enabled(v)) return -EIO;  // decode off
   count = std::min(count, r.size() - off);
   // The MSI-X table (and PBA) are the kernel's: reads return ones, writes are dropped.
   uint64_t x_start = 0, x_end = 0;

@@ -5,7 +5,7 @@
 // (INTx, MSI, MSI-X, ERR, REQ), SET_IRQS, RESET (function-level reset with the config state saved
 // and restored), region read/write (virtualised config space, memory BARs through MMIO of the
 // calling thread), `match` with "vf_token=" and `request` (the REQ eventfd, or the "blocked until
-// released" notice).
+// released" notice), `mmap` of BARs.
 // Config space goes through VfioPciConfig (vfio_pci_config.c); SET_IRQS drives MSI, MSI-X, REQ and ERR
 // with eventfds (vfio_pci_intrs.c); the MSI-X table is protected in BAR accesses.
 // SR-IOV (vfio_pci_core.c): sriov_configure behind the enable_sriov parameter, VFs of a vfio-pci
@@ -13,7 +13,8 @@
 // vfio_pci_validate_vf_token() (set through VFIO_DEVICE_FEATURE_PCI_VF_TOKEN or "vf_token=").
 // Hot reset (GET_PCI_HOT_RESET_INFO / PCI_HOT_RESET) resets the bus below the parent bridge for
 // the device set (devices share a set per bus). Not ported yet: INTx triggering, mmap of BARs,
-// slot reset, VGA and the IGD/NVLink extras.
+// slot reset, VGA and the IGD/NVLink extras. BARs mmap (vfio_pci_core_mmap) as VM_PFNMAP areas
+// whose accesses fault with SIGBUS while memory decode is off.
 #pragma once
 
 #include <array>
@@ -89,6 +90,11 @@ class VfioPci {
   void vf_uninit(vfio_pci_core_device& vdev);
   int sriov_configure(vfio_pci_core_device& vdev, int nr_virtfn);
   int device_feature(vfio_pci_core_device& vdev, uint32_t flags, uint64_t arg, size_t argsz);
+  int mmap(vfio_pci_core_device& vdev, vm_area& vma);
+  /// __vfio_pci_memory_enabled(): Command.MEM, or always for a VF (no_command_memory).
+  bool memory_enabled(const vfio_pci_core_device& vdev);
+  /// vfio_pci_probe_mmaps(): memory BARs that start on a page and span at least one.
+  bool bar_mmap_supported(const pci_dev& dev, unsigned index) const;
   int reset(vfio_pci_core_device& vdev);
   struct SavedState {
     uint32_t header[16] = {};
