@@ -5,7 +5,38 @@
 namespace vfiosim {
 
 InterruptController::InterruptController(stats::Group& parent)
-    : stats_(parent.child("irq")), messages_(stats_.counter("msi_messages", "messages", "MSI/MSI-X messages received")) {}
+    : stats_(parent.child("irq")),
+      messages_(stats_.counter("msi_messages", "messages", "MSI/MSI-X messages received")),
+      intx_messages_(stats_.counter("intx_messages", "messages", "Assert_INTx and Deassert_INTx messages received")) {}
+
+InterruptController::Line& InterruptController::line(unsigned gsi) {
+  auto& l = lines_[gsi];
+  if (!l.event) l.event = std::make_unique<sc_core::sc_event>(sc_core::sc_gen_unique_name("irq_line"));
+  return l;
+}
+
+void InterruptController::set_line(unsigned gsi, bool assert, uint64_t arrival_ps) {
+  ++intx_messages_;
+  line(gsi);
+  const uint64_t now = ClockDomain::to_ps(sc_core::sc_time_stamp());
+  const uint64_t delay = arrival_ps > now ? arrival_ps - now : 0;
+  sc_core::sc_spawn(
+      [this, gsi, assert, delay] {
+        if (delay) sc_core::wait(ClockDomain::to_time(delay));
+        Line& l = line(gsi);
+        if (assert) ++l.asserted;
+        else if (l.asserted) --l.asserted;
+        l.event->notify(sc_core::SC_ZERO_TIME);
+      },
+      sc_core::sc_gen_unique_name("intx_arrival"));
+}
+
+unsigned InterruptController::level(unsigned gsi) const {
+  auto it = lines_.find(gsi);
+  return it == lines_.end() ? 0 : it->second.asserted;
+}
+
+sc_core::sc_event& InterruptController::line_event(unsigned gsi) { return *line(gsi).event; }
 
 InterruptController::Vector& InterruptController::vec(uint32_t v) {
   auto& slot = vectors_[v];

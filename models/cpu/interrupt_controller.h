@@ -1,6 +1,7 @@
-// Where message-signalled interrupts land: the root complex hands every write to the MSI window
-// here at its arrival time; each distinct message data value is a vector kernel code can wait on.
-// Models the delivery point only (no APIC routing, priorities or interrupt remapping).
+// Where interrupts land: the root complex hands every write to the MSI window here at its arrival
+// time (each distinct message data value is a vector kernel code can wait on), and every INTx
+// message as a change of a level-triggered line. Models the delivery point only (no APIC routing,
+// priorities or interrupt remapping).
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,21 @@ class InterruptController {
   /// Blocks the calling thread until `vector` has fired more than `seen` times; returns the count.
   uint64_t wait_for(uint32_t vector, uint64_t seen);
 
+  // Level-triggered lines (IOAPIC inputs) for INTx: each Assert_INTx / Deassert_INTx message that
+  // the root complex maps to `gsi` moves the line's count of asserting sources (wired-OR).
+  void set_line(unsigned gsi, bool assert, uint64_t arrival_ps);
+  /// Sources asserting `gsi` now.
+  unsigned level(unsigned gsi) const;
+  /// Notified whenever `gsi`'s level changes.
+  sc_core::sc_event& line_event(unsigned gsi);
+
  private:
+  struct Line {
+    std::unique_ptr<sc_core::sc_event> event;
+    unsigned asserted = 0;
+  };
+  Line& line(unsigned gsi);
+  std::map<unsigned, Line> lines_;
   struct Vector {
     std::unique_ptr<sc_core::sc_event> event;
     uint64_t fired = 0;
@@ -36,6 +51,7 @@ class InterruptController {
   std::map<uint32_t, Vector> vectors_;
   stats::Group& stats_;
   stats::Counter& messages_;
+  stats::Counter& intx_messages_;
 };
 
 }  // namespace vfiosim

@@ -100,6 +100,11 @@ void DmaEngine::on_reset() {
   ++resets_stat_;
   for (DmaEngine* v : vfs_) v->function_level_reset();  // VF Enable is clear again: the VFs are gone
   sriov_enabled_ = false;
+  intx_condition_ = false;
+  if (intx_asserted_) {  // reset drops the line
+    intx_asserted_ = false;
+    rc_.intx(*this, false, ClockDomain::to_ps(sc_core::sc_time_stamp()));
+  }
   ++generation_;
   regs_.fill(0);
   std::memcpy(&regs_[ID], &kIdValue, 4);
@@ -126,7 +131,18 @@ void DmaEngine::raise_msi(unsigned vector) {
   if (rc_.dma(*this, true, addr, payload, 4, ClockDomain::to_ps(sc_core::sc_time_stamp())).ok) ++interrupts_;
 }
 
+void DmaEngine::update_intx() {
+  const uint32_t pin = config().get(PCI_INTERRUPT_PIN, 1);
+  const uint32_t st = config().get(PCI_STATUS, 2);
+  config().set(PCI_STATUS, 2, intx_condition_ ? (st | PCI_STATUS_INTERRUPT) : (st & ~uint32_t{PCI_STATUS_INTERRUPT}));
+  const bool assert = pin && intx_condition_ && !(config().get(PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+  if (assert == intx_asserted_) return;
+  intx_asserted_ = assert;
+  rc_.intx(*this, assert, ClockDomain::to_ps(sc_core::sc_time_stamp()));
+}
+
 void DmaEngine::on_config_write(uint32_t offset, unsigned len, uint32_t, uint32_t) {
+  if (offset <= PCI_COMMAND + 1 && offset + len > PCI_COMMAND) update_intx();  // INTx Disable
   if (sriov_cap_ && offset < sriov_cap_ + uint32_t{PCI_EXT_CAP_SRIOV_SIZEOF} && offset + len > sriov_cap_) sriov_write();
   // Enabling MSI-X or clearing its function mask delivers pending vectors whose entries are unmasked.
   const uint32_t flags = msix_cap_ + PCI_MSIX_FLAGS;
@@ -200,6 +216,10 @@ tlm::tlm_response_status DmaEngine::bar_access(int bar, uint64_t off, bool write
     case STATUS:
       status &= ~(static_cast<uint32_t>(value) & (STATUS_DONE | STATUS_ERROR));
       std::memcpy(&regs_[STATUS], &status, 4);
+      if (!(status & STATUS_DONE) && intx_condition_) {  // acknowledged: the level interrupt goes away
+        intx_condition_ = false;
+        update_intx();
+      }
       return tlm::TLM_OK_RESPONSE;
     case CONTROL: case ADDR: case ADDR + 4: case WINDOW: case WINDOW + 4: case SIZE: case OUTSTANDING:
     case COUNT: case COUNT + 4: case DATA_SEED: case MSIX_VECTOR: case STRIDE: case PATTERN_ADDR:
@@ -289,7 +309,12 @@ void DmaEngine::raise_msix(unsigned vector) {
     raise_msi(vector);
     return;
   }
-  if (vector >= kMsixVectors || !msix_enabled()) return;
+  if (!msix_enabled()) {  // neither MSI nor MSI-X: the INTx pin (if the function has one)
+    intx_condition_ = true;
+    update_intx();
+    return;
+  }
+  if (vector >= kMsixVectors) return;
   const uint8_t* e = &msix_table_[vector * 16];
   if (msix_function_masked() || (e[PCI_MSIX_ENTRY_VECTOR_CTRL] & PCI_MSIX_ENTRY_CTRL_MASKBIT)) {
     if (!((pba_ >> vector) & 1)) ++interrupts_pending_;

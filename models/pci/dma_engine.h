@@ -13,7 +13,9 @@
 // BARs after BAR0 are plain device memory that peers can read and write.
 // SR-IOV: a PF may carry an SR-IOV capability; its VFs are DMA engines of their own (registers
 // and MSI-X in VF BAR0, their own requester IDs) that exist while VF Enable is set.
-// What it does not model: descriptor rings, ATS/PASID requests, 10-bit tags, INTx.
+// INTx: with MSI and MSI-X off, a completion asserts INTA until the driver clears STATUS.DONE
+// (level-triggered; Command.INTX_DISABLE masks it, Status bit 3 shows it either way).
+// What it does not model: descriptor rings, ATS/PASID requests, 10-bit tags.
 #pragma once
 
 #include <array>
@@ -83,6 +85,9 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   Workload job_from_registers() const;
   void publish(const WorkloadResult& r);
   void raise_msix(unsigned vector);
+  /// INTx: the line follows (interrupt condition && !Command.INTX_DISABLE); Status bit 3 shows
+  /// the condition. A change sends Assert_INTA / Deassert_INTA.
+  void update_intx();
   void raise_msi(unsigned vector);
   bool msix_enabled() const;
   bool msix_function_masked() const;
@@ -108,7 +113,9 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   DmaEngine* pf_ = nullptr;       // VF: its PF
   unsigned vf_index_ = 0;         // VF: 0-based VF number
   uint16_t latched_num_vfs_ = 0;
-  bool sriov_enabled_ = false;  // PF: NumVFs when VF Enable was set (read-only while set)
+  bool sriov_enabled_ = false;
+  bool intx_condition_ = false;  // a completion interrupt is pending (STATUS.DONE not yet cleared)
+  bool intx_asserted_ = false;  // PF: NumVFs when VF Enable was set (read-only while set)
 
   stats::Group& stats_;
   WorkloadStats wstats_;

@@ -25,6 +25,13 @@ struct PcieExtension : tlm::tlm_extension<PcieExtension> {
   }
 };
 
+/// The platform's INTx routing ("firmware" _PRT): the pin swizzled at every bridge on the way up
+/// (pin' = (pin - 1 + slot) % 4 + 1, pci_swizzle_interrupt_pin), then line 16 + (slot + pin - 1)
+/// % 4 for the device on the root bus. The kernel's pci_assign_irq() computes the same.
+constexpr unsigned kIntxFirstLine = 16;
+inline unsigned intx_line(uint8_t root_slot, unsigned pin) { return kIntxFirstLine + (root_slot + pin - 1) % 4; }
+inline unsigned swizzle_pin(uint8_t slot, unsigned pin) { return (pin - 1 + slot) % 4 + 1; }
+
 inline uint16_t make_rid(uint8_t bus, uint8_t devfn) { return static_cast<uint16_t>((bus << 8) | devfn); }
 inline uint8_t devfn_of(uint8_t device, uint8_t function) { return static_cast<uint8_t>((device << 3) | function); }
 

@@ -19,6 +19,13 @@ uint32_t payload_field(const PciFunction& fn, unsigned shift) {
 }
 uint32_t mps_of(const PciFunction& fn) { return payload_field(fn, 5); }
 uint32_t mrrs_of(const PciFunction& fn) { return payload_field(fn, 12); }
+unsigned intx_gsi(const PciBus* bus, uint8_t devfn, unsigned pin) {
+  for (; bus && bus->bridge(); bus = bus->bridge()->bus()) {
+    pin = swizzle_pin(static_cast<uint8_t>(devfn >> 3), pin);
+    devfn = bus->bridge()->devfn();
+  }
+  return intx_line(static_cast<uint8_t>(devfn >> 3), pin);
+}
 bool ari_forwarding(const PciFunction& port) {
   return port.pcie_cap() && (port.config().get(port.pcie_cap() + PCI_EXP_DEVCTL2, 2) & PCI_EXP_DEVCTL2_ARI);
 }
@@ -162,6 +169,13 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
   });
   trans.clear_extension(&ext);
   return {done, ok};
+}
+
+void RootComplex::intx(PciFunction& src, bool assert, uint64_t ready_ps) {
+  const unsigned pin = src.config().get(PCI_INTERRUPT_PIN, 1);
+  if (pin < 1 || pin > 4) return;
+  const uint64_t t = through_rc(up_to_root(src.bus(), ready_ps, TlpType::Message, 0, 0));
+  if (intx_) intx_(intx_gsi(src.bus(), src.devfn(), pin), assert, t);
 }
 
 uint64_t RootComplex::up_to(const PciBus* bus, const PciBus* top, uint64_t t, TlpType type, uint64_t addr,

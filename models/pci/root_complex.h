@@ -107,6 +107,13 @@ class RootComplex : public sc_core::sc_module {
   using MsiHandler = std::function<void(uint16_t rid, uint64_t address, uint32_t data, uint64_t arrival_ps)>;
   void on_msi(MsiHandler handler) { msi_ = std::move(handler); }
 
+  /// An Assert_INTx / Deassert_INTx message from `src` (its Interrupt Pin), ready at `ready_ps`:
+  /// up the links like any message, swizzled at every bridge, then to the platform's line for
+  /// (root bus device, pin) — the handler gets the line number and the arrival time.
+  void intx(PciFunction& src, bool assert, uint64_t ready_ps);
+  using IntxHandler = std::function<void(unsigned gsi, bool assert, uint64_t arrival_ps)>;
+  void on_intx(IntxHandler handler) { intx_ = std::move(handler); }
+
   /// The function that answers config requests for (bus, devfn), or nullptr.
   PciFunction* find_function(uint8_t bus, uint8_t devfn) const;
 
@@ -159,6 +166,7 @@ class RootComplex : public sc_core::sc_module {
   std::vector<std::unique_ptr<PciFunction>> owned_;
   std::vector<std::unique_ptr<PcieLink>> links_;
   MsiHandler msi_;
+  IntxHandler intx_;
   tlm::tlm_generic_payload dma_trans_;
   PcieExtension dma_ext_;
 

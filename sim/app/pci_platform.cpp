@@ -34,6 +34,7 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   bus_->map(rcp0.mmio64_base, rcp0.mmio64_size, 0, "MMIO above 4 GiB");
   irq_ = std::make_unique<InterruptController>(root);
   rc_->on_msi([this](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { irq_->deliver(rid, a, d, t); });
+  rc_->on_intx([this](unsigned gsi, bool assert, uint64_t t) { irq_->set_line(gsi, assert, t); });
   for (const auto& e : config_.rc_endpoints) add_engine(e, rc_->root_bus(), "rciep");
   for (const auto& p : config_.root_ports) build_port(p, rc_->root_bus(), pci::PortType::RootPort);
   const auto& rcp = config_.root_complex;
@@ -191,6 +192,8 @@ void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uin
   type1_ = std::make_unique<kernel::VfioIommuType1>(*iommu_core_, *costs_, kc.type1);
   vfio_pci_ = std::make_unique<kernel::VfioPci>(*vfio_, *kernel_, *drivers_, *cpu_, *irq_);
   vfio_pci_->set_sriov(iov_.get(), kc.vfio_pci_enable_sriov, seed_);
+  irq_lines_ = std::make_unique<kernel::IrqLines>(*irq_);
+  vfio_pci_->set_irq_lines(irq_lines_.get());
   if (!iommu_regs) return;
   auto& ki = k.child("iommu");
   intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irq_, iommu_regs, kc.iommu, events,

@@ -102,6 +102,7 @@ class PciPlatform {
   std::unique_ptr<kernel::UserPageAllocator> user_pages_;
   std::unique_ptr<kernel::Vfio> vfio_;
   std::unique_ptr<kernel::VfioIommuType1> type1_;
+  std::unique_ptr<kernel::IrqLines> irq_lines_;
   std::unique_ptr<kernel::VfioPci> vfio_pci_;
   std::map<std::string, std::unique_ptr<kernel::Task>> tasks_;
   std::map<std::string, std::map<std::string, int64_t>> names_;

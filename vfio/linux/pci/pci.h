@@ -70,6 +70,8 @@ struct pci_dev {
   uint16_t acs_cap = 0;
   uint8_t msix_cap = 0;
   uint32_t pcie_mpss = 0;   // Max_Payload_Size supported, as the 0..5 encoding
+  uint8_t pin = 0;          // Interrupt Pin (1-4 = INTA-INTD, 0 none)
+  unsigned irq = 0;         // the INTx line pci_assign_irq() found (0: none)
   resource res[PCI_NUM_RESOURCES];
   pci_bus* subordinate = nullptr;  // the bus below a bridge
   bool is_enabled = false;

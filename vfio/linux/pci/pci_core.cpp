@@ -2,6 +2,7 @@
 // buses are assigned depth-first, as the kernel does when firmware left them unset).
 #include "vfio/linux/pci/pci_core.h"
 
+#include "models/pci/pcie_extension.h"
 #include "vfio/linux/pci/acs.h"
 #include "vfio/linux/pci/iov.h"
 
@@ -155,6 +156,7 @@ void PciCore::setup_device(pci_dev& dev) {
   configure_ari(dev);
   pci_iov_init(*this, dev);
   pci_enable_acs(*this, dev);
+  assign_irq(dev);
   if (dev.is_virtfn) return;  // a VF's BARs read 0: its resources come from the PF (pci_iov_add_virtfn)
   if (dev.is_bridge()) read_bases(dev, 2, PCI_ROM_ADDRESS1);
   else read_bases(dev, 6, PCI_ROM_ADDRESS);
@@ -179,6 +181,24 @@ void PciCore::configure_ari(pci_dev& dev) {
 }
 
 void PciCore::pci_setup_device(pci_dev& dev) { setup_device(dev); }
+
+// pci_assign_irq(): the pin swizzled up to the root bus (pci_common_swizzle), then the
+// firmware's routing table for (slot, pin) — the platform's pci::intx_line().
+void PciCore::assign_irq(pci_dev& dev) {
+  dev.pin = static_cast<uint8_t>(read_config(dev, PCI_INTERRUPT_PIN, 1));
+  if (!dev.pin || dev.pin > 4 || dev.is_virtfn) {  // VFs have no INTx
+    dev.irq = 0;
+    return;
+  }
+  unsigned pin = dev.pin;
+  const pci_dev* d = &dev;
+  while (d->bus->self) {
+    pin = pci::swizzle_pin(d->slot(), pin);
+    d = d->bus->self;
+  }
+  dev.irq = pci::intx_line(d->slot(), pin);
+  write_config(dev, PCI_INTERRUPT_LINE, 1, dev.irq & 0xff);
+}
 
 // pci_alloc_dev() + list_add to the bus: the caller sets the IDs and calls pci_setup_device().
 pci_dev& PciCore::pci_alloc_dev(pci_bus* bus, unsigned devfn) {

@@ -77,6 +77,7 @@ class PciCore {
   unsigned scan_bridge(pci_bus* bus, pci_dev* dev, unsigned max);
   void setup_device(pci_dev& dev);
   void configure_ari(pci_dev& dev);
+  void assign_irq(pci_dev& dev);
   void read_bases(pci_dev& dev, int howmany, int rom);
   // setup-bus.c (simplified)
   void size_and_assign();

@@ -141,6 +141,9 @@ int VfioPci::open_device(vfio_pci_core_device& v) {
   pci_dev& dev = *v.pdev;
   if (int ret = pci_.enable_device(dev)) return ret;
   if (v.reset_works) reset(v);
+  // vfio_pci_core_enable(): INTx masking in hardware if the device has it, and INTx Disable off.
+  v.pci_2_3 = dev.pin && intx_mask_supported(dev);
+  if (v.pci_2_3 && (pci_.read_config(dev, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE)) pci_intx(dev, true);
   v.saved_command = pci_.read_config(dev, PCI_COMMAND, 2);
   pci_.write_config(dev, PCI_COMMAND, 2, v.saved_command | PCI_COMMAND_MEMORY);  // FLR cleared decode
   v.config = std::make_unique<VfioPciConfig>(pci_, dev, [this, &v] { reset(v); });
@@ -153,6 +156,7 @@ int VfioPci::open_device(vfio_pci_core_device& v) {
 void VfioPci::close_device(vfio_pci_core_device& v) {
   pci_dev& dev = *v.pdev;
   if (v.sriov_pf_core_dev) --v.sriov_pf_core_dev->vf_token->users;  // vfio_pci_vf_token_user_add(vdev, -1)
+  if (v.irq_type == VFIO_PCI_INTX_IRQ_INDEX) intx_disable(v);
   msi_disable(v);
   eventfd_ctx_put(v.req_trigger);
   v.req_trigger = nullptr;
@@ -509,7 +513,8 @@ long VfioPci::set_irqs(vfio_pci_core_device& v, uint64_t arg) {
     if (t->copy_from_user(data.data(), arg + minsz, data.size())) return -EFAULT;
   }
   const uint32_t action = hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
-  if (action != VFIO_IRQ_SET_ACTION_TRIGGER) return -ENOTTY;  // mask/unmask: INTx only (not ported)
+  if (hdr.index == VFIO_PCI_INTX_IRQ_INDEX) return set_intx_irqs(v, action, hdr.flags, hdr.start, hdr.count, data.data());
+  if (action != VFIO_IRQ_SET_ACTION_TRIGGER) return -ENOTTY;  // no mask/unmask for MSI, MSI-X, ERR, REQ
   switch (hdr.index) {
     case VFIO_PCI_MSI_IRQ_INDEX:
     case VFIO_PCI_MSIX_IRQ_INDEX: {  // vfio_pci_set_msi_trigger()
@@ -551,7 +556,7 @@ long VfioPci::set_irqs(vfio_pci_core_device& v, uint64_t arg) {
       return set_ctx_trigger_single(hdr.index == VFIO_PCI_REQ_IRQ_INDEX ? v.req_trigger : v.err_trigger, hdr.count,
                                     hdr.flags, data.data());
     default:
-      return -ENOTTY;  // INTx triggering is not ported yet (the device models no INTx line)
+      return -ENOTTY;
   }
 }
 

@@ -12,7 +12,7 @@
 // PF get driver_override "vfio-pci" from the PF's bus notifier, and the VF token rules of
 // vfio_pci_validate_vf_token() (set through VFIO_DEVICE_FEATURE_PCI_VF_TOKEN or "vf_token=").
 // Hot reset (GET_PCI_HOT_RESET_INFO / PCI_HOT_RESET) resets the bus below the parent bridge for
-// the device set (devices share a set per bus). Not ported yet: INTx triggering, mmap of BARs,
+// the device set (devices share a set per bus). Not ported yet: the INTx unmask eventfd (virqfd),
 // slot reset, VGA and the IGD/NVLink extras. BARs mmap (vfio_pci_core_mmap) as VM_PFNMAP areas
 // whose accesses fault with SIGBUS while memory decode is off.
 #pragma once
@@ -23,6 +23,7 @@
 #include "models/cpu/host_port.h"
 #include "models/cpu/interrupt_controller.h"
 #include "vfio/linux/kernel/eventfd.h"
+#include "vfio/linux/kernel/irq.h"
 #include "vfio/vfio/pci/vfio_pci_config.h"
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/pci/iov.h"
@@ -47,6 +48,11 @@ struct vfio_pci_core_device {
   };
   int irq_type = -1;  // VFIO_PCI_MSI_IRQ_INDEX / _MSIX_IRQ_INDEX when enabled, else none
   std::vector<std::shared_ptr<IrqSlot>> ctx;
+  // INTx (vfio_pci_intrs.c): the trigger, the virtual mask, and whether the device masks in
+  // hardware (PCI 2.3 INTx Disable, vdev->pci_2_3).
+  eventfd_ctx* intx_trigger = nullptr;
+  bool intx_masked = false;
+  bool pci_2_3 = false;
   eventfd_ctx* req_trigger = nullptr;
   eventfd_ctx* err_trigger = nullptr;
   std::unique_ptr<VfioPciConfig> config;  // created at first open (vfio_config_init)
@@ -70,6 +76,8 @@ class VfioPci {
   vfio_pci_core_device* find(const pci_dev& dev) const;
   /// SR-IOV: the kernel's pci_enable_sriov(), the enable_sriov module parameter, and the seed
   /// that uuid_gen() draws VF tokens from.
+  /// The kernel's interrupt lines (request_irq for INTx).
+  void set_irq_lines(IrqLines* lines) { irq_lines_ = lines; }
   void set_sriov(PciIov* iov, bool enable_sriov, uint64_t seed) {
     iov_ = iov;
     enable_sriov_ = enable_sriov;
@@ -91,6 +99,19 @@ class VfioPci {
   int sriov_configure(vfio_pci_core_device& vdev, int nr_virtfn);
   int device_feature(vfio_pci_core_device& vdev, uint32_t flags, uint64_t arg, size_t argsz);
   int mmap(vfio_pci_core_device& vdev, vm_area& vma);
+  // INTx (vfio_pci_intx.cpp)
+  bool intx_mask_supported(pci_dev& dev);
+  bool check_and_set_intx_mask(pci_dev& dev, bool mask);
+  void pci_intx(pci_dev& dev, bool enable);
+  bool intx_handler(vfio_pci_core_device& vdev);
+  void send_intx_eventfd(vfio_pci_core_device& vdev);
+  void intx_mask(vfio_pci_core_device& vdev);
+  int intx_unmask_handler(vfio_pci_core_device& vdev);
+  int intx_enable(vfio_pci_core_device& vdev);
+  int intx_set_signal(vfio_pci_core_device& vdev, int fd);
+  void intx_disable(vfio_pci_core_device& vdev);
+  int set_intx_irqs(vfio_pci_core_device& vdev, uint32_t action, uint32_t flags, uint32_t start, uint32_t count,
+                    const uint8_t* data);
   /// __vfio_pci_memory_enabled(): Command.MEM, or always for a VF (no_command_memory).
   bool memory_enabled(const vfio_pci_core_device& vdev);
   /// vfio_pci_probe_mmaps(): memory BARs that start on a page and span at least one.
@@ -124,6 +145,7 @@ class VfioPci {
   vfio_device_ops ops_;
   std::map<const pci_dev*, vfio_pci_core_device*> bound_;
   PciIov* iov_ = nullptr;
+  IrqLines* irq_lines_ = nullptr;
   bool enable_sriov_ = false;
   uint64_t token_seed_ = 0;
   uint64_t tokens_made_ = 0;
