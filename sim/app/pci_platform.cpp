@@ -204,6 +204,7 @@ void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uin
       std::vector<std::pair<uint64_t, uint64_t>>{{rcp.mmio32_base, rcp.mmio32_base + rcp.mmio32_size - 1},
                                                  {rcp.mmio64_base, rcp.mmio64_base + rcp.mmio64_size - 1}},
       ki.child("dma"));
+  iommu_core_->on_domain_free = [this](kernel::iommu_domain* d) { dma_api_->put_dma_cookie(d); };
 }
 
 kernel::Task& PciPlatform::task(const std::string& process) {

@@ -140,6 +140,13 @@ void IommuDma::fq_flush(Cookie& c) {
   c.fq.clear();
 }
 
+void IommuDma::put_dma_cookie(iommu_domain* domain) {
+  auto it = cookies_.find(domain);
+  if (it == cookies_.end()) return;
+  fq_flush(it->second);
+  cookies_.erase(it);
+}
+
 // fq_flush_timeout(): the timer runs in its own (softirq) context.
 void IommuDma::fq_timer() {
   for (;;) {

@@ -36,6 +36,10 @@ class IommuDma {
   /// iommu_dma_unmap_page()
   void unmap(pci_dev& dev, uint64_t dma_addr, uint64_t size);
 
+  /// iommu_put_dma_cookie(): the domain is going (its group was released): what its flush queue
+  /// holds is flushed and freed, then the cookie and its IOVA space.
+  void put_dma_cookie(iommu_domain* domain);
+
   /// IOVAs allocated (including those waiting in a flush queue).
   size_t iovas_allocated() const;
   size_t queued() const;

@@ -72,6 +72,7 @@ void IommuCore::iommu_domain_free(iommu_domain* domain) {
   if (!domain) return;
   auto it = domains_.find(domain);
   if (it == domains_.end()) return;
+  if (on_domain_free) on_domain_free(domain);
   driver_->domain_free(*domain);
   domains_.erase(it);
 }

@@ -112,6 +112,8 @@ class IommuCore {
   IommuDriver* driver() const { return driver_; }
 
   iommu_domain* iommu_domain_alloc();  // an UNMANAGED domain for the PCI bus, or nullptr
+  /// Called before a domain is freed (the DMA API drops its cookie: iommu_put_dma_cookie).
+  std::function<void(iommu_domain*)> on_domain_free;
   void iommu_domain_free(iommu_domain* domain);
   int iommu_attach_group(iommu_domain* domain, iommu_group* group);
   void iommu_detach_group(iommu_domain* domain, iommu_group* group);

@@ -34,11 +34,13 @@ uint64_t IrqLines::handled(unsigned irq) const {
 void IrqLines::flow(unsigned irq) {
   for (;;) {
     while (!ic_.level(irq)) sc_core::wait(ic_.line_event(irq));
-    Line& l = lines_[irq];
-    const auto actions = l.actions;  // a handler may free_irq
-    for (const auto& [id, action] : actions)
-      if (action.first()) ++l.handled;
-    sc_core::wait(ic_.line_event(irq));
+    {
+      Line& l = lines_[irq];
+      const auto actions = l.actions;  // a handler may free_irq; gone before the thread waits
+      for (const auto& [id, action] : actions)
+        if (action.first()) ++l.handled;
+    }
+    sc_core::wait(ic_.line_event(irq));  // (a thread blocked at the end of the run keeps its frame)
   }
 }
 
