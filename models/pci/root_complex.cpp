@@ -219,7 +219,7 @@ RootComplex::Route RootComplex::route_up(const PciFunction& src, uint64_t t, Tlp
         acs_violation(*port, type, addr, payload, rid, t);
         return {Route::Blocked, t, {}, port->bus()};
       }
-      if (bridge_forwards_memory(port->config(), addr) && !(ctrl & PCI_ACS_UF)) {
+      if (!(ctrl & PCI_ACS_UF) && bridge_forwards_memory(port->config(), addr)) {
         if (const auto target = route_mmio_below(&port->secondary(), addr, len)) {  // loop back in the port
           ++p2p_direct_;
           return {Route::Peer, t + params_.switch_latency_ps, *target, port->bus()};

@@ -17,6 +17,12 @@ std::string Bdf::str() const {
   return buf;
 }
 
+std::optional<Bdf> Bdf::vf_of(const Bdf& pf, unsigned offset, unsigned stride, unsigned n) {
+  const unsigned devfn = pf.devfn() + pci::vf_rid_offset(static_cast<uint16_t>(offset), static_cast<uint16_t>(stride), n);
+  if (devfn > 255) return std::nullopt;
+  return Bdf{pf.bus, static_cast<uint8_t>(devfn >> 3), static_cast<uint8_t>(devfn & 7)};
+}
+
 std::optional<Bdf> Bdf::parse(const std::string& text) {
   std::string t = text;
   if (t.size() == 12 && t.compare(0, 5, "0000:") == 0) t = t.substr(5);
@@ -215,18 +221,15 @@ struct Numbering {
     const unsigned total = sv["total_vfs"].get<unsigned>();
     if (!total) return;
     const unsigned offset = sv["first_vf_offset"].get<unsigned>(), stride = sv["vf_stride"].get<unsigned>();
-    const unsigned last = pf.devfn() + pci::vf_rid_offset(static_cast<uint16_t>(offset), static_cast<uint16_t>(stride),
-                                                          total - 1);
-    if (last > 255) {
+    if (!Bdf::vf_of(pf, offset, stride, total - 1)) {
       issues.add(ptr + "/sriov/total_vfs", "VF " + std::to_string(total) + " would have routing ID offset " +
-                                               std::to_string(last - pf.devfn()) +
+                                               std::to_string(pci::vf_rid_offset(static_cast<uint16_t>(offset),
+                                                                                 static_cast<uint16_t>(stride), total - 1)) +
                                                ", past the PF's bus (VFs on another bus are not modelled)");
       return;
     }
     for (unsigned n = 0; n < total; ++n) {
-      const unsigned devfn = pf.devfn() + pci::vf_rid_offset(static_cast<uint16_t>(offset),
-                                                              static_cast<uint16_t>(stride), n);
-      const Bdf vf{pf.bus, static_cast<uint8_t>(devfn >> 3), static_cast<uint8_t>(devfn & 7)};
+      const Bdf vf = *Bdf::vf_of(pf, offset, stride, n);
       if (!seen.insert(vf.str()).second)
         issues.add(ptr + "/sriov", "VF " + std::to_string(n + 1) + " would be " + vf.str() + ", which another "
                                    "function already is");
@@ -475,8 +478,8 @@ const PciEndpointConfig* PciConfig::find_endpoint(const std::string& bdf) const 
   for (const auto* e : endpoints()) {
     if (e->bdf.str() == b->str()) return e;
     const pci::SriovSpec& sv = e->engine.sriov;  // one of its VFs (they exist once enabled)
-    for (unsigned n = 0; n < sv.total_vfs && b->bus == e->bdf.bus; ++n)
-      if (e->bdf.devfn() + pci::vf_rid_offset(sv.first_vf_offset, sv.vf_stride, n) == b->devfn()) return e;
+    for (unsigned n = 0; n < sv.total_vfs; ++n)
+      if (const auto vf = Bdf::vf_of(e->bdf, sv.first_vf_offset, sv.vf_stride, n); vf && vf->str() == b->str()) return e;
   }
   return nullptr;
 }

@@ -24,6 +24,9 @@ struct Bdf {
   uint8_t devfn() const { return static_cast<uint8_t>(device << 3 | function); }
   std::string str() const;  // "0000:bb:dd.f"
   static std::optional<Bdf> parse(const std::string& text);  // "bb:dd.f" or "0000:bb:dd.f"
+  /// VF `n` (0-based) of the SR-IOV PF at `pf`: routing ID pf + offset + n * stride, on the PF's
+  /// bus; nullopt past devfn 255 (VFs on another bus are not modelled).
+  static std::optional<Bdf> vf_of(const Bdf& pf, unsigned offset, unsigned stride, unsigned n);
 };
 
 struct PciEndpointConfig {

@@ -130,10 +130,9 @@ void PciPlatform::add_engine(const PciEndpointConfig& e, pci::PciBus& bus, const
     vp.bars.clear();
     for (const auto& b : sv.vf_bars)
       if (b.kind != pci::BarSpec::Kind::None) vp.bars.push_back(b.size);
-    const unsigned devfn = e.bdf.devfn() + pci::vf_rid_offset(sv.first_vf_offset, sv.vf_stride, n);
-    const Bdf vb{e.bdf.bus, static_cast<uint8_t>(devfn >> 3), static_cast<uint8_t>(devfn & 7)};
-    auto vf = std::make_unique<pci::DmaEngine>(module_name("vf", vb).c_str(), static_cast<uint8_t>(devfn), vp, *rc_,
-                                               stats_, seed_, trace_);
+    const Bdf vb = *Bdf::vf_of(e.bdf, sv.first_vf_offset, sv.vf_stride, n);  // validated: on the PF's bus
+    auto vf = std::make_unique<pci::DmaEngine>(module_name("vf", vb).c_str(), vb.devfn(), vp, *rc_, stats_, seed_,
+                                               trace_);
     pci::DmaEngine& ref = rc_->add(bus, std::move(vf));
     pf.attach_vf(ref);
     engines_[vb.str()] = &ref;

@@ -9,10 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "models/memory/memory.h"
-#include "sim/app/pci_platform.h"
+#include "tests/pci/platform_machine.h"
 #include "sim/app/steps/dma_engine_driver.h"
-#include "sim/config/spec.h"
 #include "tests/support/sc_test.h"
 
 using namespace vfiosim;
@@ -39,18 +37,9 @@ json topology(bool acs, bool multifunction = false) {
                   {{"bdf", "02:01.0"}, {"acs", acs}, {"children", {b}}}}}}}}}}}};
 }
 
-struct Machine {
-  stats::Group root{"system"};
-  std::unique_ptr<Memory> memory;
-  std::unique_ptr<PciPlatform> pci;
-  explicit Machine(bool acs, bool multifunction = false) {
-    MemoryParams mp;
-    mp.size = 1ULL << 34;
-    memory = std::make_unique<Memory>("memory", mp, root);
-    pci = std::make_unique<PciPlatform>(
-        PciConfig::from(config::resolve_document(PciConfig::spec(), topology(acs, multifunction))), root, 1, nullptr);
-    pci->rc().memory.bind(memory->port);
-  }
+struct Machine : pcitest::PlatformMachine {
+  explicit Machine(bool acs, bool multifunction = false)
+      : PlatformMachine(topology(acs, multifunction), 1ULL << 34) {}
   kernel::pci_dev& dev(const char* bdf) const { return *pci->kernel().find(std::string("0000:") + bdf); }
   uint32_t cfg(const char* bdf, int where, int size) const { return pci->kernel().read_config(dev(bdf), where, size); }
   void set_cfg(const char* bdf, int where, int size, uint32_t v) { pci->kernel().write_config(dev(bdf), where, size, v); }

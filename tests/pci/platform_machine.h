@@ -19,9 +19,9 @@ struct PlatformMachine {
   stats::Group root{"system"};
   std::unique_ptr<Memory> memory;
   std::unique_ptr<PciPlatform> pci;
-  explicit PlatformMachine(const nlohmann::json& written) {
+  explicit PlatformMachine(const nlohmann::json& written, uint64_t memory_size = 1ULL << 32) {
     MemoryParams mp;
-    mp.size = 1ULL << 32;
+    mp.size = memory_size;
     memory = std::make_unique<Memory>("memory", mp, root);
     pci = std::make_unique<PciPlatform>(PciConfig::from(config::resolve_document(PciConfig::spec(), written)), root, 1,
                                         nullptr);

@@ -17,6 +17,7 @@
 #include "sim/app/steps/vfio_uapi.h"
 #include "sim/base/units.h"
 #include "vfio/linux/base/errno.h"
+#include "vfio/linux/base/uuid.h"
 #include "vfio/linux/kernel/eventfd.h"
 
 namespace vfiosim {
@@ -211,22 +212,11 @@ class UserAccessStep : public Step {
   json value_;
 };
 
-// A UUID string as the 16 bytes of a uuid_t (string order); empty if malformed.
+// A UUID string as the 16 bytes of a uuid_t; empty if malformed (or longer than a UUID).
 std::vector<uint8_t> uuid_bytes(const std::string& text) {
-  std::vector<uint8_t> out;
-  if (text.size() != 36) return out;
-  for (size_t i = 0; i < 36;) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (text[i] != '-') return {};
-      ++i;
-      continue;
-    }
-    if (!std::isxdigit(static_cast<unsigned char>(text[i])) || !std::isxdigit(static_cast<unsigned char>(text[i + 1])))
-      return {};
-    out.push_back(static_cast<uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
-    i += 2;
-  }
-  return out;
+  std::array<uint8_t, 16> u{};
+  if (text.size() != kernel::UUID_STRING_LEN || kernel::uuid_parse(text, u)) return {};
+  return {u.begin(), u.end()};
 }
 
 class IoctlStep : public Step {

@@ -37,29 +37,17 @@ void pci_iov_init(PciCore& pci, pci_dev& dev) {
   if (!pgsz) return;  // PAGE_SIZE not supported
   iov->pgsz = pgsz;
   pci.write_config(dev, pos + PCI_SRIOV_SYS_PGSIZE, 4, pgsz);
-  for (int i = 0; i < PCI_SRIOV_NUM_BARS; ++i) {  // __pci_read_base(dev, pci_bar_unknown, res, pos + PCI_SRIOV_BAR + i * 4)
-    const int reg = pos + PCI_SRIOV_BAR + 4 * i;
-    const uint32_t l = pci.read_config(dev, reg, 4);
-    pci.write_config(dev, reg, 4, 0xffffffff);
-    const uint32_t sz = pci.read_config(dev, reg, 4);
-    pci.write_config(dev, reg, 4, l);
-    if (sz == 0 || sz == 0xffffffff || (l & PCI_BASE_ADDRESS_SPACE_IO)) continue;
-    uint64_t mask = sz & PCI_BASE_ADDRESS_MEM_MASK;
+  for (int i = 0; i < PCI_SRIOV_NUM_BARS; ++i) {
     resource& r = dev.res[PCI_IOV_RESOURCES + i];
-    r.flags = IORESOURCE_MEM | IORESOURCE_UNSET;
-    if (l & PCI_BASE_ADDRESS_MEM_PREFETCH) r.flags |= IORESOURCE_PREFETCH;
-    if ((l & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64) {
-      const uint32_t lh = pci.read_config(dev, reg + 4, 4);
-      pci.write_config(dev, reg + 4, 4, 0xffffffff);
-      mask |= uint64_t{pci.read_config(dev, reg + 4, 4)} << 32;
-      pci.write_config(dev, reg + 4, 4, lh);
-      r.flags |= IORESOURCE_MEM_64;
+    const bool is64 = pci.pci_read_base(dev, pos + PCI_SRIOV_BAR + 4 * i, r);
+    if (!(r.flags & IORESOURCE_MEM)) {  // an I/O VF BAR is not allowed
+      r = {};
+      continue;
     }
-    iov->barsz[i] = mask & ~(mask - 1);
-    r.start = 0;
+    iov->barsz[i] = r.size();
     r.end = iov->barsz[i] * iov->total_VFs - 1;
     ++iov->nres;
-    if (r.flags & IORESOURCE_MEM_64) ++i;
+    if (is64) ++i;
   }
   iov->cap = pci.read_config(dev, pos + PCI_SRIOV_CAP, 4);
   iov->ctrl = ctrl;
@@ -83,11 +71,7 @@ uint64_t pci_iov_resource_size(const pci_dev& dev, int resno) {
 
 void pci_iov_update_resource(PciCore& pci, pci_dev& dev, int resno) {
   if (!dev.is_physfn) return;
-  const resource& r = dev.res[resno];
-  const int reg = dev.sriov->pos + PCI_SRIOV_BAR + 4 * (resno - PCI_IOV_RESOURCES);
-  const uint32_t low = pci.read_config(dev, reg, 4) & ~static_cast<uint32_t>(PCI_BASE_ADDRESS_MEM_MASK);
-  pci.write_config(dev, reg, 4, low | static_cast<uint32_t>(r.start & PCI_BASE_ADDRESS_MEM_MASK));
-  if (r.flags & IORESOURCE_MEM_64) pci.write_config(dev, reg + 4, 4, static_cast<uint32_t>(r.start >> 32));
+  pci.pci_update_bar(dev, dev.sriov->pos + PCI_SRIOV_BAR + 4 * (resno - PCI_IOV_RESOURCES), dev.res[resno]);
 }
 
 unsigned pci_iov_virtfn_devfn(const pci_dev& dev, int vf_id) {

@@ -89,42 +89,51 @@ pci_dev* PciCore::find(const std::string& name) const {
   return nullptr;
 }
 
-// __pci_read_base, for all BARs of a function: size each with decode disabled.
+// __pci_read_base(): sizes the BAR (or VF BAR) at `reg` into `r`; returns true for a 64-bit
+// BAR, whose upper half is the next register.
+bool PciCore::pci_read_base(pci_dev& dev, int reg, resource& r) {
+  const uint32_t l = read_config(dev, reg, 4);
+  write_config(dev, reg, 4, 0xffffffff);
+  const uint32_t sz = read_config(dev, reg, 4);
+  write_config(dev, reg, 4, l);
+  if (sz == 0 || sz == 0xffffffff) return false;
+  if (l & PCI_BASE_ADDRESS_SPACE_IO) {
+    const uint32_t mask = sz & PCI_BASE_ADDRESS_IO_MASK;
+    r.flags = IORESOURCE_IO | IORESOURCE_UNSET;
+    r.start = 0;
+    r.end = (mask & ~(mask - 1)) - 1;
+    return false;
+  }
+  uint64_t mask = sz & PCI_BASE_ADDRESS_MEM_MASK;
+  r.flags = IORESOURCE_MEM | IORESOURCE_UNSET;
+  if (l & PCI_BASE_ADDRESS_MEM_PREFETCH) r.flags |= IORESOURCE_PREFETCH;
+  const bool is64 = (l & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64;
+  if (is64) {
+    const uint32_t lh = read_config(dev, reg + 4, 4);
+    write_config(dev, reg + 4, 4, 0xffffffff);
+    mask |= uint64_t{read_config(dev, reg + 4, 4)} << 32;
+    write_config(dev, reg + 4, 4, lh);
+    r.flags |= IORESOURCE_MEM_64;
+  }
+  r.start = 0;
+  r.end = (mask & ~(mask - 1)) - 1;
+  return is64;
+}
+
+// pci_update_resource(): programs the assigned start of `r` into the BAR at `reg`.
+void PciCore::pci_update_bar(pci_dev& dev, int reg, const resource& r) {
+  const uint32_t low = read_config(dev, reg, 4) & ~static_cast<uint32_t>(PCI_BASE_ADDRESS_MEM_MASK);
+  write_config(dev, reg, 4, low | static_cast<uint32_t>(r.start & PCI_BASE_ADDRESS_MEM_MASK));
+  if (r.flags & IORESOURCE_MEM_64) write_config(dev, reg + 4, 4, static_cast<uint32_t>(r.start >> 32));
+}
+
+// pci_read_bases(): every BAR of a function, sized with decode disabled.
 void PciCore::read_bases(pci_dev& dev, int howmany, int rom) {
   const uint32_t cmd = read_config(dev, PCI_COMMAND, 2);
   if (cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO))
     write_config(dev, PCI_COMMAND, 2, cmd & ~uint32_t{PCI_COMMAND_MEMORY | PCI_COMMAND_IO});
-  for (int i = 0; i < howmany; ++i) {
-    const int reg = PCI_BASE_ADDRESS_0 + 4 * i;
-    const uint32_t l = read_config(dev, reg, 4);
-    write_config(dev, reg, 4, 0xffffffff);
-    const uint32_t sz = read_config(dev, reg, 4);
-    write_config(dev, reg, 4, l);
-    if (sz == 0 || sz == 0xffffffff) continue;
-    resource& r = dev.res[i];
-    if (l & PCI_BASE_ADDRESS_SPACE_IO) {
-      const uint32_t mask = sz & PCI_BASE_ADDRESS_IO_MASK;
-      r.flags = IORESOURCE_IO | IORESOURCE_UNSET;
-      r.start = 0;
-      r.end = (mask & ~(mask - 1)) - 1;
-      continue;
-    }
-    uint64_t mask = sz & PCI_BASE_ADDRESS_MEM_MASK;
-    r.flags = IORESOURCE_MEM | IORESOURCE_UNSET;
-    if (l & PCI_BASE_ADDRESS_MEM_PREFETCH) r.flags |= IORESOURCE_PREFETCH;
-    if ((l & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64) {
-      const int hreg = reg + 4;
-      const uint32_t lh = read_config(dev, hreg, 4);
-      write_config(dev, hreg, 4, 0xffffffff);
-      const uint32_t szh = read_config(dev, hreg, 4);
-      write_config(dev, hreg, 4, lh);
-      mask |= uint64_t{szh} << 32;
-      r.flags |= IORESOURCE_MEM_64;
-      ++i;  // the upper half uses the next slot
-    }
-    r.start = 0;
-    r.end = (mask & ~(mask - 1)) - 1;
-  }
+  for (int i = 0; i < howmany; ++i)
+    if (pci_read_base(dev, PCI_BASE_ADDRESS_0 + 4 * i, dev.res[i])) ++i;  // the upper half uses the next slot
   if (rom) {
     const uint32_t l = read_config(dev, rom, 4);
     write_config(dev, rom, 4, l | PCI_ROM_ADDRESS_MASK);

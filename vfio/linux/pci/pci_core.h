@@ -64,6 +64,10 @@ class PciCore {
   /// pci_setup_device(): header, capabilities, BARs (none for a VF).
   void pci_setup_device(pci_dev& dev);
   void pci_destroy_dev(pci_dev* dev);
+  /// __pci_read_base(): sizes the BAR-like register at `reg` into `r`; true when it is 64-bit.
+  bool pci_read_base(pci_dev& dev, int reg, resource& r);
+  /// pci_update_resource(): writes the assigned start of `r` into the BAR at `reg`.
+  void pci_update_bar(pci_dev& dev, int reg, const resource& r);
 
   /// Config reads Linux made during boot (for the report).
   uint64_t config_accesses() const { return config_accesses_; }

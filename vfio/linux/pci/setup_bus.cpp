@@ -106,13 +106,7 @@ void PciCore::size_and_assign() {
           pci_iov_update_resource(core, *it.dev, it.index);
       }
     }
-    void program_bar(pci_dev& dev, int i) {  // pci_update_resource
-      const resource& r = dev.res[i];
-      const int reg = PCI_BASE_ADDRESS_0 + 4 * i;
-      const uint32_t low = core.read_config(dev, reg, 4) & ~static_cast<uint32_t>(PCI_BASE_ADDRESS_MEM_MASK);
-      core.write_config(dev, reg, 4, low | static_cast<uint32_t>(r.start & PCI_BASE_ADDRESS_MEM_MASK));
-      if (r.flags & IORESOURCE_MEM_64) core.write_config(dev, reg + 4, 4, static_cast<uint32_t>(r.start >> 32));
-    }
+    void program_bar(pci_dev& dev, int i) { core.pci_update_bar(dev, PCI_BASE_ADDRESS_0 + 4 * i, dev.res[i]); }
     void program_windows(pci_dev& bridge) {  // pci_setup_bridge_mmio{,_pref}
       const resource& wm = bridge.res[PCI_BRIDGE_RESOURCES + 1];
       if (wm.flags) {

@@ -3,34 +3,14 @@
 // name match applies, and VFIO_DEVICE_FEATURE_PCI_VF_TOKEN.
 #include <linux/vfio.h>
 
-#include <cctype>
 #include <cerrno>
 
+#include "vfio/linux/base/uuid.h"
 #include "vfio/vfio/pci/vfio_pci.h"
 
 namespace vfiosim::kernel {
 
 namespace {
-constexpr size_t kUuidStringLen = 36;  // UUID_STRING_LEN
-
-// uuid_parse(): "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", bytes in string order.
-int uuid_parse(const std::string& s, std::array<uint8_t, 16>& out) {
-  if (s.size() < kUuidStringLen) return -EINVAL;
-  size_t b = 0;
-  for (size_t i = 0; i < kUuidStringLen;) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return -EINVAL;
-      ++i;
-      continue;
-    }
-    if (!std::isxdigit(static_cast<unsigned char>(s[i])) || !std::isxdigit(static_cast<unsigned char>(s[i + 1])))
-      return -EINVAL;
-    out[b++] = static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16));
-    i += 2;
-  }
-  return 0;
-}
-
 // uuid_gen(): a random (version 4) UUID, from the run's seed so runs repeat.
 std::array<uint8_t, 16> uuid_gen(uint64_t seed, uint64_t n) {
   std::array<uint8_t, 16> u{};
@@ -159,7 +139,7 @@ int VfioPci::match(vfio_pci_core_device& v, const std::string& buf) {
         i += 9;
         if (int ret = uuid_parse(buf.substr(i), uuid)) return ret;
         vf_token = true;
-        i += kUuidStringLen;
+        i += UUID_STRING_LEN;
       } else {
         return -EINVAL;  // unknown or duplicate option
       }
