@@ -42,6 +42,10 @@ std::shared_ptr<const config::ObjectSpec> KernelConfig::spec() {
     type1->add(Field::integer("dma_entry_limit").with_unit("mappings")
                    .describe("Mappings per container (read at VFIO_SET_IOMMU)").defaults(65535).at_least(0)
                    .at_most(4294967295.0));
+    type1->add(Field::boolean("addressable_limit_fix")
+                   .describe("Mainline (>= v6.18) map/unmap up to the 2^64 end: inclusive-end lookups, -EOVERFLOW on "
+                             "overflow (false: v6.1, where a mapping ending at 2^64 escapes the lookups, C-143)")
+                   .defaults(false));
     s->add(Field::object_of("vfio_iommu_type1", type1).defaults(json::object()).describe("vfio_iommu_type1 parameters"));
     auto vpci = std::make_shared<config::ObjectSpec>("vfio_pci", "Module parameters of vfio-pci");
     vpci->add(Field::boolean("enable_sriov")
@@ -69,6 +73,7 @@ KernelConfig KernelConfig::from(const config::json& r) {
   k.type1.allow_unsafe_interrupts = t1.at("allow_unsafe_interrupts").get<bool>();
   k.type1.disable_hugepages = t1.at("disable_hugepages").get<bool>();
   k.type1.dma_entry_limit = t1.at("dma_entry_limit").get<unsigned>();
+  k.type1.addressable_limit_fix = t1.at("addressable_limit_fix").get<bool>();
   k.enable_unsafe_noiommu_mode = r.at("enable_unsafe_noiommu_mode").get<bool>();
   k.vfio_pci_enable_sriov = r.at("vfio_pci").at("enable_sriov").get<bool>();
   const auto& i = r.at("iommu");

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -33,10 +35,13 @@ struct Machine {
   std::unique_ptr<Platform> platform;
   vfio_device_ops ops;
   emul_device* dev = nullptr;
-  explicit Machine(const json& iommu = {{"preset", "broadwell-vtd"}}) {
+  /// `root_ports`: the PCI topology (default: one root port with the DMA engine at 01:00.0).
+  explicit Machine(const json& iommu = {{"preset", "broadwell-vtd"}}, const json& kernel = json::object(),
+                   const json& root_ports = {{{"bdf", "00:01.0"}, {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}}}}}}) {
     const json p = {{"memory", {{"size", "4GiB"}}},
                     {"iommu", iommu},
-                    {"pci", {{"root_ports", {{{"bdf", "00:01.0"}, {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}}}}}}}}}};
+                    {"kernel", kernel},
+                    {"pci", {{"root_ports", root_ports}}}};
     platform = std::make_unique<Platform>(
         "system", PlatformConfig::from(config::resolve_document(PlatformConfig::spec(), PlatformConfig::expand_presets(p))),
         root, 1, nullptr);
@@ -89,6 +94,71 @@ struct Machine {
     m.iova = iova;
     m.size = size;
     return sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, t.alloc_arg(&m, sizeof m));
+  }
+  struct unmap_result {
+    long ret;
+    uint64_t size;
+  };
+  unmap_result unmap(Task& t, int c, uint64_t iova, uint64_t size, uint32_t flags = 0) {
+    vfio_iommu_type1_dma_unmap u{};
+    u.argsz = sizeof u;
+    u.flags = flags;
+    u.iova = iova;
+    u.size = size;
+    const uint64_t arg = t.alloc_arg(&u, sizeof u);
+    const long r = sys_ioctl(t, c, VFIO_IOMMU_UNMAP_DMA, arg);
+    t.copy_from_user(&u, arg, sizeof u);
+    return {r, u.size};
+  }
+  /// VFIO_IOMMU_DIRTY_PAGES with just the header (START, STOP).
+  long dirty(Task& t, int c, uint32_t flags) {
+    vfio_iommu_type1_dirty_bitmap d{};
+    d.argsz = sizeof d;
+    d.flags = flags;
+    return sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(&d, sizeof d));
+  }
+  /// GET_BITMAP of [iova, iova + size) into a fresh zeroed user bitmap; returns the ioctl result
+  /// and the first bitmap word.
+  std::pair<long, uint64_t> get_bitmap(Task& t, int c, uint64_t iova, uint64_t size, uint64_t pgsize = 4096,
+                                       uint32_t argsz = 0) {
+    const uint64_t bits = t.alloc_arg(std::vector<uint8_t>(64).data(), 64);
+    uint8_t a[8 + sizeof(vfio_iommu_type1_dirty_bitmap_get)] = {};
+    const uint32_t h[2] = {argsz ? argsz : static_cast<uint32_t>(sizeof a), VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP};
+    vfio_iommu_type1_dirty_bitmap_get g{};
+    g.iova = iova;
+    g.size = size;
+    g.bitmap.pgsize = pgsize;
+    g.bitmap.size = 64;
+    g.bitmap.data = reinterpret_cast<__u64*>(bits);
+    std::memcpy(a, h, 8);
+    std::memcpy(a + 8, &g, sizeof g);
+    const long r = sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(a, sizeof a));
+    uint64_t w = 0;
+    t.copy_from_user(&w, bits, 8);
+    return {r, w};
+  }
+  /// The DMA_AVAIL capability of VFIO_IOMMU_GET_INFO.
+  uint32_t dma_avail(Task& t, int c) {
+    std::vector<uint8_t> buf(4096);
+    vfio_iommu_type1_info info{};
+    info.argsz = static_cast<uint32_t>(buf.size());
+    std::memcpy(buf.data(), &info, sizeof info);
+    const uint64_t arg = t.alloc_arg(buf.data(), buf.size());
+    EXPECT_EQ(sys_ioctl(t, c, VFIO_IOMMU_GET_INFO, arg), 0);
+    t.copy_from_user(buf.data(), arg, buf.size());
+    std::memcpy(&info, buf.data(), sizeof info);
+    for (uint32_t off = info.cap_offset; off;) {
+      vfio_info_cap_header h;
+      std::memcpy(&h, buf.data() + off, sizeof h);
+      if (h.id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+        vfio_iommu_type1_info_dma_avail a;
+        std::memcpy(&a, buf.data() + off, sizeof a);
+        return a.avail;
+      }
+      off = h.next;
+    }
+    ADD_FAILURE() << "no DMA_AVAIL capability";
+    return 0;
   }
   // The test driver pins `n` pages at `iova` and remembers them, so its dma_unmap can unpin;
   // returns vfio_pin_pages()' result and the first page's physical address in `phys`.

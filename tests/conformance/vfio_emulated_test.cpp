@@ -159,34 +159,6 @@ TEST(VfioEmulated, UnmapOfAPinnedMappingNotifiesTheDriverFirst) {
   EXPECT_TRUE(m.platform->pci()->leaks().empty());
 }
 
-namespace {
-long dirty(Machine& m, Task& t, int c, uint32_t flags) {
-  vfio_iommu_type1_dirty_bitmap d{};
-  d.argsz = sizeof d;
-  d.flags = flags;
-  return m.sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(&d, sizeof d));
-}
-// GET_BITMAP of [iova, iova + size) at 4 KiB pages into a fresh zeroed user bitmap; returns the
-// ioctl result and the first bitmap word.
-std::pair<long, uint64_t> get_bitmap(Machine& m, Task& t, int c, uint64_t iova, uint64_t size, uint64_t pgsize = 4096,
-                                     uint32_t argsz = 0) {
-  const uint64_t bits = t.alloc_arg(std::vector<uint8_t>(64).data(), 64);
-  uint8_t a[8 + sizeof(vfio_iommu_type1_dirty_bitmap_get)] = {};
-  const uint32_t h[2] = {argsz ? argsz : static_cast<uint32_t>(sizeof a), VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP};
-  vfio_iommu_type1_dirty_bitmap_get g{};
-  g.iova = iova;
-  g.size = size;
-  g.bitmap.pgsize = pgsize;
-  g.bitmap.size = 64;
-  g.bitmap.data = reinterpret_cast<__u64*>(bits);
-  std::memcpy(a, h, 8);
-  std::memcpy(a + 8, &g, sizeof g);
-  const long r = m.sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(a, sizeof a));
-  uint64_t w = 0;
-  t.copy_from_user(&w, bits, 8);
-  return {r, w};
-}
-}  // namespace
 
 TEST(VfioDirty, C_94_C_95_C_97_PinnedAndWrittenPagesAreReportedAndReset) {
   Machine m;
@@ -198,24 +170,24 @@ TEST(VfioDirty, C_94_C_95_C_97_PinnedAndWrittenPagesAreReportedAndReset) {
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);  // an mdev-only container: pinned scope
     const uint64_t buf = t.mmap_anonymous(64 * 4096, false);
     EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 16 * 4096, RW), 0);  // A: 16 pages
-    none = dirty(m, t, s.container, 0);
-    both = dirty(m, t, s.container, VFIO_IOMMU_DIRTY_PAGES_FLAG_START | VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
-    stop0 = dirty(m, t, s.container, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);  // STOP without START
-    before_start = get_bitmap(m, t, s.container, 0x100000, 16 * 4096).first;
-    start = dirty(m, t, s.container, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
-    start2 = dirty(m, t, s.container, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
-    pg8k = get_bitmap(m, t, s.container, 0x100000, 16 * 4096, 8192).first;
-    bisect = get_bitmap(m, t, s.container, 0x101000, 15 * 4096).first;
-    small = get_bitmap(m, t, s.container, 0x100000, 16 * 4096, 4096, 8 + 39).first;
+    none = m.dirty(t, s.container, 0);
+    both = m.dirty(t, s.container, VFIO_IOMMU_DIRTY_PAGES_FLAG_START | VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+    stop0 = m.dirty(t, s.container, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);  // STOP without START
+    before_start = m.get_bitmap(t, s.container, 0x100000, 16 * 4096).first;
+    start = m.dirty(t, s.container, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+    start2 = m.dirty(t, s.container, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+    pg8k = m.get_bitmap(t, s.container, 0x100000, 16 * 4096, 8192).first;
+    bisect = m.get_bitmap(t, s.container, 0x101000, 15 * 4096).first;
+    small = m.get_bitmap(t, s.container, 0x100000, 16 * 4096, 4096, 8 + 39).first;
     std::vector<uint64_t> pages;
     EXPECT_EQ(m.vfio().vfio_pin_pages(&m.dev->vdev, 0x103000, 1, IOMMU_READ, &pages), 1);  // page 3
     uint32_t v = 7;
     EXPECT_EQ(m.vfio().vfio_dma_rw(&m.dev->vdev, 0x105000, &v, 4, true), 0);  // page 5
-    first = get_bitmap(m, t, s.container, 0x100000, 16 * 4096).second;
-    second = get_bitmap(m, t, s.container, 0x100000, 16 * 4096).second;  // page 3 is still pinned
+    first = m.get_bitmap(t, s.container, 0x100000, 16 * 4096).second;
+    second = m.get_bitmap(t, s.container, 0x100000, 16 * 4096).second;  // page 3 is still pinned
     m.vfio().vfio_unpin_pages(&m.dev->vdev, 0x103000, 1);
-    third = get_bitmap(m, t, s.container, 0x100000, 16 * 4096).second;  // re-set at the last report
-    fourth = get_bitmap(m, t, s.container, 0x100000, 16 * 4096).second;
+    third = m.get_bitmap(t, s.container, 0x100000, 16 * 4096).second;  // re-set at the last report
+    fourth = m.get_bitmap(t, s.container, 0x100000, 16 * 4096).second;
     m.teardown(t);
   });
   EXPECT_EQ(none, -EINVAL);

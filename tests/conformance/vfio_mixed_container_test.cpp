@@ -72,7 +72,7 @@ TEST(VfioMixedContainer, FirstPhysicalGroupPinsAndMapsTheMdevOnlyMappings) {
 }
 
 TEST(VfioMixedContainer, C_86_AnMdevMappingBeyondTheNewApertureFailsTheAttach) {
-  Machine m({{"preset", "broadwell-vtd"}, {"levels", {3}}});  // 39-bit aperture
+  Machine m(json{{"preset", "broadwell-vtd"}, {"levels", {3}}});  // 39-bit aperture
   long attach = -1, unmap_high = -1, attach_after = -1;
   uint64_t high_size = 0, locked_failed = 1, locked_after = 0;
   sctest::run_in_thread([&] {

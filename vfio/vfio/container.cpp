@@ -42,7 +42,7 @@ int Vfio::vfio_pin_pages(vfio_device* device, uint64_t iova, int npage, int prot
   if (npage > static_cast<int>(4096 / 8)) return -E2BIG;  // VFIO_PIN_PAGES_MAX_ENTRIES
   vfio_container* c = device->group->container;
   if (!c || !c->iommu_driver || !c->iommu_driver->pin_pages) return -ENOTTY;
-  return c->iommu_driver->pin_pages(c->iommu_data, iova, npage, prot, *pages);
+  return c->iommu_driver->pin_pages(c->iommu_data, device->group->group, iova, npage, prot, *pages);
 }
 
 void Vfio::vfio_unpin_pages(vfio_device* device, uint64_t iova, int npage) {

@@ -96,7 +96,7 @@ struct vfio_iommu_driver_ops {
   std::function<void(void* data, iommu_group* g)> detach_group;
   std::function<void(void* data, vfio_device& d)> register_device;
   std::function<void(void* data, vfio_device& d)> unregister_device;
-  std::function<int(void* data, uint64_t iova, int npage, int prot, std::vector<uint64_t>& pages)> pin_pages;
+  std::function<int(void* data, iommu_group* g, uint64_t iova, int npage, int prot, std::vector<uint64_t>& pages)> pin_pages;
   std::function<void(void* data, uint64_t iova, int npage)> unpin_pages;
   std::function<int(void* data, uint64_t iova, void* buf, size_t len, bool write)> dma_rw;
 };

@@ -40,8 +40,8 @@ VfioIommuType1::VfioIommuType1(IommuCore& core, CpuCosts& costs, const Type1Para
     mutex_guard b(iommu->device_list_lock);
     iommu->device_list.remove(&dev);
   };
-  ops_.pin_pages = [this](void* d, uint64_t iova, int n, int prot, std::vector<uint64_t>& pages) {
-    return pin_pages(static_cast<vfio_iommu*>(d), iova, n, prot, pages);
+  ops_.pin_pages = [this](void* d, iommu_group* g, uint64_t iova, int n, int prot, std::vector<uint64_t>& pages) {
+    return pin_pages(static_cast<vfio_iommu*>(d), g, iova, n, prot, pages);
   };
   ops_.unpin_pages = [this](void* d, uint64_t iova, int n) { unpin_pages(static_cast<vfio_iommu*>(d), iova, n); };
   ops_.dma_rw = [this](void* d, uint64_t iova, void* buf, size_t len, bool write) {
@@ -70,9 +70,9 @@ void* VfioIommuType1::open(unsigned long arg, long& err) {
 // vfio_iommu_type1_release(): the last group is gone.
 void VfioIommuType1::release(void* data) {
   auto* iommu = static_cast<vfio_iommu*>(data);
-  while (!iommu->dma_list.empty()) remove_dma(iommu, iommu->dma_list.begin()->second);
+  while (!iommu->dma_list.empty()) remove_dma(iommu, rb_entry<vfio_dma>(rb_first(&iommu->dma_list)));
   for (vfio_domain* d : iommu->domain_list) {
-    for (iommu_group* g : d->group_list) core_.iommu_detach_group(d->domain, g);
+    for (const vfio_iommu_group& g : d->group_list) core_.iommu_detach_group(d->domain, g.iommu_group);
     core_.iommu_domain_free(d->domain);
     delete d;
   }
@@ -100,15 +100,59 @@ bool VfioIommuType1::iova_valid(vfio_iommu* iommu, uint64_t start, uint64_t end)
   return false;
 }
 
-// vfio_find_dma(): any dma overlapping [start, start + size).
+// vfio_find_dma(): a dma overlapping [start, start + size), found by the tree descent. v6.1 computes
+// both range ends in 64 bits, so a range ending at 2^64 has end 0: a dma there always sends the
+// descent right, and a query ending there always sends it left (C-143). Mainline compares
+// inclusive ends.
 vfio_dma* VfioIommuType1::find_dma(vfio_iommu* iommu, uint64_t start, uint64_t size) {
-  auto it = iommu->dma_list.upper_bound(start);
-  if (it != iommu->dma_list.begin()) {
-    auto prev = std::prev(it);
-    if (start < prev->second->iova + prev->second->size) return prev->second;
+  const bool fix = params.addressable_limit_fix;
+  for (rb_node* n = iommu->dma_list.rb_node; n;) {
+    vfio_dma* dma = rb_entry<vfio_dma>(n);
+    const bool left = fix ? start + size - 1 < dma->iova : start + size <= dma->iova;
+    const bool right = fix ? start > dma->iova + dma->size - 1 : start >= dma->iova + dma->size;
+    if (left)
+      n = n->left;
+    else if (right)
+      n = n->right;
+    else
+      return dma;
   }
-  if (it != iommu->dma_list.end() && size && it->second->iova < start + size) return it->second;
   return nullptr;
+}
+
+// vfio_find_dma_first_node(): the lowest dma ending above `start`, unless it begins at or past
+// start + size (size 0: no upper bound). In v6.1 a range ending at 2^64 finds nothing.
+rb_node* VfioIommuType1::find_dma_first_node(vfio_iommu* iommu, uint64_t start, uint64_t size) {
+  const bool fix = params.addressable_limit_fix;
+  rb_node* res = nullptr;
+  vfio_dma* dma_res = nullptr;
+  for (rb_node* n = iommu->dma_list.rb_node; n;) {
+    vfio_dma* dma = rb_entry<vfio_dma>(n);
+    if (fix ? start <= dma->iova + dma->size - 1 : start < dma->iova + dma->size) {
+      res = n;
+      dma_res = dma;
+      if (start >= dma->iova) break;
+      n = n->left;
+    } else {
+      n = n->right;
+    }
+  }
+  if (res && size && (fix ? dma_res->iova > start + size - 1 : dma_res->iova >= start + size)) res = nullptr;
+  return res;
+}
+
+// vfio_link_dma(): the new dma is linked while its size is still 0, so it goes left of any dma
+// with the same iova.
+void VfioIommuType1::link_dma(vfio_iommu* iommu, vfio_dma* dma) {
+  rb_node** link = &iommu->dma_list.rb_node;
+  rb_node* parent = nullptr;
+  while (*link) {
+    parent = *link;
+    vfio_dma* d = rb_entry<vfio_dma>(parent);
+    link = dma->iova + dma->size <= d->iova ? &parent->left : &parent->right;
+  }
+  rb_link_node(dma, parent, link);
+  rb_insert_color(dma, &iommu->dma_list);
 }
 
 long VfioIommuType1::check_extension(vfio_iommu* iommu, unsigned long arg) {
@@ -229,7 +273,7 @@ uint64_t VfioIommuType1::unmap_unpin(vfio_iommu* iommu, vfio_dma* dma) {
 // mapping stays, its IOMMU pages are unmapped and unpinned, and only the externally pinned pages
 // stay charged to the mapping task.
 void VfioIommuType1::unmap_unpin_reaccount(vfio_iommu* iommu) {
-  for (auto& [iova, dma] : iommu->dma_list) {
+  for (vfio_dma* dma : dma_walk(iommu->dma_list)) {
     unmap_unpin(iommu, dma);
     const uint64_t locked = dma->pfn_list.size();
     if (dma->task) dma->task->locked_vm += locked;
@@ -241,7 +285,7 @@ void VfioIommuType1::unmap_unpin_reaccount(vfio_iommu* iommu) {
 void VfioIommuType1::remove_dma(vfio_iommu* iommu, vfio_dma* dma) {
   unmap_unpin(iommu, dma);
   if (dma->vaddr_invalid) --iommu->vaddr_invalid_count;
-  iommu->dma_list.erase(dma->iova);
+  rb_erase(dma, &iommu->dma_list);  // vfio_unlink_dma()
   costs_.charge(Cost::VfioDmaEntry);
   delete dma;
   ++iommu->dma_avail;
@@ -265,7 +309,8 @@ long VfioIommuType1::map_dma(vfio_iommu* iommu, uint64_t arg) {
   const uint64_t pgsize = min_pgsize(iommu);
   const uint64_t iova = map.iova, vaddr = map.vaddr, size = map.size;
   if (!size || ((size | iova | vaddr) & (pgsize - 1))) return -EINVAL;
-  if (iova + size - 1 < iova || vaddr + size - 1 < vaddr) return -EINVAL;  // wraps
+  if (iova + size - 1 < iova || vaddr + size - 1 < vaddr)  // wraps (mainline: check_add_overflow)
+    return params.addressable_limit_fix ? -EOVERFLOW : -EINVAL;
   if (vfio_dma* dma = find_dma(iommu, iova, size)) {
     if (!set_vaddr) return -EEXIST;
     if (!dma->vaddr_invalid || dma->iova != iova || dma->size != size) return -EINVAL;
@@ -286,17 +331,19 @@ long VfioIommuType1::map_dma(vfio_iommu* iommu, uint64_t arg) {
   dma->prot = prot;
   dma->task = t;
   dma->lock_cap = t->capable(CAP_IPC_LOCK);
-  iommu->dma_list[iova] = dma;  // inserted with size 0
+  link_dma(iommu, dma);  // inserted with size 0, grown as it is mapped
   if (iommu->domain_list.empty()) {  // only emulated groups so far: nothing pinned or accounted
     dma->size = size;
-    if (iommu->dirty_page_tracking) bitmap_alloc(iommu, dma);
-    return 0;
-  }
-  if (int ret = pin_map_dma(iommu, dma, size)) {
+  } else if (int ret = pin_map_dma(iommu, dma, size)) {
     remove_dma(iommu, dma);  // no partial mapping survives a failed MAP
     return ret;
   }
-  if (iommu->dirty_page_tracking) bitmap_alloc(iommu, dma);
+  if (iommu->dirty_page_tracking) {
+    if (int ret = bitmap_alloc(iommu, dma)) {
+      remove_dma(iommu, dma);
+      return ret;
+    }
+  }
   return 0;
 }
 
@@ -314,27 +361,29 @@ int VfioIommuType1::dma_do_unmap(vfio_iommu* iommu, uint64_t iova, uint64_t& siz
     if (iova || size) return -EINVAL;
     end = ~0ULL;  // size = U64_MAX
   } else {
-    if (!size || (size & (pgsize - 1)) || iova + size - 1 < iova) return -EINVAL;
+    if (!size || (size & (pgsize - 1))) return -EINVAL;
+    if (iova + size - 1 < iova) return params.addressable_limit_fix ? -EOVERFLOW : -EINVAL;
     end = iova + size - 1;
   }
+  const uint64_t len = all ? ~0ULL : size;  // U64_MAX for UNMAP_ALL
+  const bool fix = params.addressable_limit_fix;
   uint64_t unmapped = 0;
   for (int retries = 0;; ++retries) {  // the "again" label
-    // v2: unmap requests must fully cover previous mappings (no splitting).
     if (retries == 0 && bitmap && (!iommu->dirty_page_tracking || bitmap->pgsize != pgsize)) return -EINVAL;
+    // v2: unmap requests must fully cover previous mappings (no splitting).
     if (iommu->v2 && !all) {
       vfio_dma* dma = find_dma(iommu, iova, 1);
       if (dma && dma->iova != iova) return -EINVAL;
-      dma = find_dma(iommu, end, 1);
-      if (dma && dma->iova + dma->size != end + 1) return -EINVAL;
+      dma = find_dma(iommu, end, fix ? 1 : 0);
+      if (dma && (fix ? dma->iova + dma->size - 1 != end : dma->iova + dma->size != iova + len)) return -EINVAL;
     }
     std::vector<vfio_dma*> invalidated;
     bool again = false;
-    auto it = iommu->dma_list.upper_bound(iova);
-    if (it != iommu->dma_list.begin() && std::prev(it)->second->iova + std::prev(it)->second->size > iova) --it;
-    while (it != iommu->dma_list.end() && it->second->iova <= end) {
-      vfio_dma* dma = it->second;
+    for (rb_node* n = find_dma_first_node(iommu, iova, len); n;) {
+      vfio_dma* dma = rb_entry<vfio_dma>(n);
+      if (fix ? dma->iova > end : dma->iova >= iova + len) break;
       if (!iommu->v2 && dma->iova < iova) break;  // v1: an unmap starting inside a mapping stops here
-      ++it;
+      n = rb_next(n);
       if (invalidate_vaddr) {
         if (dma->vaddr_invalid) {
           for (vfio_dma* d : invalidated) {

@@ -7,8 +7,7 @@
 // emulated-IOMMU devices with the unmap notifier (§3.10).
 // Sources: vfio_iommu_type1.cpp (container, MAP/UNMAP, GET_INFO), _domain.cpp (attach, detach,
 // replay), _dirty.cpp (dirty tracking), _pin.cpp (the emulated-IOMMU pin/unpin/dma_rw API).
-// Not ported yet: fine-grained-superpage probing, dirty-scope promotion of physical groups that
-// call pin_pages.
+// Not ported yet: fine-grained-superpage probing.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +16,7 @@
 
 #include <linux/vfio.h>
 
+#include "vfio/linux/lib/rbtree.h"
 #include "vfio/vfio/vfio.h"
 
 namespace vfiosim::kernel {
@@ -26,7 +26,9 @@ inline constexpr uint64_t kPage = 4096;
 inline constexpr uint64_t kBatch = kPage / 8;  // page pointers per pin batch (vfio_batch)
 }  // namespace type1
 
-struct vfio_dma {
+/// One MAP_DMA. The kernel's `struct rb_node node` member is the base class here (rb_entry() is a
+/// downcast); dma_list orders the nodes by iova, a new node going left of any with an equal iova.
+struct vfio_dma : rb_node {
   uint64_t iova = 0, vaddr = 0, size = 0;
   int prot = 0;
   bool iommu_mapped = false;
@@ -42,9 +44,40 @@ struct vfio_dma {
   std::vector<uint64_t> bitmap;           // dirty bits (one per minimum page) while tracking
 };
 
+/// An in-order walk of a dma tree: `for (vfio_dma* dma : dma_walk(iommu->dma_list))`. The next node
+/// is read before the body runs, so the body may remove the current dma.
+class dma_walk {
+ public:
+  explicit dma_walk(const rb_root& root) : first_(rb_first(&root)) {}
+  struct iterator {
+    rb_node* n;
+    rb_node* next;
+    vfio_dma* operator*() const { return rb_entry<vfio_dma>(n); }
+    iterator& operator++() {
+      n = next;
+      next = n ? rb_next(n) : nullptr;
+      return *this;
+    }
+    bool operator!=(const iterator& o) const { return n != o.n; }
+  };
+  iterator begin() const { return {first_, first_ ? rb_next(first_) : nullptr}; }
+  iterator end() const { return {nullptr, nullptr}; }
+
+ private:
+  rb_node* first_;
+};
+
+/// A group in the container. IOMMU-backed groups start outside the pinned-page dirty scope (all
+/// their mapped pages may be dirty) and enter it with their first vfio_pin_pages(); emulated
+/// groups are in it from the start.
+struct vfio_iommu_group {
+  struct iommu_group* iommu_group = nullptr;
+  bool pinned_page_dirty_scope = false;
+};
+
 struct vfio_domain {
   iommu_domain* domain = nullptr;
-  std::list<iommu_group*> group_list;
+  std::list<vfio_iommu_group> group_list;
   bool enforce_cache_coherency = false;
 };
 
@@ -56,7 +89,7 @@ struct vfio_iommu {
   std::list<vfio_domain*> domain_list;
   std::list<vfio_iova> iova_list;  // empty: unrestricted
   mutex lock{"iommu->lock"};
-  std::map<uint64_t, vfio_dma*> dma_list;
+  rb_root dma_list;  // vfio_dma by iova (vfio_link_dma)
   unsigned dma_avail = 0;
   unsigned vaddr_invalid_count = 0;
   uint64_t pgsize_bitmap = ~0xFFFULL;  // PAGE_MASK
@@ -64,7 +97,7 @@ struct vfio_iommu {
   bool v2 = false;
   bool nesting = false;
   bool dirty_page_tracking = false;
-  std::list<iommu_group*> emulated_iommu_groups;
+  std::list<vfio_iommu_group> emulated_iommu_groups;
   std::list<vfio_device*> device_list;  // open devices with a dma_unmap op (unmap notification)
   mutex device_list_lock{"iommu->device_list_lock"};
 };
@@ -74,6 +107,10 @@ struct Type1Params {
   bool allow_unsafe_interrupts = false;
   bool disable_hugepages = false;
   unsigned dma_entry_limit = 65535;
+  /// Mainline (>= v6.18) handling of ranges that end at 2^64: lookups compare inclusive ends and
+  /// a MAP/UNMAP whose end overflows is -EOVERFLOW. Off (v6.1): iova + size wraps to 0 in the
+  /// rb-tree helpers, so such a mapping is invisible to them (C-143).
+  bool addressable_limit_fix = false;
 };
 
 class VfioIommuType1 {
@@ -103,16 +140,21 @@ class VfioIommuType1 {
   uint64_t unmap_unpin(vfio_iommu* iommu, vfio_dma* dma);
   int iommu_map_all(vfio_iommu* iommu, uint64_t iova, uint64_t phys, uint64_t size, int prot);
   vfio_dma* find_dma(vfio_iommu* iommu, uint64_t start, uint64_t size);
+  rb_node* find_dma_first_node(vfio_iommu* iommu, uint64_t start, uint64_t size);
+  static void link_dma(vfio_iommu* iommu, vfio_dma* dma);
   void update_pgsize_bitmap(vfio_iommu* iommu);
   uint64_t min_pgsize(vfio_iommu* iommu) const;
   bool iova_valid(vfio_iommu* iommu, uint64_t start, uint64_t end) const;
   int replay(vfio_iommu* iommu, vfio_domain* domain);
-  int pin_pages(vfio_iommu* iommu, uint64_t iova, int npage, int prot, std::vector<uint64_t>& pages);
+  int pin_pages(vfio_iommu* iommu, iommu_group* g, uint64_t iova, int npage, int prot, std::vector<uint64_t>& pages);
+  static vfio_iommu_group* find_iommu_group(vfio_iommu* iommu, const struct iommu_group* g);
+  void populate_bitmap_full(vfio_iommu* iommu);
   void unpin_pages(vfio_iommu* iommu, uint64_t iova, int npage);
   int dma_rw(vfio_iommu* iommu, uint64_t iova, void* buf, size_t len, bool write);
   void unpin_external(vfio_iommu* iommu, vfio_dma* dma, uint64_t iova);
   long dirty_pages(vfio_iommu* iommu, uint64_t arg);
-  void bitmap_alloc(vfio_iommu* iommu, vfio_dma* dma);
+  int bitmap_alloc(vfio_iommu* iommu, vfio_dma* dma);
+  int bitmap_alloc_all(vfio_iommu* iommu);
   void mark_dirty(vfio_iommu* iommu, vfio_dma* dma, uint64_t iova);
   /// update_user_bitmap(): the dma's dirty pages into the user bitmap at `base`, then the dma's
   /// bitmap restarts with its still-pinned pages. -EFAULT on a bad user bitmap.

@@ -2,6 +2,8 @@
 // and the user-bitmap copy shared with UNMAP_DMA(GET_DIRTY_BITMAP).
 #include "vfio/vfio/vfio_iommu_type1.h"
 
+#include "vfio/linux/kernel/fault_inject.h"
+
 #include <linux/vfio.h>
 
 #include <algorithm>
@@ -20,10 +22,25 @@ bool VfioIommuType1::bitmap_size_ok(uint64_t npages, uint64_t bitmap_size) {
   return bitmap_size >= (npages + 63) / 64 * 8;
 }
 
-void VfioIommuType1::bitmap_alloc(vfio_iommu* iommu, vfio_dma* dma) {
+// vfio_dma_bitmap_alloc() + vfio_dma_populate_bitmap(): -ENOMEM when the allocation fails.
+int VfioIommuType1::bitmap_alloc(vfio_iommu* iommu, vfio_dma* dma) {
+  if (should_fail(fault_site::kVfioDmaBitmapAlloc)) return -ENOMEM;
   const uint64_t pg = min_pgsize(iommu);
   dma->bitmap.assign((dma->size / pg + 63) / 64, 0);
   for (const auto& [iova, pfn] : dma->pfn_list) mark_dirty(iommu, dma, iova);  // pinned pages are dirty
+  return 0;
+}
+
+// vfio_dma_bitmap_alloc_all(): a bitmap for every dma, or none. [6.1.y] The unwind frees the
+// bitmaps of the dmas before the failing one (6.1.0 freed the failing dma's, again and again).
+int VfioIommuType1::bitmap_alloc_all(vfio_iommu* iommu) {
+  for (rb_node* n = rb_first(&iommu->dma_list); n; n = rb_next(n)) {
+    if (int ret = bitmap_alloc(iommu, rb_entry<vfio_dma>(n))) {
+      for (rb_node* p = rb_prev(n); p; p = rb_prev(p)) rb_entry<vfio_dma>(p)->bitmap = {};
+      return ret;
+    }
+  }
+  return 0;
 }
 
 void VfioIommuType1::mark_dirty(vfio_iommu* iommu, vfio_dma* dma, uint64_t iova) {
@@ -69,16 +86,15 @@ long VfioIommuType1::dirty_pages(vfio_iommu* iommu, uint64_t arg) {
   if (__builtin_popcount(d.flags) != 1) return -EINVAL;  // exactly one operation
   if (d.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_START) {
     mutex_guard lock(iommu->lock);
-    if (!iommu->dirty_page_tracking) {
-      for (auto& [iova, dma] : iommu->dma_list) bitmap_alloc(iommu, dma);
-      iommu->dirty_page_tracking = true;
-    }
+    if (iommu->dirty_page_tracking) return 0;
+    if (int ret = bitmap_alloc_all(iommu)) return ret;
+    iommu->dirty_page_tracking = true;
     return 0;
   }
   if (d.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP) {
     mutex_guard lock(iommu->lock);
     if (iommu->dirty_page_tracking) {
-      for (auto& [iova, dma] : iommu->dma_list) dma->bitmap.clear();
+      for (vfio_dma* dma : dma_walk(iommu->dma_list)) dma->bitmap = {};  // vfio_dma_bitmap_free_all()
       iommu->dirty_page_tracking = false;
     }
     return 0;
@@ -96,10 +112,15 @@ long VfioIommuType1::dirty_pages(vfio_iommu* iommu, uint64_t arg) {
   if (!iommu->dirty_page_tracking) return -EINVAL;
   const uint64_t end = range.iova + range.size - 1;
   if (vfio_dma* dma = find_dma(iommu, range.iova, 1); dma && dma->iova != range.iova) return -EINVAL;
-  if (vfio_dma* dma = find_dma(iommu, end, 1); dma && dma->iova + dma->size - 1 != end) return -EINVAL;
+  if (params.addressable_limit_fix) {
+    if (vfio_dma* dma = find_dma(iommu, end, 1); dma && dma->iova + dma->size - 1 != end) return -EINVAL;
+  } else if (vfio_dma* dma = find_dma(iommu, end, 0); dma && dma->iova + dma->size != range.iova + range.size) {
+    return -EINVAL;
+  }
   const uint64_t ubitmap = reinterpret_cast<uint64_t>(range.bitmap.data);
-  for (auto& [iova, dma] : iommu->dma_list) {
-    if (dma->iova < range.iova || dma->iova > end) continue;
+  for (vfio_dma* dma : dma_walk(iommu->dma_list)) {
+    if (dma->iova < range.iova) continue;
+    if (dma->iova > end) break;
     if (int ret = update_user_bitmap(iommu, dma, range.iova, ubitmap, range.bitmap.size)) return ret;
   }
   return 0;

@@ -37,7 +37,7 @@ int VfioIommuType1::replay(vfio_iommu* iommu, vfio_domain* domain) {
     }
     return ret;
   };
-  for (auto& [iova, dma] : iommu->dma_list) {
+  for (vfio_dma* dma : dma_walk(iommu->dma_list)) {
     for (uint64_t off = 0; off < dma->size;) {
       uint64_t phys = 0, len = kPage, accounted = 0;
       if (dma->iommu_mapped) {  // rediscover the runs through the first domain
@@ -73,7 +73,7 @@ int VfioIommuType1::replay(vfio_iommu* iommu, vfio_domain* domain) {
       off += len;
     }
   }
-  for (auto& [iova, dma] : iommu->dma_list) dma->iommu_mapped = true;  // every dma is pinned and mapped now
+  for (vfio_dma* dma : dma_walk(iommu->dma_list)) dma->iommu_mapped = true;  // every dma is pinned and mapped now
   return 0;
 }
 
@@ -82,13 +82,9 @@ int VfioIommuType1::attach_group(void* data, iommu_group* g, vfio_group_type typ
   auto* iommu = static_cast<vfio_iommu*>(data);
   mutex_guard lock(iommu->lock);
   if (iommu->vaddr_invalid_count) return -EBUSY;  // [6.1.y]: attach could require pinning
-  for (vfio_domain* d : iommu->domain_list)
-    if (std::find(d->group_list.begin(), d->group_list.end(), g) != d->group_list.end()) return -EINVAL;
-  if (std::find(iommu->emulated_iommu_groups.begin(), iommu->emulated_iommu_groups.end(), g) !=
-      iommu->emulated_iommu_groups.end())
-    return -EINVAL;
+  if (find_iommu_group(iommu, g)) return -EINVAL;
   if (type == VFIO_EMULATED_IOMMU) {
-    iommu->emulated_iommu_groups.push_back(g);
+    iommu->emulated_iommu_groups.push_back({g, true});
     return 0;
   }
   // The domain comes from the bus of the group's first device, under the group's own lock in
@@ -131,7 +127,7 @@ int VfioIommuType1::attach_group(void* data, iommu_group* g, vfio_group_type typ
   for (const auto& resv : core_.iommu_get_group_resv_regions(g)) {
     if (resv.type == IOMMU_RESV_DIRECT_RELAXABLE) continue;
     const uint64_t rs = resv.start, re = resv.start + resv.length - 1;
-    for (auto& [iova, dma] : iommu->dma_list)
+    for (vfio_dma* dma : dma_walk(iommu->dma_list))
       if (!(dma->iova + dma->size - 1 < rs || dma->iova > re)) {
         core_.iommu_detach_group(dom, g);
         return fail(-EINVAL);
@@ -164,7 +160,7 @@ int VfioIommuType1::attach_group(void* data, iommu_group* g, vfio_group_type typ
     if (d->enforce_cache_coherency != domain->enforce_cache_coherency) continue;
     core_.iommu_detach_group(dom, g);
     if (!core_.iommu_attach_group(d->domain, g)) {
-      d->group_list.push_back(g);
+      d->group_list.push_back({g, false});
       fail(0);
       iommu->iova_list = std::move(clipped);
       ++iommu->num_non_pinned_groups;
@@ -176,7 +172,7 @@ int VfioIommuType1::attach_group(void* data, iommu_group* g, vfio_group_type typ
     core_.iommu_detach_group(dom, g);
     return fail(ret);
   }
-  domain->group_list.push_back(g);
+  domain->group_list.push_back({g, false});
   iommu->domain_list.push_back(domain);
   update_pgsize_bitmap(iommu);
   iommu->iova_list = std::move(clipped);
@@ -184,40 +180,56 @@ int VfioIommuType1::attach_group(void* data, iommu_group* g, vfio_group_type typ
   return 0;
 }
 
+// vfio_iommu_populate_bitmap_full(): every page of every dma is dirty.
+void VfioIommuType1::populate_bitmap_full(vfio_iommu* iommu) {
+  const uint64_t pg = min_pgsize(iommu);
+  for (vfio_dma* dma : dma_walk(iommu->dma_list)) {
+    const uint64_t n = dma->size / pg;
+    std::fill(dma->bitmap.begin(), dma->bitmap.end(), ~0ULL);
+    if (n % 64 && !dma->bitmap.empty()) dma->bitmap.back() = (1ULL << (n % 64)) - 1;
+  }
+}
+
 // vfio_iommu_type1_detach_group()
 void VfioIommuType1::detach_group(void* data, iommu_group* g) {
   auto* iommu = static_cast<vfio_iommu*>(data);
   mutex_guard lock(iommu->lock);
-  auto em = std::find(iommu->emulated_iommu_groups.begin(), iommu->emulated_iommu_groups.end(), g);
+  auto em = std::find_if(iommu->emulated_iommu_groups.begin(), iommu->emulated_iommu_groups.end(),
+                         [g](const vfio_iommu_group& vg) { return vg.iommu_group == g; });
   if (em != iommu->emulated_iommu_groups.end()) {
     iommu->emulated_iommu_groups.erase(em);
     if (iommu->emulated_iommu_groups.empty() && iommu->domain_list.empty())
-      while (!iommu->dma_list.empty()) remove_dma(iommu, iommu->dma_list.begin()->second);
+      while (!iommu->dma_list.empty()) remove_dma(iommu, rb_entry<vfio_dma>(rb_first(&iommu->dma_list)));
     return;
   }
   for (auto it = iommu->domain_list.begin(); it != iommu->domain_list.end(); ++it) {
     vfio_domain* d = *it;
-    auto gi = std::find(d->group_list.begin(), d->group_list.end(), g);
+    auto gi = std::find_if(d->group_list.begin(), d->group_list.end(),
+                           [g](const vfio_iommu_group& vg) { return vg.iommu_group == g; });
     if (gi == d->group_list.end()) continue;
+    const bool scoped = gi->pinned_page_dirty_scope;
     core_.iommu_detach_group(d->domain, g);
     d->group_list.erase(gi);
     if (d->group_list.empty()) {
       if (iommu->domain_list.size() == 1) {
         if (iommu->emulated_iommu_groups.empty()) {  // vfio_iommu_unmap_unpin_all(): every mapping goes
-          while (!iommu->dma_list.empty()) remove_dma(iommu, iommu->dma_list.begin()->second);
+          while (!iommu->dma_list.empty()) remove_dma(iommu, rb_entry<vfio_dma>(rb_first(&iommu->dma_list)));
         } else {
           unmap_unpin_reaccount(iommu);  // mdev groups still use the mappings
         }
-      } else if (it == iommu->domain_list.begin()) {
-        // unmap_unpin walks the first domain: the next one becomes first and holds the same maps
       }
+      // (When the first of several domains goes, the next becomes first and holds the same maps.)
       core_.iommu_domain_free(d->domain);
       iommu->domain_list.erase(it);
       delete d;
       update_pgsize_bitmap(iommu);
       if (iommu->domain_list.empty()) iommu->iova_list.clear();
     }
-    --iommu->num_non_pinned_groups;
+    // A group outside the pinned-page scope may have dirtied any page before it left.
+    if (!scoped) {
+      --iommu->num_non_pinned_groups;
+      if (iommu->dirty_page_tracking) populate_bitmap_full(iommu);
+    }
     return;
   }
 }

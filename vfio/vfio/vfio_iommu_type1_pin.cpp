@@ -28,8 +28,21 @@ void VfioIommuType1::unpin_external(vfio_iommu* iommu, vfio_dma* dma, uint64_t i
   }
 }
 
-// vfio_iommu_type1_pin_pages(): all or nothing.
-int VfioIommuType1::pin_pages(vfio_iommu* iommu, uint64_t iova, int npage, int prot, std::vector<uint64_t>& pages) {
+// vfio_iommu_find_iommu_group(): the container's record of `g`, IOMMU-backed or emulated.
+vfio_iommu_group* VfioIommuType1::find_iommu_group(vfio_iommu* iommu, const iommu_group* g) {
+  for (vfio_domain* d : iommu->domain_list)
+    for (vfio_iommu_group& vg : d->group_list)
+      if (vg.iommu_group == g) return &vg;
+  for (vfio_iommu_group& vg : iommu->emulated_iommu_groups)
+    if (vg.iommu_group == g) return &vg;
+  return nullptr;
+}
+
+// vfio_iommu_type1_pin_pages(): all or nothing. The first pin through an IOMMU-backed group puts
+// the group in the pinned-page dirty scope: from then on only its pinned and written pages are
+// reported dirty.
+int VfioIommuType1::pin_pages(vfio_iommu* iommu, iommu_group* g, uint64_t iova, int npage, int prot,
+                              std::vector<uint64_t>& pages) {
   if (!iommu) return -EINVAL;
   if (!iommu->v2) return -EACCES;
   mutex_guard lock(iommu->lock);
@@ -73,6 +86,11 @@ int VfioIommuType1::pin_pages(vfio_iommu* iommu, uint64_t iova, int npage, int p
     dma->pfn_list[at] = {phys[0], 1};
     mark_dirty(iommu, dma, at);
     pages[static_cast<size_t>(i)] = phys[0];
+  }
+  vfio_iommu_group* group = find_iommu_group(iommu, g);
+  if (group && !group->pinned_page_dirty_scope) {
+    group->pinned_page_dirty_scope = true;
+    --iommu->num_non_pinned_groups;
   }
   return npage;
 }

@@ -7,6 +7,8 @@
 
 #include "vfio/vfio/vfio.h"
 
+#include "vfio/linux/kernel/fault_inject.h"
+
 namespace vfiosim::kernel {
 
 namespace {
@@ -150,6 +152,10 @@ vfio_group* Vfio::find_group(const iommu_group* g) const {
 
 // vfio_create_group(): /dev/vfio/<id> appears here.
 vfio_group* Vfio::vfio_create_group(iommu_group* g, vfio_group_type type, long& err) {
+  if (should_fail(fault_site::kVfioGroupAlloc)) {  // vfio_group_alloc(): kzalloc failed
+    err = -ENOMEM;
+    return nullptr;
+  }
   const int minor = ida_alloc(group_ida_, kMinorMask);
   if (minor < 0) {
     err = minor;
