@@ -144,12 +144,17 @@ file* Vfio::vfio_device_open(vfio_device* device, int& err) {
   device->dev_set->lock.lock();
   ++device->open_count;
   if (device->open_count == 1) {
+    // 6.1 calls open_device with group_lock held, after copying the group's kvm: a driver that
+    // takes kvm->lock there orders group_lock -> kvm->lock, the reverse of kvm_device_release()
+    // calling vfio_file_set_kvm() (C-140, fixed only in 6.2; the lock checker reports it).
     group->group_lock.lock();
+    device->kvm = group->kvm;
     if (device->ops->open_device) {
       err = device->ops->open_device(*device);
       if (err) {
         group->group_lock.unlock();
         --device->open_count;
+        if (!device->open_count) device->kvm = nullptr;
         device->dev_set->lock.unlock();
         vfio_device_unassign_container(device);
         return nullptr;
@@ -200,10 +205,19 @@ int Vfio::device_release(file& f) {
   }
   group->group_lock.unlock();
   --device->open_count;
+  if (!device->open_count) device->kvm = nullptr;
   device->dev_set->lock.unlock();
   vfio_device_unassign_container(device);
   vfio_device_put_registration(device);
   return 0;
+}
+
+// vfio_file_set_kvm()
+void Vfio::vfio_file_set_kvm(file* f, struct kvm* kvm) {
+  vfio_group* group = vfio_file_group(f);
+  if (!group) return;
+  mutex_guard lock(group->group_lock);
+  group->kvm = kvm;
 }
 
 int Vfio::vfio_check_feature(uint32_t flags, size_t argsz, uint32_t supported_ops, size_t minsz) {

@@ -21,6 +21,7 @@
 
 namespace vfiosim::kernel {
 
+struct kvm;
 struct vfio_device;
 struct vfio_group;
 struct vfio_container;
@@ -66,6 +67,7 @@ struct vfio_device {
   bool device_added = false;  // device_add() done: /sys/class/vfio-dev/vfioN exists
   refcount_t refcount;        // registration users
   unsigned open_count = 0;    // under dev_set->lock
+  struct kvm* kvm = nullptr;  // group->kvm copied at first open, cleared at last close (dev_set->lock)
   completion comp;            // refcount reached zero
   std::function<void(vfio_device*)> free_fn;  // how vfio_free_device() frees the embedding struct
 };
@@ -82,6 +84,7 @@ struct vfio_group {
   vfio_group_type type = VFIO_IOMMU;
   mutex group_lock{"group->group_lock"};
   file* opened_file = nullptr;
+  struct kvm* kvm = nullptr;  // vfio_file_set_kvm(), under group_lock
   std::string name;  // "26" or "noiommu-3"
   bool cdev_added = false;
 };
@@ -140,6 +143,9 @@ class Vfio {
   int vfio_register_iommu_driver(const vfio_iommu_driver_ops* ops);
   void vfio_unregister_iommu_driver(const vfio_iommu_driver_ops* ops);
 
+  /// vfio_file_set_kvm(): the KVM-VFIO device associates a group file with a VM (nullptr: none);
+  /// a device opened later sees it in device->kvm. Takes group->group_lock.
+  void vfio_file_set_kvm(file* f, struct kvm* kvm);
   /// vfio_file_is_group() / the group behind a group file, or nullptr.
   vfio_group* vfio_file_group(file* f) const { return f && f->f_op == &group_fops_ ? static_cast<vfio_group*>(f->private_data) : nullptr; }
 
