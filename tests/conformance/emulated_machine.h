@@ -64,15 +64,18 @@ struct Machine {
     fput(f);
     return r;
   }
-  // An emulated device under the DMA engine's pci_dev, its group in a container of `model`.
+  // An emulated device under the DMA engine's pci_dev (unless a test registered `dev` already),
+  // its group in a container of `model`, and its device fd.
   struct Setup {
     int container = -1, group = -1, device = -1;
   };
   Setup setup(Task& t, unsigned model) {
     PciPlatform& pci = *platform->pci();
-    int err = 0;
-    dev = vfio().vfio_alloc_device<emul_device>(pci.kernel().find("0000:01:00.0"), "emul0", &ops, &err);
-    EXPECT_EQ(vfio().vfio_register_emulated_iommu_dev(&dev->vdev), 0);
+    if (!dev) {
+      int err = 0;
+      dev = vfio().vfio_alloc_device<emul_device>(pci.kernel().find("0000:01:00.0"), "emul0", &ops, &err);
+      EXPECT_EQ(vfio().vfio_register_emulated_iommu_dev(&dev->vdev), 0);
+    }
     const std::string node = "/dev/vfio/" + dev->vdev.group->name;
     Setup s;
     {

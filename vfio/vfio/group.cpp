@@ -228,33 +228,4 @@ int Vfio::vfio_check_feature(uint32_t flags, size_t argsz, uint32_t supported_op
   return 1;
 }
 
-// vfio_device_fops_unl_ioctl(): DEVICE_FEATURE is the core's, everything else the driver's.
-long Vfio::device_ioctl(file& f, unsigned cmd, uint64_t arg) {
-  auto* device = static_cast<vfio_device*>(f.private_data);
-  if (cmd == VFIO_DEVICE_FEATURE) {
-    vfio_device_feature feature{};
-    Task* t = current();
-    if (t->copy_from_user(&feature, arg, 8)) return -EFAULT;
-    if (feature.argsz < 8) return -EINVAL;
-    const uint32_t known = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET |
-                           VFIO_DEVICE_FEATURE_PROBE;
-    if (feature.flags & ~known) return -EINVAL;
-    if (!(feature.flags & VFIO_DEVICE_FEATURE_PROBE) && (feature.flags & VFIO_DEVICE_FEATURE_SET) &&
-        (feature.flags & VFIO_DEVICE_FEATURE_GET))
-      return -EINVAL;
-    switch (feature.flags & VFIO_DEVICE_FEATURE_MASK) {
-      case VFIO_DEVICE_FEATURE_MIGRATION:
-      case VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE:
-      case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
-      case VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP:
-      case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
-        return -ENOTTY;  // no mig_ops / log_ops in the drivers ported so far
-      default:
-        if (!device->ops->device_feature) return -EINVAL;
-        return device->ops->device_feature(*device, feature.flags, arg + 8, feature.argsz - 8);
-    }
-  }
-  return device->ops->ioctl ? device->ops->ioctl(*device, cmd, arg) : -EINVAL;
-}
-
 }  // namespace vfiosim::kernel

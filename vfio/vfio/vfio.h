@@ -14,6 +14,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "vfio/linux/iommu/iommu.h"
 #include "vfio/linux/kernel/sync.h"
@@ -44,6 +45,21 @@ struct vfio_device_ops {
   std::function<int(vfio_device&, vm_area&)> mmap;
 };
 
+class iova_bitmap;
+
+/// One range of a DMA_LOGGING_START (the interval tree's node: [start, last]).
+struct vfio_log_range {
+  uint64_t start, last;
+};
+
+/// struct vfio_log_ops: device DMA dirty tracking (drivers set it before registration).
+struct vfio_log_ops {
+  /// May round `page_size` up to what the device tracks.
+  std::function<int(vfio_device&, const std::vector<vfio_log_range>& ranges, uint64_t& page_size)> log_start;
+  std::function<int(vfio_device&)> log_stop;
+  std::function<int(vfio_device&, uint64_t iova, uint64_t length, iova_bitmap& dirty)> log_read_and_clear;
+};
+
 struct vfio_device_set {
   const void* set_id = nullptr;
   mutex lock{"dev_set->lock"};
@@ -58,6 +74,7 @@ struct vfio_device {
   pci_dev* dev = nullptr;  // the parent device (for PCI: the pci_dev)
   std::string dev_name;    // dev_name(dev): "0000:01:00.0"
   const vfio_device_ops* ops = nullptr;
+  const vfio_log_ops* log_ops = nullptr;
   vfio_group* group = nullptr;
   vfio_device_set* dev_set = nullptr;
   // Private
@@ -203,6 +220,10 @@ class Vfio {
   // device fd
   int device_release(file& f);
   long device_ioctl(file& f, unsigned cmd, uint64_t arg);
+  long device_feature(vfio_device* device, uint64_t arg);  // vfio_ioctl_device_feature()
+  long logging_start(vfio_device* device, uint32_t flags, uint64_t arg, size_t argsz);
+  long logging_stop(vfio_device* device, uint32_t flags, uint64_t arg, size_t argsz);
+  long logging_report(vfio_device* device, uint32_t flags, uint64_t arg, size_t argsz);
 
   IommuCore* iommu_;
   IommuGroups* fake_groups_;

@@ -57,12 +57,18 @@ int PciDriverCore::bind(pci_driver& drv, pci_dev& dev) {
   if (!drv.driver_managed_dma && dma_configure) {
     if (int ret = dma_configure(dev)) return ret;
   }
+  // local_pci_probe(): a usage reference across probe; dev->driver (and so dev->driver->pm) is
+  // set for the probe to see.
+  pm_runtime_get_sync(dev);
+  dev.power.ops = drv.pm;
   const int ret = drv.probe ? drv.probe(dev) : 0;
   if (ret == 0) {
     b.driver = &drv;
     notify(BUS_NOTIFY_BOUND_DRIVER, dev);
-  } else if (!drv.driver_managed_dma && dma_cleanup) {
-    dma_cleanup(dev);
+  } else {
+    dev.power.ops = nullptr;
+    pm_runtime_put(dev);
+    if (!drv.driver_managed_dma && dma_cleanup) dma_cleanup(dev);
   }
   return ret;
 }
@@ -70,8 +76,15 @@ int PciDriverCore::bind(pci_driver& drv, pci_dev& dev) {
 int PciDriverCore::unbind(pci_driver& drv, pci_dev& dev) {
   Binding& b = binding(dev);
   if (b.driver != &drv) return -ENODEV;
-  if (drv.remove) drv.remove(dev);
+  // pci_device_remove(): resumed around remove; the probe's reference goes after it.
+  if (drv.remove) {
+    pm_runtime_get_sync(dev);
+    drv.remove(dev);
+    pm_runtime_put_noidle(dev);
+  }
   b.driver = nullptr;
+  dev.power.ops = nullptr;
+  pm_runtime_put(dev);
   if (!drv.driver_managed_dma && dma_cleanup) dma_cleanup(dev);
   return 0;
 }

@@ -23,6 +23,7 @@ struct pci_driver {
   /// sriov_configure(): enable `n` VFs (returns n or -errno), or disable them (n == 0).
   std::function<int(pci_dev&, int n)> sriov_configure;
   bool driver_managed_dma = false;       // does not use the kernel DMA API (VFIO, pci-stub, pcieport)
+  const dev_pm_ops* pm = nullptr;        // driver.pm: runtime PM callbacks, if the driver has them
 };
 
 class PciDriverCore {

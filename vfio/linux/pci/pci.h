@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "vfio/linux/base/power.h"
+
 namespace vfiosim::kernel {
 
 // include/linux/ioport.h flag bits we use.
@@ -76,6 +78,7 @@ struct pci_dev {
   pci_bus* subordinate = nullptr;  // the bus below a bridge
   bool is_enabled = false;
   bool is_busmaster = false;
+  dev_pm_info power;        // dev->power (runtime PM)
   std::bitset<256> dma_alias_mask;  // devfns on the same bus this device also DMAs as (quirks)
   // SR-IOV (drivers/pci/iov.c)
   bool is_physfn = false;

@@ -149,6 +149,7 @@ void PciCore::read_bases(pci_dev& dev, int howmany, int rom) {
 
 // pci_setup_device
 void PciCore::setup_device(pci_dev& dev) {
+  pm_runtime_forbid(dev);  // pci_pm_init(): power/control starts "on"
   dev.class_code = read_config(dev, PCI_CLASS_REVISION, 4) >> 8;
   const uint32_t hdr = read_config(dev, PCI_HEADER_TYPE, 1);
   dev.hdr_type = static_cast<uint8_t>(hdr & 0x7f);
