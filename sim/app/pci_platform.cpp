@@ -1,6 +1,7 @@
 #include "sim/app/pci_platform.h"
 
 #include "sim/app/steps/dma_engine_driver.h"
+#include "vfio/linux/driver/pci_stub.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -263,6 +264,7 @@ void PciPlatform::boot() {
     }
   });
   register_boot_drivers(*this);
+  kernel::pci_stub_init(*drivers_);
   if (vfio_) {  // module_init of vfio_iommu_type1 and vfio-pci
     vfio_->vfio_register_iommu_driver(type1_->ops());
     vfio_pci_->register_driver();
