@@ -45,7 +45,9 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
     if (!vf) b.bar(static_cast<int>(i), bars()[i]);  // a VF's BAR registers read 0
     if (i > 0) bar_memory_[i] = std::make_unique<SparseStore>(params_.bars[i]);
   }
-  b.add_pm();
+  set_pm_cap(b.add_pm());
+  for (const RawCapability& c : params_.extra_capabilities)
+    if (!c.extended) b.add_cap(static_cast<uint8_t>(c.id), static_cast<uint8_t>(c.length));
   if (!params_.conventional) set_pcie_cap(b.add_pcie(params_.pcie));
   if (vf) {  // a VF's MPS and MRRS fields are RsvdP: its PF's govern (device_control())
     config().set_wmask(pcie_cap() + PCI_EXP_DEVCTL, 2,
@@ -55,6 +57,8 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
   if (!vf) msi_cap_ = b.add_msi(3, true, false);  // 8 vectors requested
   msix_cap_ = b.add_msix(kMsixVectors, 0, MSIX_TABLE, 0, MSIX_PBA);
   if (!params_.conventional) {  // extended capabilities need PCI Express config space
+    for (const RawCapability& c : params_.extra_capabilities)
+      if (c.extended) b.add_ext_cap(c.id, c.version, c.length);
     set_aer_cap(b.add_aer());
     if (params_.acs) b.add_acs(params_.acs);
     if (params_.ats) b.add_ats();
@@ -85,6 +89,7 @@ bool DmaEngine::present() const {
 
 std::optional<BarHit> DmaEngine::decode_memory(uint64_t addr, uint64_t len) const {
   if (!pf_) return PciFunction::decode_memory(addr, len);
+  if (power_state()) return std::nullopt;
   return decode_vf_bar(SriovView{pf_->config(), pf_->sriov_cap_}, bars(), vf_index_, addr, len);
 }
 

@@ -34,6 +34,15 @@
 
 namespace vfiosim::pci {
 
+/// A capability the engine carries without implementing it (its registers read 0 and take no
+/// writes), to show how software treats capabilities it does or does not know.
+struct RawCapability {
+  uint16_t id = 0;
+  uint16_t length = 4;  // bytes, header included
+  bool extended = false;
+  uint8_t version = 1;  // extended capabilities
+};
+
 struct DmaEngineParams {
   uint64_t clock_mhz = 250;
   uint64_t issue_cycles = 1;
@@ -49,6 +58,8 @@ struct DmaEngineParams {
   std::vector<uint64_t> bars = {dmae::kBar0Size};  // BAR sizes; BAR0 holds the registers (>= 16 KiB)
   SriovSpec sriov;                 // a PF with VFs when total_vfs > 0 (with an ARI capability)
   bool virtual_function = false;   // an SR-IOV VF: IDs read 0xFFFF, BARs through the PF, MSI-X only
+  /// Standard ones go right after the PM capability, extended ones first in the extended list.
+  std::vector<RawCapability> extra_capabilities;
 };
 
 class DmaEngine : public sc_core::sc_module, public PciFunction {

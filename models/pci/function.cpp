@@ -17,7 +17,7 @@ bool PciFunction::is_bridge() const {
 
 uint16_t PciFunction::rid() const { return make_rid(bus_ ? bus_->number() : 0, devfn_); }
 
-bool PciFunction::bus_master() const { return config_.get(PCI_COMMAND, 2) & PCI_COMMAND_MASTER; }
+bool PciFunction::bus_master() const { return !power_state() && (config_.get(PCI_COMMAND, 2) & PCI_COMMAND_MASTER); }
 
 tlm::tlm_response_status PciFunction::bar_access(int, uint64_t, bool, uint8_t*, unsigned, uint64_t,
                                                 sc_core::sc_time&) {
@@ -33,6 +33,16 @@ void PciFunction::finish_config() {
     if (pcie_cap_ && !is_bridge() && off <= devctl && devctl + 2 <= off + len) {
       const uint32_t cap = config_.get(pcie_cap_ + PCI_EXP_DEVCAP, 4);
       if ((cap & PCI_EXP_DEVCAP_FLR) && ((written >> (8 * (devctl - off))) & PCI_EXP_DEVCTL_BCR_FLR)) {
+        function_level_reset();
+        return;
+      }
+    }
+    // D3hot -> D0 without No_Soft_Reset: the function comes back in its power-on state.
+    const uint32_t pmcsr = pm_cap_ + PCI_PM_CTRL;
+    if (pm_cap_ && off <= pmcsr && pmcsr + 2 <= off + len) {
+      const unsigned shift = 8 * (pmcsr - off);
+      const uint32_t was = (old_value >> shift) & 0xFFFF, now = (new_value >> shift) & 0xFFFF;
+      if ((was & PCI_PM_CTRL_STATE_MASK) == 3 && !(now & PCI_PM_CTRL_STATE_MASK) && !(was & PCI_PM_CTRL_NO_SOFT_RESET)) {
         function_level_reset();
         return;
       }

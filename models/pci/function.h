@@ -45,8 +45,14 @@ class PciFunction {
   uint16_t rid() const;
   /// The requester ID the function's DMA carries (a quirky device may use another function's).
   virtual uint16_t dma_rid() const { return rid(); }
-  /// Command.MASTER: the function may issue requests (DMA and MSI).
+  /// Command.MASTER in D0: the function may issue requests (DMA and MSI).
   bool bus_master() const;
+  /// The PM capability's PowerState (0 = D0 ... 3 = D3hot); D0 without a PM capability. Outside
+  /// D0 a function decodes no memory and masters nothing; D3hot -> D0 without No_Soft_Reset
+  /// resets it (PCI PM 1.2 §5.4, "internal reset").
+  unsigned power_state() const { return pm_cap_ ? config_.get(pm_cap_ + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK : 0; }
+  void set_pm_cap(uint16_t offset) { pm_cap_ = offset; }
+  uint16_t pm_cap() const { return pm_cap_; }
 
   /// The PCIe Device Control value that governs this function's payload sizes (MPS, MRRS); a
   /// VF's fields are RsvdP and its PF's apply. 0 without a PCIe capability.
@@ -66,6 +72,7 @@ class PciFunction {
   /// The memory BAR that claims [addr, addr+len): the function's own BARs gated by Command.MEM
   /// (a VF decodes through its PF's SR-IOV capability instead).
   virtual std::optional<BarHit> decode_memory(uint64_t addr, uint64_t len) const {
+    if (power_state()) return std::nullopt;
     return decode_bar(config_, bars_, addr, len, false);
   }
 
@@ -94,6 +101,7 @@ class PciFunction {
   PciBus* bus_ = nullptr;
   uint16_t pcie_cap_ = 0;
   uint16_t aer_cap_ = 0;
+  uint16_t pm_cap_ = 0;
   std::vector<uint8_t> power_on_;
   uint64_t resets_ = 0;
 };

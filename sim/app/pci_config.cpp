@@ -127,6 +127,21 @@ std::shared_ptr<const config::ObjectSpec> engine_spec() {
                    .describe("Memory BAR sizes of each VF from VF BAR0 (registers, at least 16 KiB)")
                    .defaults(json::array({"16KiB"})).items(1, 6));
     s->add(Field::object_of("sriov", sriov).describe("SR-IOV physical function settings").defaults(json::object()));
+    auto cap = std::make_shared<config::ObjectSpec>(
+        "capability", "A capability carried but not implemented (registers read 0): shows what software hides");
+    cap->add(Field::integer("id").describe("Capability ID (standard: 8 bits, extended: 16 bits)").require().at_least(1)
+                 .at_most(0xFFFF));
+    cap->add(Field::integer("length").with_unit("bytes").describe("Size, header included").defaults(8).at_least(4)
+                 .at_most(256));
+    cap->add(Field::boolean("extended").describe("A PCI Express extended capability (first in the extended list; "
+                                                 "standard ones follow the PM capability)").defaults(false));
+    cap->add(Field::integer("version").describe("Extended capability version").defaults(1).at_least(0).at_most(15));
+    cap->check([](const json& r, const std::string& ptr, config::Issues& issues) {
+      if (!r["extended"].get<bool>() && r["id"].get<unsigned>() > 0xFF) issues.add(ptr + "/id", "a standard capability ID is 8 bits");
+      if (r["length"].get<unsigned>() % 4) issues.add(ptr + "/length", "expected a multiple of 4");
+    });
+    s->add(Field::array_of("extra_capabilities", Field::object_of("", cap))
+               .describe("Raw capabilities the engine carries without implementing them").defaults(json::array()));
     s->add(Field::boolean("func1_alias").describe("Quirk: DMA also carries function 1's requester ID (Linux adds "
                                                   "a DMA alias for it, quirk_dma_func1_alias)").defaults(false));
     s->check(check_bdf);
@@ -402,6 +417,9 @@ PciEndpointConfig endpoint_from(const json& c, bool multifunction_device) {
     e.engine.ats = c["ats"].get<bool>();
     e.engine.pasid = c["pasid"].get<bool>();
     e.engine.func1_alias = c["func1_alias"].get<bool>();
+    for (const auto& x : c["extra_capabilities"])
+      e.engine.extra_capabilities.push_back({x["id"].get<uint16_t>(), x["length"].get<uint16_t>(), x["extended"].get<bool>(),
+                                            x["version"].get<uint8_t>()});
     const json& sv = c["sriov"];
     e.engine.sriov.total_vfs = sv["total_vfs"].get<uint16_t>();
     e.engine.sriov.first_vf_offset = sv["first_vf_offset"].get<uint16_t>();

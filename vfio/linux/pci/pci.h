@@ -39,6 +39,9 @@ constexpr int PCI_NUM_RESOURCES = 17;
 struct pci_bus;
 struct pci_dev;
 
+// pci_power_t (include/linux/pci.h)
+enum pci_power_t : int { PCI_D0 = 0, PCI_D1 = 1, PCI_D2 = 2, PCI_D3hot = 3, PCI_D3cold = 4, PCI_UNKNOWN = 5 };
+
 // struct pci_sriov (drivers/pci/pci.h): the PF's SR-IOV state.
 struct pci_sriov {
   int pos = 0;                 // capability offset
@@ -71,6 +74,10 @@ struct pci_dev {
   uint8_t pcie_flags_type = 0;
   uint16_t acs_cap = 0;
   uint8_t msix_cap = 0;
+  uint8_t pm_cap = 0;       // PM capability offset (pci_pm_init)
+  int current_state = PCI_D0;  // pci_power_t
+  bool d1_support = false, d2_support = false;
+  unsigned d3hot_delay_ms = 10;  // PCI_PM_D3HOT_WAIT
   uint32_t pcie_mpss = 0;   // Max_Payload_Size supported, as the 0..5 encoding
   uint8_t pin = 0;          // Interrupt Pin (1-4 = INTA-INTD, 0 none)
   unsigned irq = 0;         // the INTx line pci_assign_irq() found (0: none)

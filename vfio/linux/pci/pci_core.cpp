@@ -150,6 +150,13 @@ void PciCore::read_bases(pci_dev& dev, int howmany, int rom) {
 // pci_setup_device
 void PciCore::setup_device(pci_dev& dev) {
   pm_runtime_forbid(dev);  // pci_pm_init(): power/control starts "on"
+  dev.pm_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_PM);
+  if (dev.pm_cap) {
+    const uint32_t pmc = read_config(dev, dev.pm_cap + PCI_PM_PMC, 2);
+    dev.d1_support = pmc & PCI_PM_CAP_D1;
+    dev.d2_support = pmc & PCI_PM_CAP_D2;
+    dev.current_state = static_cast<int>(read_config(dev, dev.pm_cap + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK);
+  }
   dev.class_code = read_config(dev, PCI_CLASS_REVISION, 4) >> 8;
   const uint32_t hdr = read_config(dev, PCI_HEADER_TYPE, 1);
   dev.hdr_type = static_cast<uint8_t>(hdr & 0x7f);

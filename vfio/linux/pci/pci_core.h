@@ -50,6 +50,10 @@ class PciCore {
   pci_dev* get_bus_and_slot(uint8_t bus, unsigned devfn) const;
   pci_dev* find(const std::string& name) const;  // by "0000:bb:dd.f"
 
+  /// pci_set_power_state() for D0-D3hot through the PM capability: -EIO without one or for an
+  /// unsupported D1/D2; waits the PM spec's transition times (10 ms to or from D3hot, 200 us to
+  /// or from D2) and reads the state back into current_state.
+  int pci_set_power_state(pci_dev& dev, int state);
   /// pci_enable_device(): sets Command.MEM/IO for the resources the device has.
   int enable_device(pci_dev& dev);
   void set_master(pci_dev& dev);

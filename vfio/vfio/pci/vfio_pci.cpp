@@ -76,6 +76,8 @@ int VfioPci::probe(pci_dev& dev) {
   if (dev.pcie_cap) v->reset_works = pci_.read_config(dev, dev.pcie_cap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR;
   v->msi_cap = pci_.find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_MSI);
   if (v->msi_cap) v->msi_vectors = 1u << ((pci_.read_config(dev, v->msi_cap + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QMASK) >> 1);
+  // vfio_pci_probe_power_state(): without No_Soft_Reset, D3hot loses the config state.
+  if (dev.pm_cap) v->needs_pm_restore = !(pci_.read_config(dev, dev.pm_cap + PCI_PM_CTRL, 2) & PCI_PM_CTRL_NO_SOFT_RESET);
   if (dev.msix_cap) v->msix_vectors = (pci_.read_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE) + 1;
   v->irq_pin = static_cast<uint8_t>(pci_.read_config(dev, PCI_INTERRUPT_PIN, 1));
   // vfio_pci_core_register_device(): devices that reset together share a device set — by bus
@@ -111,7 +113,7 @@ int VfioPci::reset(vfio_pci_core_device& v) {
   // pci_try_reset_function(): pci_save_state(), pcie_flr() (initiate, wait 100 ms), then
   // pci_restore_state() puts the header (BARs, command), the PCIe device control and the MSI-X
   // control back.
-  const SavedState saved = save_state(dev);
+  const pci_saved_state saved = save_state(dev);
   const uint32_t ctl = pci_.read_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2);
   pci_.write_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2, ctl | PCI_EXP_DEVCTL_BCR_FLR);
   sc_core::wait(100, sc_core::SC_MS);
@@ -120,8 +122,8 @@ int VfioPci::reset(vfio_pci_core_device& v) {
 }
 
 // pci_save_state(): the header, PCI Express Device Control and MSI-X Message Control.
-VfioPci::SavedState VfioPci::save_state(pci_dev& dev) {
-  SavedState s;
+pci_saved_state VfioPci::save_state(pci_dev& dev) {
+  pci_saved_state s;
   for (int i = 0; i < 16; ++i) s.header[i] = pci_.read_config(dev, i * 4, 4);
   if (dev.pcie_cap) s.devctl = pci_.read_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2);
   if (dev.msix_cap) s.msix = pci_.read_config(dev, dev.msix_cap + PCI_MSIX_FLAGS, 2);
@@ -129,7 +131,7 @@ VfioPci::SavedState VfioPci::save_state(pci_dev& dev) {
 }
 
 // pci_restore_state(): backwards through the header, IDs and class left alone (read-only).
-void VfioPci::restore_state(pci_dev& dev, const SavedState& s) {
+void VfioPci::restore_state(pci_dev& dev, const pci_saved_state& s) {
   if (dev.pcie_cap) pci_.write_config(dev, dev.pcie_cap + PCI_EXP_DEVCTL, 2, s.devctl & ~uint32_t{PCI_EXP_DEVCTL_BCR_FLR});
   for (int i = 15; i >= 0; --i)
     if (i != 0 && i != 2) pci_.write_config(dev, i * 4, 4, s.header[i]);
@@ -139,6 +141,7 @@ void VfioPci::restore_state(pci_dev& dev, const SavedState& s) {
 // vfio_pci_core_enable(): enable, reset, save the command register.
 int VfioPci::open_device(vfio_pci_core_device& v) {
   pci_dev& dev = *v.pdev;
+  set_power_state(v, PCI_D0);
   if (int ret = pci_.enable_device(dev)) return ret;
   if (v.reset_works) reset(v);
   // vfio_pci_core_enable(): INTx masking in hardware if the device has it, and INTx Disable off.
@@ -146,8 +149,16 @@ int VfioPci::open_device(vfio_pci_core_device& v) {
   if (v.pci_2_3 && (pci_.read_config(dev, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE)) pci_intx(dev, true);
   v.saved_command = pci_.read_config(dev, PCI_COMMAND, 2);
   pci_.write_config(dev, PCI_COMMAND, 2, v.saved_command | PCI_COMMAND_MEMORY);  // FLR cleared decode
-  v.config = std::make_unique<VfioPciConfig>(pci_, dev, [this, &v] { reset(v); });
-  v.config->init();
+  v.virq_disabled = false;
+  v.msi_qmax = 0;
+  VfioPciConfig::Hooks hooks;
+  hooks.reset = [this, &v] { reset(v); };
+  hooks.intx_disable = [this, &v](bool disable) { set_virq_disabled(v, disable); };
+  hooks.msi_enabled = [&v] { return v.irq_type == VFIO_PCI_MSI_IRQ_INDEX; };
+  hooks.msi_qmax = [&v] { return v.msi_qmax; };
+  hooks.set_power_state = [this, &v](int state) { set_power_state(v, state); };  // vfio_lock_and_set_power_state()
+  v.config = std::make_unique<VfioPciConfig>(pci_, dev, std::move(hooks));
+  if (int ret = v.config->init()) return ret;
   if (v.sriov_pf_core_dev) ++v.sriov_pf_core_dev->vf_token->users;  // vfio_pci_vf_token_user_add(vdev, 1)
   return 0;
 }
@@ -155,6 +166,7 @@ int VfioPci::open_device(vfio_pci_core_device& v) {
 // vfio_pci_core_disable(): interrupts off, bus mastering off, reset, decode off.
 void VfioPci::close_device(vfio_pci_core_device& v) {
   pci_dev& dev = *v.pdev;
+  set_power_state(v, PCI_D0);  // the device may be in a low-power state
   if (v.sriov_pf_core_dev) --v.sriov_pf_core_dev->vf_token->users;  // vfio_pci_vf_token_user_add(vdev, -1)
   if (v.irq_type == VFIO_PCI_INTX_IRQ_INDEX) intx_disable(v);
   msi_disable(v);
@@ -168,6 +180,7 @@ void VfioPci::close_device(vfio_pci_core_device& v) {
   pci_.write_config(dev, PCI_COMMAND, 2, 0);
   dev.is_busmaster = false;
   dev.is_enabled = false;
+  v.pm_save.reset();
 }
 
 long VfioPci::ioctl(vfio_pci_core_device& v, unsigned cmd, uint64_t arg) {
@@ -333,7 +346,7 @@ long VfioPci::hot_reset(vfio_pci_core_device& v, uint64_t arg) {
     if (!other || other->vdev.dev_set != v.vdev.dev_set || !groups.count(other->vdev.group)) return -EINVAL;
   }
   // pci_reset_bus(): save every function below, pulse Secondary Bus Reset, restore.
-  std::vector<std::pair<pci_dev*, SavedState>> saved;
+  std::vector<std::pair<pci_dev*, pci_saved_state>> saved;
   for (pci_dev* d : devs) saved.push_back({d, save_state(*d)});
   pci_dev& bridge = *v.pdev->bus->self;
   const uint32_t ctl = pci_.read_config(bridge, PCI_BRIDGE_CONTROL, 2);
@@ -393,6 +406,7 @@ int VfioPci::msi_enable(vfio_pci_core_device& v, unsigned nvec, bool msix) {
       v.ctx.push_back(slot);
     }
     v.irq_type = VFIO_PCI_MSI_IRQ_INDEX;
+    v.msi_qmax = mme;  // fls(nvec * 2 - 1) - 1
     return 0;
   }
   if (!dev.msix_cap || nvec > v.msix_vectors) return -EINVAL;

@@ -31,6 +31,14 @@
 
 namespace vfiosim::kernel {
 
+/// struct pci_saved_state as pci_save_state() keeps it here: the header, PCI Express Device
+/// Control and MSI-X Message Control.
+struct pci_saved_state {
+  uint32_t header[16] = {};
+  uint32_t devctl = 0;
+  uint32_t msix = 0;
+};
+
 struct vfio_pci_core_device {
   vfio_device vdev;  // must stay the first member (vfio_alloc_device checks it)
   pci_dev* pdev = nullptr;
@@ -53,6 +61,12 @@ struct vfio_pci_core_device {
   eventfd_ctx* intx_trigger = nullptr;
   bool intx_masked = false;
   bool pci_2_3 = false;
+  bool virq_disabled = false;  // the user's virtual INTx Disable (Command bit 10 in vconfig)
+  unsigned msi_qmax = 0;       // log2 of the MSI vectors SET_IRQS allocated
+  // Power states (vfio_pci_set_power_state): a device without No_Soft_Reset loses its config
+  // state in D3hot, so it is saved on the way down and restored on the way up.
+  bool needs_pm_restore = false;
+  std::unique_ptr<pci_saved_state> pm_save;
   eventfd_ctx* req_trigger = nullptr;
   eventfd_ctx* err_trigger = nullptr;
   std::unique_ptr<VfioPciConfig> config;  // created at first open (vfio_config_init)
@@ -112,18 +126,18 @@ class VfioPci {
   void intx_disable(vfio_pci_core_device& vdev);
   int set_intx_irqs(vfio_pci_core_device& vdev, uint32_t action, uint32_t flags, uint32_t start, uint32_t count,
                     const uint8_t* data);
-  /// __vfio_pci_memory_enabled(): Command.MEM, or always for a VF (no_command_memory).
+  /// __vfio_pci_memory_enabled(): the virtual Command.MEM (always for a VF, no_command_memory)
+  /// while the device is in a state below D3hot.
   bool memory_enabled(const vfio_pci_core_device& vdev);
+  /// vfio_pci_set_power_state() (vfio_pci_power.cpp): -EBUSY for a PF with VFs going below D0.
+  int set_power_state(vfio_pci_core_device& vdev, int state);
+  void intx_unmask(vfio_pci_core_device& vdev);  // vfio_pci_intx_unmask()
+  void set_virq_disabled(vfio_pci_core_device& vdev, bool disabled);
   /// vfio_pci_probe_mmaps(): memory BARs that start on a page and span at least one.
   bool bar_mmap_supported(const pci_dev& dev, unsigned index) const;
   int reset(vfio_pci_core_device& vdev);
-  struct SavedState {
-    uint32_t header[16] = {};
-    uint32_t devctl = 0;
-    uint32_t msix = 0;
-  };
-  SavedState save_state(pci_dev& dev);
-  void restore_state(pci_dev& dev, const SavedState& s);
+  pci_saved_state save_state(pci_dev& dev);
+  void restore_state(pci_dev& dev, const pci_saved_state& s);
   /// The devices a secondary bus reset of `v`'s bus affects, or -ENODEV (root bus).
   int hot_reset_scope(vfio_pci_core_device& v, std::vector<pci_dev*>& out);
   long get_hot_reset_info(vfio_pci_core_device& v, uint64_t arg);

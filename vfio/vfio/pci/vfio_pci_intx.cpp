@@ -70,19 +70,36 @@ int VfioPci::intx_unmask_handler(vfio_pci_core_device& v) {
   int ret = 0;
   if (v.irq_type != VFIO_PCI_INTX_IRQ_INDEX) {
     if (v.pci_2_3) pci_intx(*v.pdev, true);
-  } else if (v.intx_masked) {
+  } else if (v.intx_masked && !v.virq_disabled) {
     if (v.pci_2_3 && !check_and_set_intx_mask(*v.pdev, false)) ret = 1;
     v.intx_masked = ret > 0;
   }
   return ret;
 }
 
+// vfio_pci_intx_unmask(): unmask, and re-send what is still pending.
+void VfioPci::intx_unmask(vfio_pci_core_device& v) {
+  if (intx_unmask_handler(v) > 0) send_intx_eventfd(v);
+}
+
+// The INTx emulation of vfio_basic_config_write(): the user's INTx Disable masks and unmasks.
+void VfioPci::set_virq_disabled(vfio_pci_core_device& v, bool disabled) {
+  if (disabled && !v.virq_disabled) {
+    v.virq_disabled = true;
+    intx_mask(v);
+  } else if (!disabled && v.virq_disabled) {
+    v.virq_disabled = false;
+    intx_unmask(v);
+  }
+}
+
 // vfio_intx_enable()
 int VfioPci::intx_enable(vfio_pci_core_device& v) {
   if (v.irq_type != -1) return -EINVAL;
   if (!v.pdev->irq) return -ENODEV;
-  v.intx_masked = false;  // virq_disabled is never set here
-  if (v.pci_2_3) pci_intx(*v.pdev, true);
+  // A virtually masked interrupt (INTx Disable in vconfig) stays masked in hardware.
+  v.intx_masked = v.virq_disabled;
+  if (v.pci_2_3) pci_intx(*v.pdev, !v.intx_masked);
   v.irq_type = VFIO_PCI_INTX_IRQ_INDEX;
   return 0;
 }
@@ -126,7 +143,7 @@ int VfioPci::set_intx_irqs(vfio_pci_core_device& v, uint32_t action, uint32_t fl
     if (flags & VFIO_IRQ_SET_DATA_EVENTFD) return -ENOTTY;
     if ((flags & VFIO_IRQ_SET_DATA_NONE) || data[0]) {
       if (mask) intx_mask(v);
-      else if (intx_unmask_handler(v) > 0) send_intx_eventfd(v);  // vfio_pci_intx_unmask()
+      else intx_unmask(v);
     }
     return 0;
   }

@@ -17,11 +17,6 @@ constexpr unsigned kPageShift = 12;
 constexpr uint64_t kPageSize = 1ULL << kPageShift;
 }  // namespace
 
-bool VfioPci::memory_enabled(const vfio_pci_core_device& v) {
-  if (v.pdev->is_virtfn) return true;  // no_command_memory: the PF's VF MSE governs
-  return pci_.read_config(*v.pdev, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY;
-}
-
 bool VfioPci::bar_mmap_supported(const pci_dev& dev, unsigned index) const {
   if (index > 5) return false;
   const resource& r = dev.res[index];
