@@ -250,3 +250,81 @@ TEST(VfioRegressions, C_137_DirtyStartUnwindsTheBitmaps) {
   EXPECT_EQ(get_off, -EINVAL) << "tracking is off";
   EXPECT_EQ(start_again, 0);
 }
+
+// C-133 ("Simplify bus_type determination"): the group's only device is hot-removed while
+// SET_CONTAINER attaches the group. Four races at different offsets: the attach either completes
+// first (0; the removal then force-detaches the group) or finds the group already without its
+// iommu_group (-ENODEV; -EIO if type1 saw an empty group) — never a freed bus or device; the
+// container keeps working for the group that stays, and everything is freed at the end.
+TEST(VfioRegressions, C_133_RemovalRacingAttachNeverUsesAFreedDevice) {
+  json ports = json::array();
+  for (int bus = 1; bus <= 5; ++bus) {
+    char rp[8], ep[8];
+    std::snprintf(rp, sizeof rp, "00:%02x.0", bus);
+    std::snprintf(ep, sizeof ep, "%02x:00.0", bus);
+    ports.push_back({{"bdf", rp}, {"children", {{{"bdf", ep}, {"model", "dma-engine"}}}}});
+  }
+  Machine m(json{{"preset", "broadwell-vtd"}}, json::object(), ports);
+  const int64_t offsets_ns[] = {-3000, 0, 300, 3000};  // removal start relative to the attach
+  std::vector<long> results(4, 1);
+  long map_after = -1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    PciPlatform& pci = *m.platform->pci();
+    pci_driver* harness = pci.drivers().find_driver("vfiosim-dmae");
+    std::vector<std::string> groups;
+    for (int bus = 1; bus <= 5; ++bus) {
+      char bdf[16];
+      std::snprintf(bdf, sizeof bdf, "0000:%02x:00.0", bus);
+      pci_dev& d = *pci.kernel().find(bdf);
+      pci.drivers().unbind(*harness, d);
+      pci.drivers().set_driver_override(d, "vfio-pci");
+      pci.drivers().probe_device(d);
+      groups.push_back("/dev/vfio/" + std::to_string(d.iommu_group->id));
+    }
+    Task& t = pci.task("qemu");
+    std::vector<int> g(5);
+    int c;
+    {
+      CurrentScope cs(t);
+      c = pci.vfs().open(t, "/dev/vfio/vfio");
+      for (int i = 0; i < 5; ++i) g[i] = pci.vfs().open(t, groups[i]);
+    }
+    ASSERT_EQ(m.sys_ioctl(t, g[0], VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
+    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+    Task& admin = pci.task("admin");
+    sc_core::sc_event done;
+    int finished = 0;
+    for (int k = 0; k < 4; ++k) {
+      const sc_core::sc_time base = sc_core::sc_time_stamp() + sc_core::sc_time(1, sc_core::SC_MS) * (k + 1);
+      const sc_core::sc_time attach_at = base + sc_core::sc_time(static_cast<double>(std::max<int64_t>(0, -offsets_ns[k])), sc_core::SC_NS);
+      const sc_core::sc_time remove_at = base + sc_core::sc_time(static_cast<double>(std::max<int64_t>(0, offsets_ns[k])), sc_core::SC_NS);
+      char bdf[16];
+      std::snprintf(bdf, sizeof bdf, "0000:%02x:00.0", k + 2);
+      const std::string path = std::string("/sys/bus/pci/devices/") + bdf + "/remove";
+      sc_core::sc_spawn([&, k, attach_at] {
+        sc_core::wait(attach_at - sc_core::sc_time_stamp());
+        results[k] = m.sys_ioctl(t, g[k + 1], VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));
+        if (++finished == 8) done.notify();
+      });
+      sc_core::sc_spawn([&, remove_at, path] {
+        sc_core::wait(remove_at - sc_core::sc_time_stamp());
+        CurrentScope cs(admin);
+        EXPECT_EQ(pci.sysfs().write(path, "1").err, 1);  // the bytes written
+        if (++finished == 8) done.notify();
+      });
+    }
+    sc_core::wait(done);
+    const uint64_t buf = t.mmap_anonymous(1 << 20, false);
+    map_after = m.map(t, c, buf, 0x100000, 1 << 20, RW);
+    t.close_all();
+    { CurrentScope cs(t); }
+    pci.drivers().unbind(*pci.drivers().find_driver("vfio-pci"), *pci.kernel().find("0000:01:00.0"));
+  });
+  for (size_t k = 0; k < results.size(); ++k)
+    EXPECT_TRUE(results[k] == 0 || results[k] == -ENODEV || results[k] == -EIO) << "race " << k << ": " << results[k];
+  EXPECT_NE(results.front(), 0) << "removed well before the attach";
+  EXPECT_EQ(results.back(), 0) << "attached well before the removal";
+  EXPECT_EQ(map_after, 0) << "the surviving group's container still maps";
+  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+}

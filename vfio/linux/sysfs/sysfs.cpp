@@ -1,5 +1,7 @@
 #include "vfio/linux/sysfs/sysfs.h"
 
+#include "vfio/linux/pci/remove.h"
+
 #include <linux/pci_regs.h>
 
 #include <algorithm>
@@ -44,7 +46,7 @@ std::optional<std::string> iov_link(const pci_dev& dev, const std::string& name)
   return std::nullopt;
 }
 
-const std::vector<std::string> kDeviceFiles = {"class", "device", "driver_override", "subsystem_device",
+const std::vector<std::string> kDeviceFiles = {"class", "device", "driver_override", "remove", "subsystem_device",
                                                "subsystem_vendor", "vendor"};
 
 }  // namespace
@@ -52,6 +54,13 @@ const std::vector<std::string> kDeviceFiles = {"class", "device", "driver_overri
 pci_dev* Sysfs::device(const std::string& bdf) const { return pci_.find(bdf); }
 
 SysfsResult Sysfs::read(const std::string& path) const {
+  const SysfsResult r = read_file(path);
+  if (r.err != -ENOENT) return r;
+  const SysfsResult dir = list(path);
+  return dir.err ? dir : error(EISDIR);
+}
+
+SysfsResult Sysfs::read_file(const std::string& path) const {
   const auto p = split(path);
   // /sys/bus/pci/devices/<bdf>/<attr>
   if (p.size() == 6 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "devices") {
@@ -67,6 +76,7 @@ SysfsResult Sysfs::read(const std::string& path) const {
       return {0, (o ? *o : std::string("(null)")) + "\n", {}};
     }
     if (a == "iommu_group") return dev->iommu_group ? error(EISDIR) : error(ENOENT);
+    if (a == "remove") return error(EACCES);  // --w-------
     if (iov_ && a.compare(0, 6, "sriov_") == 0) {
       std::string v;
       const int err = iov_->show(*dev, a, v);
@@ -81,8 +91,7 @@ SysfsResult Sysfs::read(const std::string& path) const {
       (p[5] == "bind" || p[5] == "unbind"))
     return drivers_.find_driver(p[4]) ? error(EACCES) : error(ENOENT);
   if (p.size() == 4 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers_probe") return error(EACCES);
-  const SysfsResult dir = list(path);
-  return dir.err ? dir : error(EISDIR);
+  return error(ENOENT);
 }
 
 SysfsResult Sysfs::readlink(const std::string& path) const {
@@ -116,6 +125,18 @@ SysfsResult Sysfs::write(const std::string& path, const std::string& value) {
     if (p[5] == "driver_override") {
       const int err = drivers_.set_driver_override(*dev, value);
       return err ? error(-err) : SysfsResult{written, {}, {}};
+    }
+    if (p[5] == "remove") {  // remove_store(): kstrtoul, and only a non-zero value removes
+      unsigned long v = 0;
+      try {
+        size_t used = 0;
+        v = std::stoul(bdf, &used, 0);
+        if (used != bdf.size()) return error(EINVAL);
+      } catch (...) {
+        return error(EINVAL);
+      }
+      if (v) pci_stop_and_remove_bus_device(pci_, drivers_, *dev);
+      return {written, {}, {}};
     }
     if (iov_ && dev->is_physfn && (p[5] == "sriov_numvfs" || p[5] == "sriov_drivers_autoprobe")) {
       const int ret = p[5] == "sriov_numvfs" ? iov_->sriov_numvfs_store(*dev, value)
@@ -187,8 +208,13 @@ SysfsResult Sysfs::list(const std::string& path) const {
       if (std::to_string(g->id) == p[3])
         for (const auto* d : g->devices) r.entries.push_back(d->name());
     if (r.entries.empty()) return error(ENOENT);
+  } else if (p.size() == 4 && p[0] == "sys" && p[1] == "kernel" && p[2] == "iommu_groups") {
+    bool found = false;
+    for (const auto& g : groups_.groups()) found |= std::to_string(g->id) == p[3];
+    if (!found) return error(ENOENT);
+    r.entries = {"devices"};
   } else {
-    return read(path).err == 0 ? error(ENOTDIR) : error(ENOENT);
+    return read_file(path).err != -ENOENT ? error(ENOTDIR) : error(ENOENT);
   }
   std::sort(r.entries.begin(), r.entries.end());
   return r;

@@ -1,0 +1,16 @@
+// Removing PCI devices (drivers/pci/remove.c): what /sys/bus/pci/devices/<bdf>/remove and a
+// hot-unplug do. Children below a bridge go first, deepest and last-added first; each device is
+// unbound from its driver (which may block: vfio-pci waits for its users), announced to the bus
+// notifiers (the IOMMU drops it from its group) and freed. The hardware stays where it is; a
+// rescan is not modelled.
+#pragma once
+
+#include "vfio/linux/driver/pci_driver.h"
+#include "vfio/linux/pci/pci_core.h"
+
+namespace vfiosim::kernel {
+
+/// pci_stop_and_remove_bus_device_locked()
+void pci_stop_and_remove_bus_device(PciCore& pci, PciDriverCore& drivers, pci_dev& dev);
+
+}  // namespace vfiosim::kernel
