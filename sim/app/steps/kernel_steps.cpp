@@ -5,6 +5,7 @@
 // software cost model); binding a driver runs its probe, whose config and MMIO accesses are timed.
 #include "sim/app/platform.h"
 #include "sim/app/steps/step.h"
+#include "sim/app/steps/syscall.h"
 #include "vfio/linux/base/errno.h"
 
 namespace vfiosim {
@@ -12,6 +13,7 @@ namespace vfiosim {
 namespace {
 
 using config::Field;
+using userspace::needs_pci;
 
 nlohmann::json outcome(const kernel::SysfsResult& r, bool with_value, bool with_entries, size_t written = 0) {
   nlohmann::json o;
@@ -52,11 +54,6 @@ class SysfsStep : public Step {
   std::string value_;
 };
 
-bool needs_pci(const PlatformConfig& p, const std::string& ptr, config::Issues& issues) {
-  if (p.pci) return true;
-  issues.add(ptr + "/op", "this op needs a PCI hierarchy (/platform/pci)");
-  return false;
-}
 
 StepType sysfs_type(const char* op, SysfsOp kind, const char* desc) {
   StepType t;

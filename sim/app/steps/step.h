@@ -67,5 +67,6 @@ StepType memory_check_step_type();
 StepType memory_fill_step_type();
 std::vector<StepType> kernel_step_types();
 std::vector<StepType> vfio_step_types();
+std::vector<StepType> eventfd_step_types();
 
 }  // namespace vfiosim

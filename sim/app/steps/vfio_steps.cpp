@@ -14,6 +14,7 @@
 
 #include "sim/app/platform.h"
 #include "sim/app/steps/step.h"
+#include "sim/app/steps/syscall.h"
 #include "sim/app/steps/vfio_uapi.h"
 #include "sim/base/units.h"
 #include "vfio/linux/base/errno.h"
@@ -26,6 +27,7 @@ namespace {
 
 using config::Field;
 using nlohmann::json;
+using namespace userspace;
 
 struct FieldDesc {
   const char* name;
@@ -88,43 +90,6 @@ std::vector<std::string> struct_field_names() {
   return out;
 }
 
-// A value in an argument: a number, a size string, a VFIO constant, a flag list, or a name an
-// earlier step gave ("container", "buf0").
-int64_t resolve(const json& v, std::map<std::string, int64_t>& names) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
-  if (v.is_array()) {
-    int64_t out = 0;
-    for (const auto& e : v) out |= resolve(e, names);
-    return out;
-  }
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (auto it = names.find(s); it != names.end()) return it->second;
-    if (auto c = vfio_constant(s)) return static_cast<int64_t>(*c);
-    if (auto n = parse_size(s)) return static_cast<int64_t>(*n);
-    throw StepError("unknown name \"" + s + "\" (not a descriptor or buffer of this process, nor a VFIO constant)");
-  }
-  if (v.is_null()) return 0;
-  throw StepError("cannot use " + v.dump() + " as a value");
-}
-
-json errno_outputs(long ret) {
-  if (ret < 0) return {{"ret", -1}, {"errno", kernel::errno_name(static_cast<int>(ret))}};
-  return {{"ret", ret}};
-}
-
-kernel::Task& task_of(StepContext& ctx) { return ctx.platform.pci()->task(ctx.process); }
-
-// One system call: entered from userspace in the process's task, with its CPU cost.
-template <typename Fn>
-long syscall(StepContext& ctx, Fn fn) {
-  PciPlatform& pci = *ctx.platform.pci();
-  kernel::Task& t = task_of(ctx);
-  kernel::CurrentScope scope(t);
-  pci.costs().charge(kernel::Cost::SyscallEntry);
-  return fn(t);
-}
 
 class OpenStep : public Step {
  public:
@@ -386,53 +351,6 @@ class RwStep : public Step {
   uint64_t value_;
 };
 
-class EventfdStep : public Step {
- public:
-  EventfdStep(uint64_t initval, std::string as) : initval_(initval), as_(std::move(as)) {}
-  void run(StepContext& ctx) override {
-    const long ret = syscall(ctx, [&](kernel::Task& t) -> long {
-      kernel::file* f = kernel::eventfd_file(initval_);
-      const int fd = t.install_fd(f, false);
-      if (fd < 0) kernel::fput(f);
-      return fd;
-    });
-    ctx.outputs = errno_outputs(ret);
-    if (ret >= 0 && !as_.empty()) ctx.platform.pci()->names(ctx.process)[as_] = ret;
-  }
-
- private:
-  uint64_t initval_;
-  std::string as_;
-};
-
-// Blocks like poll() on the eventfd then read()s it.
-class WaitEventfdStep : public Step {
- public:
-  WaitEventfdStep(json fd, double timeout_ns) : fd_(std::move(fd)), timeout_ns_(timeout_ns) {}
-  void run(StepContext& ctx) override {
-    auto& names = ctx.platform.pci()->names(ctx.process);
-    kernel::Task& t = task_of(ctx);
-    const int fd = static_cast<int>(resolve(fd_, names));
-    kernel::file* f = t.fget(fd);
-    kernel::eventfd_ctx* e = kernel::eventfd_of(f);
-    if (!e) {
-      kernel::fput(f);
-      ctx.outputs = errno_outputs(f ? -EINVAL : -EBADF);
-      return;
-    }
-    const double t0 = sc_core::sc_time_stamp().to_seconds();
-    const uint64_t count = kernel::eventfd_wait(e, sc_core::sc_time(timeout_ns_, sc_core::SC_NS));
-    kernel::fput(f);
-    ctx.outputs = count ? json{{"ret", 8}} : errno_outputs(-ETIMEDOUT);
-    ctx.outputs["count"] = count;
-    ctx.outputs["waited_ns"] = (sc_core::sc_time_stamp().to_seconds() - t0) * 1e9;
-  }
-
- private:
-  json fd_;
-  double timeout_ns_;
-};
-
 class SetLimitsStep : public Step {
  public:
   explicit SetLimitsStep(json s) : s_(std::move(s)) {}
@@ -448,17 +366,6 @@ class SetLimitsStep : public Step {
  private:
   json s_;
 };
-
-bool needs_pci(const PlatformConfig& p, const std::string& ptr, config::Issues& issues) {
-  if (p.pci) return true;
-  issues.add(ptr + "/op", "this op needs a PCI hierarchy (/platform/pci)");
-  return false;
-}
-
-std::vector<config::Field> errno_fields() {
-  return {Field::integer("ret").describe("The call's return value (a descriptor, a count, 0), or -1"),
-          Field::string("errno").describe("The kernel's error when ret is -1 (e.g. \"EINVAL\")")};
-}
 
 }  // namespace
 
@@ -615,37 +522,6 @@ std::vector<StepType> vfio_step_types() {
       return std::make_unique<RwStep>(write, s["fd"], s.contains("region") ? s["region"] : json(),
                                       s["offset"].get<uint64_t>(), s["size"].get<unsigned>(),
                                       write ? s["value"].get<uint64_t>() : 0);
-    };
-    out.push_back(std::move(t));
-  }
-  {
-    StepType t;
-    t.op = "eventfd";
-    t.desc = "eventfd(initval, 0): a counter descriptor, e.g. for VFIO_DEVICE_SET_IRQS";
-    t.fields = {Field::integer("initval").describe("Initial count").defaults(0).at_least(0),
-                Field::string("as").describe("Name for the descriptor")};
-    t.outputs = errno_fields();
-    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
-        -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
-      return std::make_unique<EventfdStep>(s["initval"].get<uint64_t>(), s.value("as", ""));
-    };
-    out.push_back(std::move(t));
-  }
-  {
-    StepType t;
-    t.op = "wait_eventfd";
-    t.desc = "poll() an eventfd until it is signalled (or the timeout passes), then read() its count";
-    t.fields = {Field::any("fd").require().describe("An eventfd name or number"),
-                Field::number("timeout_ns").with_unit("ns").describe("Give up after this long").defaults(1e9)
-                    .at_least(0)};
-    t.outputs = errno_fields();
-    t.outputs.push_back(Field::integer("count").describe("The count read (0 on a timeout)"));
-    t.outputs.push_back(Field::number("waited_ns").with_unit("ns").describe("How long the wait took"));
-    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
-        -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
-      return std::make_unique<WaitEventfdStep>(s["fd"], s["timeout_ns"].get<double>());
     };
     out.push_back(std::move(t));
   }

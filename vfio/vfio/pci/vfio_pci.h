@@ -28,6 +28,7 @@
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/pci/iov.h"
 #include "vfio/vfio/vfio.h"
+#include "vfio/vfio/virqfd.h"
 
 namespace vfiosim::kernel {
 
@@ -62,6 +63,7 @@ struct vfio_pci_core_device {
   bool intx_masked = false;
   bool pci_2_3 = false;
   bool virq_disabled = false;  // the user's virtual INTx Disable (Command bit 10 in vconfig)
+  std::shared_ptr<virqfd> intx_unmask_fd;  // ctx[0].unmask: the UNMASK eventfd
   unsigned msi_qmax = 0;       // log2 of the MSI vectors SET_IRQS allocated
   // Power states (vfio_pci_set_power_state): a device without No_Soft_Reset loses its config
   // state in D3hot, so it is saved on the way down and restored on the way up.

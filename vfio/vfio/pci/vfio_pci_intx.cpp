@@ -127,6 +127,7 @@ int VfioPci::intx_set_signal(vfio_pci_core_device& v, int fd) {
 
 // vfio_intx_disable()
 void VfioPci::intx_disable(vfio_pci_core_device& v) {
+  vfio_virqfd_disable(v.intx_unmask_fd);
   intx_set_signal(v, -1);
   v.irq_type = -1;
 }
@@ -138,9 +139,18 @@ int VfioPci::set_intx_irqs(vfio_pci_core_device& v, uint32_t action, uint32_t fl
   if (action == VFIO_IRQ_SET_ACTION_MASK || action == VFIO_IRQ_SET_ACTION_UNMASK) {
     const bool mask = action == VFIO_IRQ_SET_ACTION_MASK;
     if (!is_intx || start != 0 || count != 1) return -EINVAL;
-    // MASK with an eventfd: "XXX implement me" in the kernel too. The UNMASK eventfd (virqfd,
-    // KVM's resampler) is not ported.
-    if (flags & VFIO_IRQ_SET_DATA_EVENTFD) return -ENOTTY;
+    if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+      if (mask) return -ENOTTY;  // "XXX Need masking support exported" in the kernel too
+      // vfio_pci_set_intx_unmask(): an UNMASK eventfd polled by a virqfd (KVM's resampler);
+      // fd -1 stops it.
+      int32_t fd;
+      std::memcpy(&fd, data, 4);
+      if (fd >= 0)
+        return vfio_virqfd_enable(*current(), fd, [this, &v] { return intx_unmask_handler(v); },
+                                  [this, &v] { send_intx_eventfd(v); }, v.intx_unmask_fd);
+      vfio_virqfd_disable(v.intx_unmask_fd);
+      return 0;
+    }
     if ((flags & VFIO_IRQ_SET_DATA_NONE) || data[0]) {
       if (mask) intx_mask(v);
       else intx_unmask(v);
