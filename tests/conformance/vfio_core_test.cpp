@@ -379,7 +379,7 @@ TEST(VfioRaces, C_142_MapRacingTheLastUnsetContainerCompletesOnTheOldBackend) {
     map_done = sc_core::sc_time_stamp().to_seconds();
     sc_core::wait(1, sc_core::SC_MS);
     map_after = m.sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, arg);
-    locked_after = t.locked_vm;
+    locked_after = t.mm()->locked_vm;
     t.close_all();
     CurrentScope s(t);
   });

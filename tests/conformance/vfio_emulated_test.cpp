@@ -19,7 +19,7 @@ TEST(VfioEmulated, C_68_MdevOnlyContainerMapsWithoutPinningAnywhere) {
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
-    locked = t.locked_vm;
+    locked = t.mm()->locked_vm;
     at_msi = m.map(t, s.container, buf, 0xfee00000, 4096, RW);  // no IOVA list: any aligned IOVA
     vfio_iommu_type1_info info{};
     info.argsz = 4096;
@@ -61,12 +61,12 @@ TEST(VfioEmulated, C_100_C_103_C_104_C_106_PinPagesValidationAndAccounting) {
     ok = m.vfio().vfio_pin_pages(d, 0x100000, 4, IOMMU_READ | IOMMU_WRITE, &pages);
     m.dev->pinned_iova = 0x100000;
     m.dev->pinned = 4;
-    locked_pinned = t.locked_vm;  // no domain: the pins are accounted
+    locked_pinned = t.mm()->locked_vm;  // no domain: the pins are accounted
     t.rlimit_memlock = 4 * 4096;
     over = m.vfio().vfio_pin_pages(d, 0x140000, 1, IOMMU_READ, &pages);
     m.vfio().vfio_unpin_pages(d, 0x100000, 4);
     m.dev->pinned = 0;
-    locked_unpinned = t.locked_vm;
+    locked_unpinned = t.mm()->locked_vm;
     m.teardown(t);
   });
   EXPECT_EQ(e2big, -E2BIG);

@@ -53,10 +53,10 @@ TEST(VfioMixedContainer, FirstPhysicalGroupPinsAndMapsTheMdevOnlyMappings) {
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
     EXPECT_EQ(m.pin(0x100000, 1, &expect_phys), 1);
-    locked_before = t.locked_vm;  // only the external pin is charged
+    locked_before = t.mm()->locked_vm;  // only the external pin is charged
     int g = -1;
     attach = join_physical_group(m, t, s, g);
-    locked_after = t.locked_vm;  // the replay pinned the whole mapping; the pinned page once
+    locked_after = t.mm()->locked_vm;  // the replay pinned the whole mapping; the pinned page once
     IommuCore& core = *m.platform->pci()->iommu();
     iommu_group* grp = core.iommu_group_get(*m.platform->pci()->kernel().find("0000:01:00.0"));
     phys = grp && grp->domain ? core.iommu_iova_to_phys(grp->domain, 0x100000) : 0;
@@ -84,10 +84,10 @@ TEST(VfioMixedContainer, C_86_AnMdevMappingBeyondTheNewApertureFailsTheAttach) {
     EXPECT_EQ(m.map(t, s.container, buf + (1 << 20), 1ULL << 40, 4096, RW), 0);  // no IOVA list yet
     int g = -1;
     attach = join_physical_group(m, t, s, g);  // the empty list has no conflict; the replay fails
-    locked_failed = t.locked_vm;               // the replay's pins were undone
+    locked_failed = t.mm()->locked_vm;               // the replay's pins were undone
     unmap_high = unmap(m, t, s.container, 1ULL << 40, 4096, high_size);  // the container kept it
     attach_after = m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container));
-    locked_after = t.locked_vm;
+    locked_after = t.mm()->locked_vm;
     m.teardown(t);
     m.platform->pci()->shutdown();  // vfio-pci lets go of 01:00.0
   });
@@ -114,11 +114,11 @@ TEST(VfioMixedContainer, C_89_LastIommuGroupLeavingKeepsTheMappingsForTheMdevGro
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
     EXPECT_EQ(m.pin(0x100000, 2), 2);
-    locked_attached = t.locked_vm;  // the domain charged the mapping; external pins add nothing
+    locked_attached = t.mm()->locked_vm;  // the domain charged the mapping; external pins add nothing
     unset = m.sys_ioctl(t, g, VFIO_GROUP_UNSET_CONTAINER, 0);
-    locked_detached = t.locked_vm;  // vfio_iommu_unmap_unpin_reaccount(): the two pinned pages
+    locked_detached = t.mm()->locked_vm;  // vfio_iommu_unmap_unpin_reaccount(): the two pinned pages
     m.unpin();
-    locked_unpinned = t.locked_vm;
+    locked_unpinned = t.mm()->locked_vm;
     const int calls = m.dev->unmap_calls;
     unmap_ret = unmap(m, t, s.container, 0x100000, 1 << 20, unmapped);  // the mapping persisted
     unmap_calls = m.dev->unmap_calls - calls;

@@ -200,6 +200,17 @@ int VfioIommuType1::iommu_map_all(vfio_iommu* iommu, uint64_t iova, uint64_t phy
   return 0;
 }
 
+int VfioIommuType1::lock_acct(vfio_dma* dma, int64_t npage, bool async) {
+  if (!npage || !dma->mm) return 0;
+  if (async && !dma->mm->mm_users) return -ESRCH;  // mmget_not_zero() failed: the mm is gone
+  mm_struct* mm = dma->mm.get();
+  if (npage < 0)
+    mm->locked_vm -= std::min<uint64_t>(mm->locked_vm, static_cast<uint64_t>(-npage));
+  else
+    mm->locked_vm += static_cast<uint64_t>(npage);
+  return 0;
+}
+
 // vfio_pin_map_dma(): pin in batches, map each physically contiguous run, account locked_vm.
 int VfioIommuType1::pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size) {
   Task* t = dma->task;
@@ -214,16 +225,16 @@ int VfioIommuType1::pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size)
     for (uint64_t i = 0; i < npages;) {
       uint64_t run = 1;
       while (i + run < npages && pfns[i + run] == pfns[i] + run * kPage && !params.disable_hugepages) ++run;
-      if (!dma->lock_cap && t->locked_vm + run > limit) {
+      if (!dma->lock_cap && dma->mm->locked_vm + run > limit) {
         kernel_warn("pr_warn", "vfio_pin_pages_remote: RLIMIT_MEMLOCK (" + std::to_string(t->rlimit_memlock) +
                                    ") exceeded");
         costs_.charge(Cost::UnpinUserPage, npages - i);
         return -ENOMEM;
       }
-      t->locked_vm += run;  // vfio_lock_acct()
+      lock_acct(dma, static_cast<int64_t>(run), false);
       dma->locked_vm += run;
       if (int ret = iommu_map_all(iommu, dma->iova + dma->size, pfns[i], run * kPage, dma->prot)) {
-        t->locked_vm -= run;
+        lock_acct(dma, -static_cast<int64_t>(run), false);
         dma->locked_vm -= run;
         costs_.charge(Cost::UnpinUserPage, npages - i);
         return ret;
@@ -264,7 +275,7 @@ uint64_t VfioIommuType1::unmap_unpin(vfio_iommu* iommu, vfio_dma* dma) {
     costs_.charge(Cost::UnpinUserPage, dma->size / kPage);
   }
   dma->iommu_mapped = false;
-  if (dma->task) dma->task->locked_vm -= std::min(dma->task->locked_vm, dma->locked_vm);
+  lock_acct(dma, -static_cast<int64_t>(dma->locked_vm), true);  // [6.1.y] the dma's own mm, if it is still there
   dma->locked_vm = 0;
   return dma->size;
 }
@@ -276,7 +287,7 @@ void VfioIommuType1::unmap_unpin_reaccount(vfio_iommu* iommu) {
   for (vfio_dma* dma : dma_walk(iommu->dma_list)) {
     unmap_unpin(iommu, dma);
     const uint64_t locked = dma->pfn_list.size();
-    if (dma->task) dma->task->locked_vm += locked;
+    lock_acct(dma, static_cast<int64_t>(locked), true);
     dma->locked_vm = locked;
   }
 }
@@ -314,7 +325,16 @@ long VfioIommuType1::map_dma(vfio_iommu* iommu, uint64_t arg) {
   if (vfio_dma* dma = find_dma(iommu, iova, size)) {
     if (!set_vaddr) return -EEXIST;
     if (!dma->vaddr_invalid || dma->iova != iova || dma->size != size) return -EINVAL;
-    dma->vaddr = vaddr;  // 6.1.y vfio_change_dma_owner(): one mm per process here
+    if (dma->mm.get() != t->mm()) {  // [6.1.y] vfio_change_dma_owner(): a new mm (after exec) takes the charge
+      const bool lock_cap = t->capable(CAP_IPC_LOCK);
+      if (!lock_cap && t->mm()->locked_vm + dma->locked_vm > (t->rlimit_memlock >> 12)) return -ENOMEM;
+      lock_acct(dma, -static_cast<int64_t>(dma->locked_vm), true);
+      dma->task = t;
+      dma->mm = t->mmgrab();
+      dma->lock_cap = lock_cap;
+      lock_acct(dma, static_cast<int64_t>(dma->locked_vm), false);
+    }
+    dma->vaddr = vaddr;
     dma->vaddr_invalid = false;
     --iommu->vaddr_invalid_count;
     return 0;
@@ -330,6 +350,7 @@ long VfioIommuType1::map_dma(vfio_iommu* iommu, uint64_t arg) {
   dma->vaddr = vaddr;
   dma->prot = prot;
   dma->task = t;
+  dma->mm = t->mmgrab();
   dma->lock_cap = t->capable(CAP_IPC_LOCK);
   link_dma(iommu, dma);  // inserted with size 0, grown as it is mapped
   if (iommu->domain_list.empty()) {  // only emulated groups so far: nothing pinned or accounted

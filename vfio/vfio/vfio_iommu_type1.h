@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <memory>
 
 #include <linux/vfio.h>
 
@@ -34,7 +35,8 @@ struct vfio_dma : rb_node {
   bool iommu_mapped = false;
   bool lock_cap = false;
   bool vaddr_invalid = false;
-  Task* task = nullptr;    // the mapping task (its mm is charged)
+  Task* task = nullptr;    // the mapping task
+  std::shared_ptr<mm_struct> mm;  // [6.1.y] mmgrab(current->mm) at map time: charged, and pinned from
   uint64_t locked_vm = 0;  // pages this dma accounted
   struct vfio_pfn {
     uint64_t phys = 0;
@@ -142,6 +144,11 @@ class VfioIommuType1 {
   vfio_dma* find_dma(vfio_iommu* iommu, uint64_t start, uint64_t size);
   rb_node* find_dma_first_node(vfio_iommu* iommu, uint64_t start, uint64_t size);
   static void link_dma(vfio_iommu* iommu, vfio_dma* dma);
+  /// vfio_lock_acct(): add `npage` (may be negative) to dma->mm's locked_vm; an `async` caller
+  /// (not the mapping task) skips an mm whose address space is gone (mmget_not_zero, -ESRCH).
+  static int lock_acct(vfio_dma* dma, int64_t npage, bool async);
+  /// The mapping task's address space is still dma->mm (no exec since): pages can be pinned.
+  static bool mm_alive(const vfio_dma* dma) { return dma->task && dma->mm && dma->mm->mm_users && dma->task->mm() == dma->mm.get(); }
   void update_pgsize_bitmap(vfio_iommu* iommu);
   uint64_t min_pgsize(vfio_iommu* iommu) const;
   bool iova_valid(vfio_iommu* iommu, uint64_t start, uint64_t end) const;

@@ -27,7 +27,7 @@ int VfioIommuType1::replay(vfio_iommu* iommu, vfio_domain* domain) {
   auto unpin = [&](const run& r) {  // vfio_unpin_pages_remote() of a run the replay pinned
     if (!r.pinned) return;
     costs_.charge(Cost::UnpinUserPage, r.size / kPage);
-    r.dma->task->locked_vm -= std::min(r.dma->task->locked_vm, r.accounted);
+    lock_acct(r.dma, -static_cast<int64_t>(r.accounted), false);
     r.dma->locked_vm -= r.accounted;
   };
   auto unwind = [&](int ret) {
@@ -48,20 +48,20 @@ int VfioIommuType1::replay(vfio_iommu* iommu, vfio_domain* domain) {
         Task* t = dma->task;
         const uint64_t npages = std::min(params.disable_hugepages ? 1 : kBatch, (dma->size - off) / kPage);
         std::vector<uint64_t> pfns;
-        if (!t || t->pin_user_pages(dma->vaddr + off, npages, pfns)) return unwind(-EFAULT);
+        if (!mm_alive(dma) || t->pin_user_pages(dma->vaddr + off, npages, pfns)) return unwind(-EFAULT);
         phys = pfns[0];
         uint64_t n = 1;
         while (n < npages && pfns[n] == phys + n * kPage && !params.disable_hugepages) ++n;
         len = n * kPage;
         costs_.charge(Cost::PinUserPage, n);  // the run beyond is pinned again by the next pass
         for (uint64_t k = 0; k < n; ++k) accounted += !dma->pfn_list.count(dma->iova + off + k * kPage);
-        if (!dma->lock_cap && t->locked_vm + accounted > (t->rlimit_memlock >> 12)) {
+        if (!dma->lock_cap && dma->mm->locked_vm + accounted > (t->rlimit_memlock >> 12)) {
           kernel_warn("pr_warn", "vfio_pin_pages_remote: RLIMIT_MEMLOCK (" + std::to_string(t->rlimit_memlock) +
                                      ") exceeded");
           costs_.charge(Cost::UnpinUserPage, n);
           return unwind(-ENOMEM);
         }
-        t->locked_vm += accounted;
+        lock_acct(dma, static_cast<int64_t>(accounted), false);
         dma->locked_vm += accounted;
       }
       const run r{dma, dma->iova + off, len, accounted, !dma->iommu_mapped};

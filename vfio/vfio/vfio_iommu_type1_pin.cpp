@@ -22,8 +22,8 @@ void VfioIommuType1::unpin_external(vfio_iommu* iommu, vfio_dma* dma, uint64_t i
   if (--it->second.ref_count) return;
   dma->pfn_list.erase(it);
   costs_.charge(Cost::UnpinUserPage);
-  if (iommu->domain_list.empty() && dma->task && dma->task->locked_vm) {
-    --dma->task->locked_vm;
+  if (iommu->domain_list.empty() && dma->locked_vm) {
+    lock_acct(dma, -1, true);
     --dma->locked_vm;
   }
 }
@@ -74,13 +74,13 @@ int VfioIommuType1::pin_pages(vfio_iommu* iommu, iommu_group* g, uint64_t iova, 
     }
     std::vector<uint64_t> phys;
     costs_.charge(Cost::PinUserPage);
-    if (!dma->task || dma->task->pin_user_pages(dma->vaddr + (at - dma->iova), 1, phys)) return unwind(i, -EFAULT);
-    if (do_accounting && !dma->lock_cap && dma->task->locked_vm + 1 > (dma->task->rlimit_memlock >> 12)) {
+    if (!mm_alive(dma) || dma->task->pin_user_pages(dma->vaddr + (at - dma->iova), 1, phys)) return unwind(i, -EFAULT);
+    if (do_accounting && !dma->lock_cap && dma->mm->locked_vm + 1 > (dma->task->rlimit_memlock >> 12)) {
       kernel_warn("pr_warn", "vfio_pin_page_external: RLIMIT_MEMLOCK exceeded");
       return unwind(i, -ENOMEM);
     }
     if (do_accounting) {
-      ++dma->task->locked_vm;
+      lock_acct(dma, 1, true);
       ++dma->locked_vm;
     }
     dma->pfn_list[at] = {phys[0], 1};
@@ -126,6 +126,7 @@ int VfioIommuType1::dma_rw(vfio_iommu* iommu, uint64_t iova, void* buf, size_t l
     if ((write && !(dma->prot & IOMMU_WRITE)) || !(dma->prot & IOMMU_READ)) return -EPERM;
     Task* cur = current();
     if (cur && cur != dma->task) return -EFAULT;  // another process's mm: nothing is copied
+    if (!mm_alive(dma)) return -EFAULT;          // the mapping's address space is gone (exec)
     const uint64_t off = iova + done - dma->iova;
     const size_t n = static_cast<size_t>(std::min<uint64_t>(len - done, dma->size - off));
     const int ret = write ? dma->task->copy_to_user(dma->vaddr + off, bytes + done, n)

@@ -8,6 +8,7 @@ const std::vector<StepType>& step_types() {
     for (auto& k : kernel_step_types()) t.push_back(std::move(k));
     for (auto& k : vfio_step_types()) t.push_back(std::move(k));
     for (auto& k : eventfd_step_types()) t.push_back(std::move(k));
+    for (auto& k : process_step_types()) t.push_back(std::move(k));
     return t;
   }();
   return types;

@@ -68,5 +68,6 @@ StepType memory_fill_step_type();
 std::vector<StepType> kernel_step_types();
 std::vector<StepType> vfio_step_types();
 std::vector<StepType> eventfd_step_types();
+std::vector<StepType> process_step_types();
 
 }  // namespace vfiosim

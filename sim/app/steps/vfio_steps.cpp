@@ -1,7 +1,7 @@
 // Userspace system calls on the VFIO device nodes, as a program like QEMU makes them: ops "open",
 // "close", "ioctl" (every <linux/vfio.h> request, its struct written as JSON with the header's
 // field and flag names), "mmap" (anonymous or hugetlb memory for MAP_DMA), "pread"/"pwrite" (device
-// regions) and "set_limits" (RLIMIT_MEMLOCK, RLIMIT_NOFILE, CAP_IPC_LOCK, CAP_SYS_RAWIO). Each step
+// regions). Each step
 // runs in its scenario process's simulated task; a descriptor or buffer gets a name with "as"
 // that later steps use. Results are ret and errno as userspace sees them, plus the struct's fields
 // after the call.
@@ -351,22 +351,6 @@ class RwStep : public Step {
   uint64_t value_;
 };
 
-class SetLimitsStep : public Step {
- public:
-  explicit SetLimitsStep(json s) : s_(std::move(s)) {}
-  void run(StepContext& ctx) override {
-    kernel::Task& t = task_of(ctx);
-    if (s_.contains("rlimit_memlock")) t.rlimit_memlock = s_["rlimit_memlock"].get<uint64_t>();
-    if (s_.contains("rlimit_nofile")) t.rlimit_nofile = s_["rlimit_nofile"].get<unsigned>();
-    if (s_.contains("cap_ipc_lock")) t.set_cap(kernel::CAP_IPC_LOCK, s_["cap_ipc_lock"].get<bool>());
-    if (s_.contains("cap_sys_rawio")) t.set_cap(kernel::CAP_SYS_RAWIO, s_["cap_sys_rawio"].get<bool>());
-    ctx.outputs = {{"ret", 0}, {"locked_vm", t.locked_vm}};
-  }
-
- private:
-  json s_;
-};
-
 }  // namespace
 
 std::vector<StepType> vfio_step_types() {
@@ -522,22 +506,6 @@ std::vector<StepType> vfio_step_types() {
       return std::make_unique<RwStep>(write, s["fd"], s.contains("region") ? s["region"] : json(),
                                       s["offset"].get<uint64_t>(), s["size"].get<unsigned>(),
                                       write ? s["value"].get<uint64_t>() : 0);
-    };
-    out.push_back(std::move(t));
-  }
-  {
-    StepType t;
-    t.op = "set_limits";
-    t.desc = "setrlimit()/capset() for the step's process: RLIMIT_MEMLOCK, RLIMIT_NOFILE, CAP_IPC_LOCK, CAP_SYS_RAWIO";
-    t.fields = {Field::size("rlimit_memlock").with_unit("bytes").describe("RLIMIT_MEMLOCK (default 64 MiB)"),
-                Field::integer("rlimit_nofile").describe("RLIMIT_NOFILE (default 1024)").at_least(1).at_most(1 << 20),
-                Field::boolean("cap_ipc_lock").describe("Hold CAP_IPC_LOCK"),
-                Field::boolean("cap_sys_rawio").describe("Hold CAP_SYS_RAWIO")};
-    t.outputs = {Field::integer("ret").describe("0"), Field::integer("locked_vm").describe("mm->locked_vm (pages)")};
-    t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
-        -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
-      return std::make_unique<SetLimitsStep>(s);
     };
     out.push_back(std::move(t));
   }

@@ -73,12 +73,35 @@ void UserPageAllocator::free(const std::vector<uint64_t>& pages) {
 
 // ---- Task ----
 
+mm_struct::~mm_struct() {
+  if (pages) pages->free(retired);
+}
+
 Task::Task(int pid, std::string comm, HostPort& cpu, UserPageAllocator& pages)
-    : pid_(pid), comm_(std::move(comm)), cpu_(cpu), pages_(pages) {}
+    : pid_(pid), comm_(std::move(comm)), cpu_(cpu), pages_(pages), mm_(std::make_shared<mm_struct>(&pages)) {}
 
 Task::~Task() {
   for (auto& [start, v] : vmas_)
-    if (!v.host) pages_.free(v.pages);
+    if (!v.host) mm_->retired.insert(mm_->retired.end(), v.pages.begin(), v.pages.end());
+  mm_->mm_users = 0;
+}
+
+void Task::exec() {
+  // exec_mmap(): the old address space goes (file mappings drop their files), a new one starts.
+  for (auto& [start, v] : vmas_) {
+    if (v.vm_file) fput(v.vm_file);
+    if (!v.host) mm_->retired.insert(mm_->retired.end(), v.pages.begin(), v.pages.end());
+  }
+  vmas_.clear();
+  mmap_base_ = 0x7f0000000000ULL;
+  arg_next_ = 0x7ffe00000000ULL;
+  mm_->mm_users = 0;
+  mm_ = std::make_shared<mm_struct>(&pages_);
+  // do_close_on_exec()
+  std::vector<int> cloexec;
+  for (const auto& [fd, entry] : fds_)
+    if (entry.second) cloexec.push_back(fd);
+  for (int fd : cloexec) close_fd(fd);
 }
 
 int Task::install_fd(file* f, bool cloexec) {

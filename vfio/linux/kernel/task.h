@@ -80,6 +80,21 @@ struct vm_area {
   std::function<bool()> io_ok;
 };
 
+/// The part of struct mm_struct VFIO holds on to: mm->locked_vm and whether the address space
+/// still has users (mm_users; an mmgrab() reference keeps the struct, not the address space).
+/// exec() gives a task a new one; pages the old address space had stay allocated until the last
+/// reference to its mm_struct goes (a pinned page outlives its mapping).
+struct mm_struct {
+  explicit mm_struct(UserPageAllocator* allocator) : pages(allocator) {}
+  ~mm_struct();
+  mm_struct(const mm_struct&) = delete;
+  mm_struct& operator=(const mm_struct&) = delete;
+  uint64_t locked_vm = 0;  // pages
+  int mm_users = 1;        // 0 once the address space is torn down (exec, exit)
+  UserPageAllocator* pages;
+  std::vector<uint64_t> retired;  // the torn-down address space's pages
+};
+
 /// How a user load or store ended.
 enum class UserAccess { Ok, Segv, Bus };
 
@@ -98,7 +113,9 @@ class Task {
   void set_cap(Cap c, bool on) { if (on) caps_.insert(c); else caps_.erase(c); }
   uint64_t rlimit_memlock = 64ULL << 20;  // bytes (RLIMIT_MEMLOCK soft limit)
   unsigned rlimit_nofile = 1024;
-  uint64_t locked_vm = 0;                 // mm->locked_vm, pages
+  /// current->mm, and mmgrab() of it (a reference to the struct that outlives an exec).
+  mm_struct* mm() const { return mm_.get(); }
+  std::shared_ptr<mm_struct> mmgrab() const { return mm_; }
 
   // File descriptors
   /// get_unused_fd_flags() + fd_install(); -EMFILE when the table is full.
@@ -110,6 +127,9 @@ class Task {
   bool fd_cloexec(int fd) const;
   /// Closes every descriptor in order (exit).
   void close_all();
+  /// execve(): descriptors marked FD_CLOEXEC close, the address space is replaced by an empty one
+  /// with locked_vm 0 (the old one loses its users), credentials and limits stay.
+  void exec();
   size_t open_fds() const { return fds_.size(); }
 
   // Address space
@@ -150,6 +170,7 @@ class Task {
   std::set<Cap> caps_;
   std::map<int, std::pair<file*, bool>> fds_;  // fd -> (file, cloexec)
   std::map<uint64_t, vm_area> vmas_;           // by start
+  std::shared_ptr<mm_struct> mm_;
   uint64_t mmap_base_ = 0x7f0000000000ULL;     // grows down
   uint64_t arg_next_ = 0x7ffe00000000ULL;      // argument areas grow up
   std::vector<std::function<void()>> task_work_;
