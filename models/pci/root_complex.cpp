@@ -36,6 +36,7 @@ RootComplex::RootComplex(const sc_core::sc_module_name& name, const RootComplexP
     : sc_module(name),
       host("host"),
       memory("memory"),
+      translated("translated"),
       params_(params),
       clock_(std::string(this->name()) + ".clk", params.clock_mhz * 1000000ULL),
       trace_(trace),
@@ -52,8 +53,12 @@ RootComplex::RootComplex(const sc_core::sc_module_name& name, const RootComplexP
       acs_violations_(stats_.counter("acs_violations", "requests",
                                      "Requests blocked by ACS source validation (requester ID outside the port's buses)")),
       p2p_direct_(stats_.counter("p2p_direct", "TLPs", "Peer-to-peer requests turned around inside a switch")),
-      p2p_via_rc_(stats_.counter("p2p_via_root", "TLPs", "Device requests the root complex routed to another device")) {
+
+      p2p_via_rc_(stats_.counter("p2p_via_root", "TLPs", "Device requests the root complex routed to another device")),
+      p2p_translated_(stats_.counter("p2p_translated", "TLPs",
+                                     "Requests the IOMMU translated to a peer BAR, sent down from the root complex")) {
   host.register_b_transport(this, &RootComplex::host_transport);
+  translated.register_b_transport(this, &RootComplex::translated_transport);
 }
 
 RootComplex::~RootComplex() = default;
@@ -303,6 +308,32 @@ uint64_t RootComplex::peer_access(PciFunction& src, const MmioTarget& target, co
   const uint32_t cl = chunk_ok ? c.length : 0;
   const CplRoute back = route_completion(*target.fn, src.bus()->number(), t, ct, c.address, cl);
   return down_from(back.top, src.bus(), back.t, ct, c.address, cl);
+}
+
+// A request the IOMMU translated into a PCI window: down from the root complex to the BAR that
+// claims it (Unsupported Request if none does); a read's completion climbs back to the root,
+// from where dma() takes it down to the requester.
+void RootComplex::translated_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  const uint64_t now = ClockDomain::to_ps(sc_core::sc_time_stamp());
+  uint64_t t = now + ClockDomain::to_ps(delay);
+  const uint64_t addr = trans.get_address();
+  const uint32_t len = trans.get_data_length();
+  const bool write = trans.is_write();
+  const auto target = route_mmio(addr, len);
+  if (!target) {
+    trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  ++p2p_translated_;
+  t = down_from(nullptr, target->fn->bus(), t, write ? TlpType::MemWrite : TlpType::MemRead, addr, write ? len : 0);
+  sc_core::sc_time device_delay = sc_core::SC_ZERO_TIME;
+  const auto status = target->fn->bar_access(target->hit.bar, target->hit.offset, write, trans.get_data_ptr(), len, t,
+                                             device_delay);
+  t += ClockDomain::to_ps(device_delay);
+  const bool ok = status == tlm::TLM_OK_RESPONSE;
+  if (!write) t = up_to(target->fn->bus(), nullptr, t, ok ? TlpType::CompletionData : TlpType::Completion, addr, ok ? len : 0);
+  delay = ClockDomain::to_time(t - now);
+  trans.set_response_status(status);
 }
 
 PciFunction* RootComplex::find_function(uint8_t bus, uint8_t devfn) const {

@@ -66,6 +66,9 @@ class RootComplex : public sc_core::sc_module {
  public:
   tlm_utils::simple_target_socket<RootComplex> host;        // CPU: ECAM and MMIO
   tlm_utils::simple_initiator_socket<RootComplex> memory;   // to the IOMMU / memory
+  /// Device requests the IOMMU translated to an address in a PCI window come back here and go
+  /// down to the peer BAR (peer-to-peer through the root complex, after translation).
+  tlm_utils::simple_target_socket_optional<RootComplex> translated;
 
   RootComplex(const sc_core::sc_module_name& name, const RootComplexParams& params, stats::Group& parent,
               TraceWriter* trace);
@@ -123,6 +126,7 @@ class RootComplex : public sc_core::sc_module {
   void host_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   void config_access(tlm::tlm_generic_payload& trans, uint64_t offset, uint64_t& t);
   void mmio_access(tlm::tlm_generic_payload& trans, uint64_t& t);
+  void translated_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
 
   uint64_t up_to_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
   uint64_t down_from_root(const PciBus* bus, uint64_t t, TlpType type, uint64_t addr, uint32_t payload);
@@ -182,6 +186,7 @@ class RootComplex : public sc_core::sc_module {
   stats::Counter& acs_violations_;
   stats::Counter& p2p_direct_;
   stats::Counter& p2p_via_rc_;
+  stats::Counter& p2p_translated_;
 };
 
 }  // namespace vfiosim::pci

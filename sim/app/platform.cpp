@@ -23,7 +23,16 @@ Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& co
     if (config_.iommu) {
       iommu_ = std::make_unique<iommu::VtdIommu>("iommu", *config_.iommu, stats_root, seed, trace, &events_);
       pci_->rc().memory.bind(iommu_->upstream);
-      iommu_->memory.bind(memory_->port);
+      // What the IOMMU translated goes to host memory, or back to the root complex when it is a
+      // peer's BAR (the PCI windows).
+      dma_router_ = std::make_unique<SystemBus>("dma_router");
+      iommu_->memory.bind(dma_router_->in);
+      dma_router_->out.bind(pci_->rc().translated);  // binding 0: the PCI windows
+      dma_router_->out.bind(memory_->port);          // binding 1: host memory
+      const auto& rcp = config_.pci->root_complex;
+      dma_router_->map(rcp.mmio32_base, rcp.mmio32_size, 0, "MMIO below 4 GiB");
+      dma_router_->map(rcp.mmio64_base, rcp.mmio64_size, 0, "MMIO above 4 GiB");
+      dma_router_->set_default(1);
       bus.out.bind(iommu_->regs);  // binding 2: the remapping unit's register page
       bus.map(config_.iommu->base, vtd::kRegSize, 2, "DMAR registers");
       InterruptController& irq = pci_->irq();

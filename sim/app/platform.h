@@ -63,6 +63,7 @@ class Platform : public sc_core::sc_module {
   EventLog events_;
   std::unique_ptr<PciPlatform> pci_;
   std::unique_ptr<iommu::VtdIommu> iommu_;
+  std::unique_ptr<SystemBus> dma_router_;  // after the IOMMU: host memory or a peer BAR
   bool booted_ = false;
   sc_core::sc_event booted_event_;
   std::unique_ptr<Memory> memory_;

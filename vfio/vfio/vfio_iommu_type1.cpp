@@ -217,14 +217,20 @@ int VfioIommuType1::pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size)
   const uint64_t limit = t->rlimit_memlock >> 12;
   const uint64_t batch = params.disable_hugepages ? 1 : kBatch;
   while (dma->size < size) {
-    const uint64_t npages = std::min(batch, (size - dma->size) / kPage);
     std::vector<uint64_t> pfns;
-    const vm_area* vma = t->find_vma(dma->vaddr + dma->size);
-    costs_.charge(vma && vma->hugetlb ? Cost::PinUserHugePage : Cost::PinUserPage, npages);
-    if (t->pin_user_pages(dma->vaddr + dma->size, npages, pfns)) return -EFAULT;
+    bool rsvd = false;
+    const long got = vaddr_get_pfns(t, dma->vaddr + dma->size, std::min(batch, (size - dma->size) / kPage), pfns, rsvd);
+    if (got < 0) return static_cast<int>(got);
+    const uint64_t npages = static_cast<uint64_t>(got);
     for (uint64_t i = 0; i < npages;) {
       uint64_t run = 1;
       while (i + run < npages && pfns[i + run] == pfns[i] + run * kPage && !params.disable_hugepages) ++run;
+      if (rsvd) {  // MMIO (an mmapped BAR): never accounted, never unpinned
+        if (int ret = iommu_map_all(iommu, dma->iova + dma->size, pfns[i], run * kPage, dma->prot)) return ret;
+        dma->size += run * kPage;
+        i += run;
+        continue;
+      }
       if (!dma->lock_cap && dma->mm->locked_vm + run > limit) {
         kernel_warn("pr_warn", "vfio_pin_pages_remote: RLIMIT_MEMLOCK (" + std::to_string(t->rlimit_memlock) +
                                    ") exceeded");

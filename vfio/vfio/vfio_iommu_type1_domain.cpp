@@ -46,15 +46,20 @@ int VfioIommuType1::replay(vfio_iommu* iommu, vfio_domain* domain) {
       } else {  // only mdev groups so far: pin now (vfio_pin_pages_remote), charging the pages
                 // that an external pin has not charged already
         Task* t = dma->task;
-        const uint64_t npages = std::min(params.disable_hugepages ? 1 : kBatch, (dma->size - off) / kPage);
         std::vector<uint64_t> pfns;
-        if (!mm_alive(dma) || t->pin_user_pages(dma->vaddr + off, npages, pfns)) return unwind(-EFAULT);
+        bool rsvd = false;
+        const long got = mm_alive(dma) ? vaddr_get_pfns(t, dma->vaddr + off, std::min(params.disable_hugepages ? 1 : kBatch,
+                                                                                       (dma->size - off) / kPage),
+                                                        pfns, rsvd)
+                                       : -EFAULT;
+        if (got < 0) return unwind(-EFAULT);
+        const uint64_t npages = static_cast<uint64_t>(got);
         phys = pfns[0];
         uint64_t n = 1;
         while (n < npages && pfns[n] == phys + n * kPage && !params.disable_hugepages) ++n;
         len = n * kPage;
-        costs_.charge(Cost::PinUserPage, n);  // the run beyond is pinned again by the next pass
-        for (uint64_t k = 0; k < n; ++k) accounted += !dma->pfn_list.count(dma->iova + off + k * kPage);
+        if (!rsvd)  // MMIO pages are never accounted
+          for (uint64_t k = 0; k < n; ++k) accounted += !dma->pfn_list.count(dma->iova + off + k * kPage);
         if (!dma->lock_cap && dma->mm->locked_vm + accounted > (t->rlimit_memlock >> 12)) {
           kernel_warn("pr_warn", "vfio_pin_pages_remote: RLIMIT_MEMLOCK (" + std::to_string(t->rlimit_memlock) +
                                      ") exceeded");

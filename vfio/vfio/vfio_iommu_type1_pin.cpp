@@ -14,6 +14,27 @@ namespace vfiosim::kernel {
 using type1::kBatch;
 using type1::kPage;
 
+// vaddr_get_pfns(): pin_user_pages_remote(); for a VM_IO | VM_PFNMAP mapping (an mmapped BAR)
+// the pfns follow_fault_pfn() finds, faulting the mapping in through the driver (which refuses
+// while memory decode is off): reserved pages, contiguous across the mapping. Returns the pages
+// found (1..npages) or -EFAULT.
+long VfioIommuType1::vaddr_get_pfns(Task* t, uint64_t vaddr, uint64_t npages, std::vector<uint64_t>& pfns, bool& rsvd) {
+  rsvd = false;
+  const vm_area* vma = t->find_vma(vaddr);
+  if (vma && vma->io) {
+    if (vma->io_ok && !vma->io_ok()) return -EFAULT;  // VM_FAULT_SIGBUS
+    const uint64_t n = std::min(npages, (vma->end - vaddr) / kPage);
+    costs_.charge(Cost::PinUserPage, n);  // one follow_fault_pfn() per page
+    pfns.clear();
+    for (uint64_t i = 0; i < n; ++i) pfns.push_back(vma->io_phys + (vaddr - vma->start) + i * kPage);
+    rsvd = true;
+    return static_cast<long>(n);
+  }
+  costs_.charge(vma && vma->hugetlb ? Cost::PinUserHugePage : Cost::PinUserPage, npages);
+  if (t->pin_user_pages(vaddr, npages, pfns)) return -EFAULT;
+  return static_cast<long>(npages);
+}
+
 // Drops one external pin of the page at `iova` (vfio_unpin_page_external); the last unaccounts
 // it when no IOMMU domain did.
 void VfioIommuType1::unpin_external(vfio_iommu* iommu, vfio_dma* dma, uint64_t iova) {
@@ -73,8 +94,13 @@ int VfioIommuType1::pin_pages(vfio_iommu* iommu, iommu_group* g, uint64_t iova, 
       continue;
     }
     std::vector<uint64_t> phys;
-    costs_.charge(Cost::PinUserPage);
-    if (!mm_alive(dma) || dma->task->pin_user_pages(dma->vaddr + (at - dma->iova), 1, phys)) return unwind(i, -EFAULT);
+    bool rsvd = false;
+    if (!mm_alive(dma) || vaddr_get_pfns(dma->task, dma->vaddr + (at - dma->iova), 1, phys, rsvd) < 0)
+      return unwind(i, -EFAULT);
+    if (rsvd) {  // an MMIO page: handed out, not tracked or accounted
+      pages[static_cast<size_t>(i)] = phys[0];
+      continue;
+    }
     if (do_accounting && !dma->lock_cap && dma->mm->locked_vm + 1 > (dma->task->rlimit_memlock >> 12)) {
       kernel_warn("pr_warn", "vfio_pin_page_external: RLIMIT_MEMLOCK exceeded");
       return unwind(i, -ENOMEM);
