@@ -100,81 +100,6 @@ bool VfioIommuType1::iova_valid(vfio_iommu* iommu, uint64_t start, uint64_t end)
   return false;
 }
 
-// vfio_find_dma(): a dma overlapping [start, start + size), found by the tree descent. v6.1 computes
-// both range ends in 64 bits, so a range ending at 2^64 has end 0: a dma there always sends the
-// descent right, and a query ending there always sends it left (C-143). Mainline compares
-// inclusive ends.
-vfio_dma* VfioIommuType1::find_dma(vfio_iommu* iommu, uint64_t start, uint64_t size) {
-  const bool fix = params.addressable_limit_fix;
-  for (rb_node* n = iommu->dma_list.rb_node; n;) {
-    vfio_dma* dma = rb_entry<vfio_dma>(n);
-    const bool left = fix ? start + size - 1 < dma->iova : start + size <= dma->iova;
-    const bool right = fix ? start > dma->iova + dma->size - 1 : start >= dma->iova + dma->size;
-    if (left)
-      n = n->left;
-    else if (right)
-      n = n->right;
-    else
-      return dma;
-  }
-  return nullptr;
-}
-
-// vfio_find_dma_first_node(): the lowest dma ending above `start`, unless it begins at or past
-// start + size (size 0: no upper bound). In v6.1 a range ending at 2^64 finds nothing.
-rb_node* VfioIommuType1::find_dma_first_node(vfio_iommu* iommu, uint64_t start, uint64_t size) {
-  const bool fix = params.addressable_limit_fix;
-  rb_node* res = nullptr;
-  vfio_dma* dma_res = nullptr;
-  for (rb_node* n = iommu->dma_list.rb_node; n;) {
-    vfio_dma* dma = rb_entry<vfio_dma>(n);
-    if (fix ? start <= dma->iova + dma->size - 1 : start < dma->iova + dma->size) {
-      res = n;
-      dma_res = dma;
-      if (start >= dma->iova) break;
-      n = n->left;
-    } else {
-      n = n->right;
-    }
-  }
-  if (res && size && (fix ? dma_res->iova > start + size - 1 : dma_res->iova >= start + size)) res = nullptr;
-  return res;
-}
-
-// vfio_link_dma(): the new dma is linked while its size is still 0, so it goes left of any dma
-// with the same iova.
-void VfioIommuType1::link_dma(vfio_iommu* iommu, vfio_dma* dma) {
-  rb_node** link = &iommu->dma_list.rb_node;
-  rb_node* parent = nullptr;
-  while (*link) {
-    parent = *link;
-    vfio_dma* d = rb_entry<vfio_dma>(parent);
-    link = dma->iova + dma->size <= d->iova ? &parent->left : &parent->right;
-  }
-  rb_link_node(dma, parent, link);
-  rb_insert_color(dma, &iommu->dma_list);
-}
-
-long VfioIommuType1::check_extension(vfio_iommu* iommu, unsigned long arg) {
-  switch (arg) {
-    case VFIO_TYPE1_IOMMU:
-    case VFIO_TYPE1v2_IOMMU:
-    case VFIO_TYPE1_NESTING_IOMMU:
-    case VFIO_UNMAP_ALL:
-      return 1;
-    case VFIO_UPDATE_VADDR:  // [6.1.y] only with a container and no emulated groups
-      return iommu && iommu->emulated_iommu_groups.empty() ? 1 : 0;
-    case VFIO_DMA_CC_IOMMU: {
-      if (!iommu) return 0;
-      for (vfio_domain* d : iommu->domain_list)
-        if (!d->enforce_cache_coherency) return 0;
-      return 1;
-    }
-    default:
-      return 0;
-  }
-}
-
 long VfioIommuType1::ioctl(void* data, unsigned cmd, uint64_t arg) {
   auto* iommu = static_cast<vfio_iommu*>(data);
   switch (cmd) {
@@ -197,17 +122,6 @@ int VfioIommuType1::iommu_map_all(vfio_iommu* iommu, uint64_t iova, uint64_t phy
     }
     done.push_back(d);
   }
-  return 0;
-}
-
-int VfioIommuType1::lock_acct(vfio_dma* dma, int64_t npage, bool async) {
-  if (!npage || !dma->mm) return 0;
-  if (async && !dma->mm->mm_users) return -ESRCH;  // mmget_not_zero() failed: the mm is gone
-  mm_struct* mm = dma->mm.get();
-  if (npage < 0)
-    mm->locked_vm -= std::min<uint64_t>(mm->locked_vm, static_cast<uint64_t>(-npage));
-  else
-    mm->locked_vm += static_cast<uint64_t>(npage);
   return 0;
 }
 
@@ -481,81 +395,6 @@ long VfioIommuType1::unmap_dma(vfio_iommu* iommu, uint64_t arg) {
   if (int ret = dma_do_unmap(iommu, unmap.iova, size, unmap.flags, get_bitmap ? &bitmap : nullptr)) return ret;
   unmap.size = size;
   return t->copy_to_user(arg, &unmap, minsz) ? -EFAULT : 0;
-}
-
-// vfio_iommu_type1_get_info(): MIGRATION, DMA_AVAIL, IOVA_RANGE capabilities in that order.
-long VfioIommuType1::get_info(vfio_iommu* iommu, uint64_t arg) {
-  Task* t = current();
-  vfio_iommu_type1_info info{};
-  const uint32_t minsz = offsetof(vfio_iommu_type1_info, iova_pgsizes) + sizeof(info.iova_pgsizes);
-  const uint32_t capsz = offsetof(vfio_iommu_type1_info, cap_offset) + sizeof(info.cap_offset);
-  if (t->copy_from_user(&info, arg, minsz)) return -EFAULT;
-  if (info.argsz < minsz) return -EINVAL;
-  const uint32_t reply = info.argsz >= capsz ? capsz : minsz;
-  mutex_guard lock(iommu->lock);
-  info.flags = VFIO_IOMMU_INFO_PGSIZES;
-  info.iova_pgsizes = iommu->pgsize_bitmap;
-  std::vector<uint8_t> caps;
-  auto add = [&](const void* cap, size_t len) {
-    const size_t at = caps.size();
-    if (at) {  // link the previous capability to this one (offsets relative to the chain start)
-      size_t prev = 0;
-      for (;;) {
-        vfio_info_cap_header h;
-        std::memcpy(&h, caps.data() + prev, sizeof h);
-        if (!h.next) break;
-        prev = h.next;
-      }
-      vfio_info_cap_header h;
-      std::memcpy(&h, caps.data() + prev, sizeof h);
-      h.next = static_cast<uint32_t>(at);
-      std::memcpy(caps.data() + prev, &h, sizeof h);
-    }
-    caps.resize(at + len);
-    std::memcpy(caps.data() + at, cap, len);
-  };
-  vfio_iommu_type1_info_cap_migration mig{};
-  mig.header = {VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, 1, 0};
-  mig.flags = 0;
-  mig.pgsize_bitmap = lowest_bit(iommu->pgsize_bitmap);
-  mig.max_dirty_bitmap_size = 256ULL << 20;
-  add(&mig, sizeof mig);
-  vfio_iommu_type1_info_dma_avail avail{};
-  avail.header = {VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, 1, 0};
-  avail.avail = iommu->dma_avail;
-  add(&avail, sizeof avail);
-  if (!iommu->iova_list.empty()) {
-    std::vector<uint8_t> range(sizeof(vfio_iommu_type1_info_cap_iova_range) +
-                               iommu->iova_list.size() * sizeof(vfio_iova_range));
-    vfio_iommu_type1_info_cap_iova_range head{};
-    head.header = {VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1, 0};
-    head.nr_iovas = static_cast<uint32_t>(iommu->iova_list.size());
-    std::memcpy(range.data(), &head, sizeof head);
-    size_t i = 0;
-    for (const auto& r : iommu->iova_list) {
-      vfio_iova_range v{r.start, r.end};
-      std::memcpy(range.data() + sizeof head + i++ * sizeof v, &v, sizeof v);
-    }
-    add(range.data(), range.size());
-  }
-  info.flags |= VFIO_IOMMU_INFO_CAPS;
-  const uint32_t header = sizeof(vfio_iommu_type1_info);
-  if (info.argsz < header + caps.size()) {
-    info.argsz = static_cast<uint32_t>(header + caps.size());
-  } else {
-    for (size_t off = 0;;) {  // offsets become relative to the start of the reply
-      vfio_info_cap_header h;
-      std::memcpy(&h, caps.data() + off, sizeof h);
-      const size_t next = h.next;
-      if (next) h.next += header;
-      std::memcpy(caps.data() + off, &h, sizeof h);
-      if (!next) break;
-      off = next;
-    }
-    if (t->copy_to_user(arg + header, caps.data(), caps.size())) return -EFAULT;
-    info.cap_offset = header;
-  }
-  return t->copy_to_user(arg, &info, reply) ? -EFAULT : 0;
 }
 
 }  // namespace vfiosim::kernel
