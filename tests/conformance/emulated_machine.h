@@ -140,9 +140,9 @@ struct Machine {
     t.copy_from_user(&w, bits, 8);
     return {r, w};
   }
-  /// The DMA_AVAIL capability of VFIO_IOMMU_GET_INFO.
-  uint32_t dma_avail(Task& t, int c) {
-    std::vector<uint8_t> buf(4096);
+  /// VFIO_IOMMU_GET_INFO with room for every capability: the header, and the whole reply in `buf`.
+  vfio_iommu_type1_info get_info(Task& t, int c, std::vector<uint8_t>& buf) {
+    buf.assign(4096, 0);
     vfio_iommu_type1_info info{};
     info.argsz = static_cast<uint32_t>(buf.size());
     std::memcpy(buf.data(), &info, sizeof info);
@@ -150,6 +150,12 @@ struct Machine {
     EXPECT_EQ(sys_ioctl(t, c, VFIO_IOMMU_GET_INFO, arg), 0);
     t.copy_from_user(buf.data(), arg, buf.size());
     std::memcpy(&info, buf.data(), sizeof info);
+    return info;
+  }
+  /// The DMA_AVAIL capability of VFIO_IOMMU_GET_INFO.
+  uint32_t dma_avail(Task& t, int c) {
+    std::vector<uint8_t> buf;
+    const vfio_iommu_type1_info info = get_info(t, c, buf);
     for (uint32_t off = info.cap_offset; off;) {
       vfio_info_cap_header h;
       std::memcpy(&h, buf.data() + off, sizeof h);

@@ -21,12 +21,8 @@ TEST(VfioEmulated, C_68_MdevOnlyContainerMapsWithoutPinningAnywhere) {
     EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
     locked = t.mm()->locked_vm;
     at_msi = m.map(t, s.container, buf, 0xfee00000, 4096, RW);  // no IOVA list: any aligned IOVA
-    vfio_iommu_type1_info info{};
-    info.argsz = 4096;
-    const uint64_t arg = t.alloc_arg(std::vector<uint8_t>(4096).data(), 4096);
-    t.copy_to_user(arg, &info, sizeof info);
-    EXPECT_EQ(m.sys_ioctl(t, s.container, VFIO_IOMMU_GET_INFO, arg), 0);
-    t.copy_from_user(&info, arg, sizeof info);
+    std::vector<uint8_t> reply;
+    const vfio_iommu_type1_info info = m.get_info(t, s.container, reply);
     pgsizes = info.iova_pgsizes;
     cap_offset = info.cap_offset;
     m.teardown(t);

@@ -1,4 +1,5 @@
 // Containers holding an emulated-IOMMU (mdev) group and a physical group (vfio-core.md §5.7):
+// C-85 (a reserved region of the joining group overlaps a mapping: refused, container unchanged),
 // C-86 (a mapping made while only mdev groups were attached lies beyond a new domain's aperture:
 // the attach fails in the replay and the container is unchanged), C-89 (the last IOMMU group
 // leaves while an mdev group stays: every mapping persists and only the externally pinned pages
@@ -132,5 +133,40 @@ TEST(VfioMixedContainer, C_89_LastIommuGroupLeavingKeepsTheMappingsForTheMdevGro
   EXPECT_EQ(unmap_ret, 0);
   EXPECT_EQ(unmapped, 1u << 20);
   EXPECT_EQ(unmap_calls, 0);  // nothing pinned any more: no notifier round
+  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+}
+
+// C-85: a group whose reserved region overlaps an existing mapping cannot join. On VT-d every
+// group reports the MSI window [0xfee00000, 0xfeefffff] (IOMMU_RESV_MSI); an mdev-only container
+// (no IOVA list) may map there. The attach fails with EINVAL, and the container is unchanged:
+// the mapping stays, still unpinned and uncharged, and the IOVA list stays unrestricted. Once
+// the mapping is gone the group joins.
+TEST(VfioMixedContainer, C_85_ReservedRegionOverlappingAMappingRefusesTheGroup) {
+  Machine m;
+  long attach = 0, attach_after = -1;
+  uint64_t unmapped = 0, locked = 1;
+  uint32_t cap_offset = 1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
+    const uint64_t buf = t.mmap_anonymous(1 << 20, false);
+    EXPECT_EQ(m.map(t, s.container, buf, 0xfee00000, 0x1000, RW), 0);
+    int g = -1;
+    attach = join_physical_group(m, t, s, g);
+    locked = t.mm()->locked_vm;
+    std::vector<uint8_t> reply;
+    cap_offset = m.get_info(t, s.container, reply).cap_offset;
+    EXPECT_EQ(unmap(m, t, s.container, 0xfee00000, 0x1000, unmapped), 0);
+    attach_after = m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container));
+    m.teardown(t);
+    PciPlatform& pci = *m.platform->pci();
+    pci.drivers().unbind(*pci.drivers().find_driver("vfio-pci"), *pci.kernel().find("0000:01:00.0"));
+  });
+  EXPECT_EQ(attach, -EINVAL);
+  EXPECT_EQ(locked, 0u) << "nothing was pinned for the refused group";
+  EXPECT_EQ(cap_offset, 24u) << "MIGRATION and DMA_AVAIL only: the IOVA list is still unrestricted";
+  EXPECT_EQ(unmapped, 0x1000u) << "the mapping survived the refused attach";
+  EXPECT_EQ(attach_after, 0);
   for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
 }
