@@ -134,6 +134,13 @@ uint8_t ConfigBuilder::add_pm() {
   return off;
 }
 
+uint8_t ConfigBuilder::add_vpd() {
+  const uint8_t off = add_cap(PCI_CAP_ID_VPD, PCI_CAP_VPD_SIZEOF);
+  cfg_.init(off + PCI_VPD_ADDR, 2, 0, 0xFFFF);
+  cfg_.init(off + PCI_VPD_DATA, 4, 0, 0xFFFFFFFF);
+  return off;
+}
+
 uint8_t ConfigBuilder::add_pcie(const PcieCapSpec& s) {
   const bool link = s.link_gen != 0;
   const uint8_t off = add_cap(PCI_CAP_ID_EXP, link ? PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 : PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V2);

@@ -72,6 +72,8 @@ class ConfigBuilder {
   uint16_t add_ext_cap(uint16_t id, uint8_t version, uint16_t len);
 
   uint8_t add_pm();
+  /// A VPD capability: address (with the F flag) and data registers, both writable.
+  uint8_t add_vpd();
   uint8_t add_pcie(const PcieCapSpec& spec);
   uint8_t add_msi(unsigned vectors_log2, bool is64, bool maskable);
   uint8_t add_msix(unsigned table_size, unsigned table_bar, uint32_t table_offset, unsigned pba_bar, uint32_t pba_offset);

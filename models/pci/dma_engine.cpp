@@ -48,6 +48,8 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
   set_pm_cap(b.add_pm());
   for (const RawCapability& c : params_.extra_capabilities)
     if (!c.extended) b.add_cap(static_cast<uint8_t>(c.id), static_cast<uint8_t>(c.length));
+  uint8_t vpd_cap = 0;
+  if (params_.vpd && !vf) vpd_cap = b.add_vpd();
   if (!params_.conventional) set_pcie_cap(b.add_pcie(params_.pcie));
   if (vf) {  // a VF's MPS and MRRS fields are RsvdP: its PF's govern (device_control())
     config().set_wmask(pcie_cap() + PCI_EXP_DEVCTL, 2,
@@ -67,6 +69,14 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
     if (params_.sriov.total_vfs && !vf) sriov_cap_ = b.add_sriov(params_.sriov);
   }
   finish_config();
+  if (vpd_cap) {  // the store answers after its access time: a method process on its event
+    vpd_ = std::make_unique<Vpd>(config(), vpd_cap, "vfiosim DMA engine", params_.vpd_access_ns * 1000);
+    sc_core::sc_spawn_options o;
+    o.spawn_method();
+    o.set_sensitivity(&vpd_->done());
+    o.dont_initialize();
+    sc_core::sc_spawn([this] { vpd_->complete(); }, sc_core::sc_gen_unique_name("vpd"), &o);
+  }
   on_reset();
   if (trace_) track_ = trace_->track(sc_core::sc_module::name());
   SC_HAS_PROCESS(DmaEngine);
@@ -147,6 +157,7 @@ void DmaEngine::update_intx() {
 }
 
 void DmaEngine::on_config_write(uint32_t offset, unsigned len, uint32_t, uint32_t) {
+  if (vpd_) vpd_->on_config_write(offset, len);
   if (offset <= PCI_COMMAND + 1 && offset + len > PCI_COMMAND) update_intx();  // INTx Disable
   if (sriov_cap_ && offset < sriov_cap_ + uint32_t{PCI_EXT_CAP_SRIOV_SIZEOF} && offset + len > sriov_cap_) sriov_write();
   // Enabling MSI-X or clearing its function mask delivers pending vectors whose entries are unmasked.

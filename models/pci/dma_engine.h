@@ -27,6 +27,7 @@
 #include "models/memory/sparse_store.h"
 #include "models/pci/dma_engine_regs.h"
 #include "models/pci/function.h"
+#include "models/pci/vpd.h"
 #include "models/pci/root_complex.h"
 #include "models/pci/sriov.h"
 #include "models/traffic/workload_loop.h"
@@ -60,6 +61,8 @@ struct DmaEngineParams {
   bool virtual_function = false;   // an SR-IOV VF: IDs read 0xFFFF, BARs through the PF, MSI-X only
   /// Standard ones go right after the PM capability, extended ones first in the extended list.
   std::vector<RawCapability> extra_capabilities;
+  bool vpd = false;                // a VPD capability with a small VPD image (models/pci/vpd.h)
+  uint64_t vpd_access_ns = 2000;   // the VPD store's time per dword
 };
 
 class DmaEngine : public sc_core::sc_module, public PciFunction {
@@ -117,6 +120,7 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   std::array<uint8_t, dmae::kMsixVectors * 16> msix_table_{};
   uint64_t pba_ = 0;
   sc_core::sc_event kick_;
+  std::unique_ptr<Vpd> vpd_;
   uint64_t generation_ = 0;  // bumped by FLR: a job started before it raises no interrupt
   std::vector<std::unique_ptr<SparseStore>> bar_memory_;  // BAR1..: device memory (peer-to-peer targets)
   uint16_t sriov_cap_ = 0;

@@ -142,6 +142,10 @@ std::shared_ptr<const config::ObjectSpec> engine_spec() {
     });
     s->add(Field::array_of("extra_capabilities", Field::object_of("", cap))
                .describe("Raw capabilities the engine carries without implementing them").defaults(json::array()));
+    s->add(Field::boolean("vpd").describe("Implement a VPD capability with a small VPD image (identifier, VPD-R, VPD-W)")
+               .defaults(false));
+    s->add(Field::integer("vpd_access_ns").with_unit("ns").describe("The VPD store's time per dword read or write")
+               .defaults(2000).at_least(1).at_most(100000000));
     s->add(Field::boolean("func1_alias").describe("Quirk: DMA also carries function 1's requester ID (Linux adds "
                                                   "a DMA alias for it, quirk_dma_func1_alias)").defaults(false));
     s->check(check_bdf);
@@ -417,6 +421,8 @@ PciEndpointConfig endpoint_from(const json& c, bool multifunction_device) {
     e.engine.ats = c["ats"].get<bool>();
     e.engine.pasid = c["pasid"].get<bool>();
     e.engine.func1_alias = c["func1_alias"].get<bool>();
+    e.engine.vpd = c["vpd"].get<bool>();
+    e.engine.vpd_access_ns = c["vpd_access_ns"].get<uint64_t>();
     for (const auto& x : c["extra_capabilities"])
       e.engine.extra_capabilities.push_back({x["id"].get<uint16_t>(), x["length"].get<uint16_t>(), x["extended"].get<bool>(),
                                             x["version"].get<uint8_t>()});

@@ -75,6 +75,8 @@ struct pci_dev {
   uint16_t acs_cap = 0;
   uint8_t msix_cap = 0;
   uint8_t pm_cap = 0;       // PM capability offset (pci_pm_init)
+  uint8_t vpd_cap = 0;      // VPD capability offset (pci_vpd_init)
+  unsigned vpd_len = 0;     // the VPD image's size, found at first use (0: not yet)
   int current_state = PCI_D0;  // pci_power_t
   bool d1_support = false, d2_support = false;
   unsigned d3hot_delay_ms = 10;  // PCI_PM_D3HOT_WAIT

@@ -151,6 +151,7 @@ void PciCore::read_bases(pci_dev& dev, int howmany, int rom) {
 void PciCore::setup_device(pci_dev& dev) {
   pm_runtime_forbid(dev);  // pci_pm_init(): power/control starts "on"
   dev.pm_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_PM);
+  dev.vpd_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_VPD);
   if (dev.pm_cap) {
     const uint32_t pmc = read_config(dev, dev.pm_cap + PCI_PM_PMC, 2);
     dev.d1_support = pmc & PCI_PM_CAP_D1;

@@ -54,6 +54,10 @@ class PciCore {
   /// unsupported D1/D2; waits the PM spec's transition times (10 ms to or from D3hot, 200 us to
   /// or from D2) and reads the state back into current_state.
   int pci_set_power_state(pci_dev& dev, int state);
+  /// pci_read_vpd() / pci_write_vpd() (vpd.cpp): bytes read or written, 0 past the end, or
+  /// -ENODEV (no VPD), -EINVAL (a write not in whole dwords), -ETIMEDOUT.
+  long pci_read_vpd(pci_dev& dev, unsigned pos, unsigned count, uint8_t* buf);
+  long pci_write_vpd(pci_dev& dev, unsigned pos, unsigned count, const uint8_t* buf);
   /// pci_enable_device(): sets Command.MEM/IO for the resources the device has.
   int enable_device(pci_dev& dev);
   void set_master(pci_dev& dev);
@@ -84,6 +88,9 @@ class PciCore {
   pci_dev* scan_single_device(pci_bus* bus, unsigned devfn);
   unsigned scan_bridge(pci_bus* bus, pci_dev* dev, unsigned max);
   void setup_device(pci_dev& dev);
+  int vpd_wait(pci_dev& dev, bool set);
+  int vpd_read_dword(pci_dev& dev, unsigned pos, uint32_t& val);
+  unsigned vpd_size(pci_dev& dev);
   void configure_ari(pci_dev& dev);
   void assign_irq(pci_dev& dev);
   void read_bases(pci_dev& dev, int howmany, int rom);

@@ -16,8 +16,9 @@
 // MPS, MRRS virtual: FLR resets, MRRS goes to hardware no lower than MPS; no phantom functions)
 // and Device Control 2 (no ARI Forwarding); PCI-X; Advanced Features FLR; AER's writable masks;
 // power budgeting's data select; vendor-specific raw writes.
-// Not ported: VPD (no modelled device has it; it reads as a read-only capability), the
-// extended-capability placeholders of later kernels (virtualised zero-length capabilities).
+// VPD (address and data virtual, transfers through pci_read_vpd / pci_write_vpd).
+// Not ported: the extended-capability placeholders of later kernels (virtualised zero-length
+// capabilities).
 #pragma once
 
 #include <cstdint>
@@ -94,6 +95,7 @@ class VfioPciConfig {
   int msi_write(int pos, int count, const perm_bits& perm, int offset, uint32_t val);
   int exp_write(int pos, int count, const perm_bits& perm, int offset, uint32_t val);
   int af_write(int pos, int count, const perm_bits& perm, int offset, uint32_t val);
+  int vpd_write(int pos, int count, const perm_bits& perm, int offset, uint32_t val);
 
  private:
   uint32_t vget(unsigned off, unsigned len) const;

@@ -74,6 +74,15 @@ Tables::Tables() {
   p_setd(pm, PCI_PM_CTRL, PCI_PM_CTRL_PME_ENABLE | PCI_PM_CTRL_PME_STATUS,
          ~static_cast<uint32_t>(PCI_PM_CTRL_PME_ENABLE | PCI_PM_CTRL_PME_STATUS | PCI_PM_CTRL_STATE_MASK));
 
+  // init_pci_cap_vpd_perm(): address and data virtual; a write of the address runs the transfer
+  // through the kernel's VPD access (vpd_write).
+  perm_bits& vpd = cap[PCI_CAP_ID_VPD];
+  alloc_perm_bits(vpd, PCI_CAP_VPD_SIZEOF);
+  vpd.writefn = &VfioPciConfig::vpd_write;
+  p_setb(vpd, PCI_CAP_LIST_NEXT, ALL_VIRT, NO_WRITE);
+  p_setw(vpd, PCI_VPD_ADDR, ALL_VIRT, ALL_WRITE);
+  p_setd(vpd, PCI_VPD_DATA, ALL_VIRT, ALL_WRITE);
+
   // init_pci_cap_pcix_perm()
   perm_bits& x = cap[PCI_CAP_ID_PCIX];
   alloc_perm_bits(x, PCI_CAP_PCIX_SIZEOF_V2);
@@ -304,6 +313,31 @@ int VfioPciConfig::exp_write(int pos, int count, const perm_bits& perm, int offs
     while ((128u << enc) < rq) ++enc;
     user_write(ctrl, 2, (hw & ~uint32_t{PCI_EXP_DEVCTL_READRQ}) | (enc << 12));
   }
+  return count;
+}
+
+// vfio_vpd_config_write(): a write that includes the address register's upper byte (the F flag)
+// starts a transfer: F = 1 writes the data register's dword to the device's VPD, F = 0 reads the
+// dword into it; on success F toggles to say it is done (a failure leaves it, and the user times
+// out, as on hardware).
+int VfioPciConfig::vpd_write(int pos, int count, const perm_bits& perm, int offset, uint32_t val) {
+  const unsigned start = static_cast<unsigned>(pos - offset);
+  count = default_write(pos, count, perm, offset, val);
+  if (offset > PCI_VPD_ADDR + 1 || offset + count <= PCI_VPD_ADDR + 1) return count;
+  const uint32_t addr = vget(start + PCI_VPD_ADDR, 2);
+  uint8_t data[4];
+  if (addr & PCI_VPD_ADDR_F) {
+    const uint32_t v = vget(start + PCI_VPD_DATA, 4);
+    for (int i = 0; i < 4; ++i) data[i] = static_cast<uint8_t>(v >> (8 * i));
+    if (pci_.pci_write_vpd(dev_, addr & ~uint32_t{PCI_VPD_ADDR_F}, 4, data) != 4) return count;
+  } else {
+    for (auto& b : data) b = 0;
+    if (pci_.pci_read_vpd(dev_, addr, 4, data) < 0) return count;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(data[i]) << (8 * i);
+    vput(start + PCI_VPD_DATA, 4, v);
+  }
+  vput(start + PCI_VPD_ADDR, 2, addr ^ PCI_VPD_ADDR_F);  // completion
   return count;
 }
 
