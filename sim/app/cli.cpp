@@ -126,7 +126,10 @@ int cli_main(int argc, char** argv) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run->add_option("--seed", run_args.seed, "Seed of all random choices (overrides the scenario's seed)");
   run->add_flag("--trace", run_args.trace, "Also write trace.json (Chrome trace events; open in Perfetto)");
-  run->add_option("--max-time", run_args.max_time, "Stop at this simulated time (e.g. 10ms)");
+  run_args.max_time = "1000s";  // a run blocked for good (a process waiting on itself) still ends
+  run->add_option("--max-time", run_args.max_time,
+                  "Stop at this simulated time (e.g. 10ms); the run then counts as not finished")
+      ->capture_default_str();
   run->add_option("--heartbeat", run_args.heartbeat, "Wall seconds between progress lines on stderr (0: none)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

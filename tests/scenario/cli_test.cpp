@@ -189,3 +189,15 @@ TEST(Cli, PcieTraceHasTlpSlicesOnLinkTracks) {
   EXPECT_GT(counters, 0u);
   EXPECT_EQ(link_tracks, 2u * 4);  // up and down for each of the four links (2 root ports, 2 DSPs)
 }
+
+// A run that can never finish (a process removing the device it holds open waits on itself, as
+// on Linux) still ends: at the default --max-time, as not finished (exit 1), with the report.
+TEST(Cli, ABlockedRunStopsAtTheDefaultTimeLimit) {
+  const fs::path out = scratch() / "run";
+  const Result r = vfiosim("run " + kSrc + "/tests/scenario/data/self_removal.json -o " + out.string());
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE((r.out + r.err).find("did not finish"), std::string::npos) << r.out << r.err;
+  const json report = load(out / "report.json");
+  EXPECT_FALSE(report["passed"].get<bool>());
+  EXPECT_LE(report["sim_time_ns"].get<double>(), 1000e9);
+}
