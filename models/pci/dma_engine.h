@@ -127,10 +127,10 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   std::vector<DmaEngine*> vfs_;   // PF: its VFs
   DmaEngine* pf_ = nullptr;       // VF: its PF
   unsigned vf_index_ = 0;         // VF: 0-based VF number
-  uint16_t latched_num_vfs_ = 0;
+  uint16_t latched_num_vfs_ = 0;  // PF: NumVFs when VF Enable was set (read-only while set)
   bool sriov_enabled_ = false;
   bool intx_condition_ = false;  // a completion interrupt is pending (STATUS.DONE not yet cleared)
-  bool intx_asserted_ = false;  // PF: NumVFs when VF Enable was set (read-only while set)
+  bool intx_asserted_ = false;   // Assert_INTA sent, Deassert_INTA not yet
 
   stats::Group& stats_;
   WorkloadStats wstats_;

@@ -29,17 +29,6 @@ long join_physical_group(Machine& m, Task& t, const Machine::Setup& s, int& grou
   return m.sys_ioctl(t, group, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container));
 }
 
-long unmap(Machine& m, Task& t, int c, uint64_t iova, uint64_t size, uint64_t& unmapped) {
-  vfio_iommu_type1_dma_unmap u{};
-  u.argsz = sizeof u;
-  u.iova = iova;
-  u.size = size;
-  const uint64_t arg = t.alloc_arg(&u, sizeof u);
-  const long r = m.sys_ioctl(t, c, VFIO_IOMMU_UNMAP_DMA, arg);
-  t.copy_from_user(&u, arg, sizeof u);
-  unmapped = u.size;
-  return r;
-}
 
 }  // namespace
 
@@ -86,7 +75,9 @@ TEST(VfioMixedContainer, C_86_AnMdevMappingBeyondTheNewApertureFailsTheAttach) {
     int g = -1;
     attach = join_physical_group(m, t, s, g);  // the empty list has no conflict; the replay fails
     locked_failed = t.mm()->locked_vm;               // the replay's pins were undone
-    unmap_high = unmap(m, t, s.container, 1ULL << 40, 4096, high_size);  // the container kept it
+    const auto high = m.unmap(t, s.container, 1ULL << 40, 4096);  // the container kept it
+    unmap_high = high.ret;
+    high_size = high.size;
     attach_after = m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container));
     locked_after = t.mm()->locked_vm;
     m.teardown(t);
@@ -121,7 +112,9 @@ TEST(VfioMixedContainer, C_89_LastIommuGroupLeavingKeepsTheMappingsForTheMdevGro
     m.unpin();
     locked_unpinned = t.mm()->locked_vm;
     const int calls = m.dev->unmap_calls;
-    unmap_ret = unmap(m, t, s.container, 0x100000, 1 << 20, unmapped);  // the mapping persisted
+    const auto u = m.unmap(t, s.container, 0x100000, 1 << 20);  // the mapping persisted
+    unmap_ret = u.ret;
+    unmapped = u.size;
     unmap_calls = m.dev->unmap_calls - calls;
     m.teardown(t);
     m.platform->pci()->shutdown();
@@ -157,7 +150,9 @@ TEST(VfioMixedContainer, C_85_ReservedRegionOverlappingAMappingRefusesTheGroup) 
     locked = t.mm()->locked_vm;
     std::vector<uint8_t> reply;
     cap_offset = m.get_info(t, s.container, reply).cap_offset;
-    EXPECT_EQ(unmap(m, t, s.container, 0xfee00000, 0x1000, unmapped), 0);
+    const auto u = m.unmap(t, s.container, 0xfee00000, 0x1000);
+    EXPECT_EQ(u.ret, 0);
+    unmapped = u.size;
     attach_after = m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container));
     m.teardown(t);
     PciPlatform& pci = *m.platform->pci();

@@ -312,12 +312,7 @@ int VfioIommuType1::dma_do_unmap(vfio_iommu* iommu, uint64_t iova, uint64_t& siz
   for (int retries = 0;; ++retries) {  // the "again" label
     if (retries == 0 && bitmap && (!iommu->dirty_page_tracking || bitmap->pgsize != pgsize)) return -EINVAL;
     // v2: unmap requests must fully cover previous mappings (no splitting).
-    if (iommu->v2 && !all) {
-      vfio_dma* dma = find_dma(iommu, iova, 1);
-      if (dma && dma->iova != iova) return -EINVAL;
-      dma = find_dma(iommu, end, fix ? 1 : 0);
-      if (dma && (fix ? dma->iova + dma->size - 1 != end : dma->iova + dma->size != iova + len)) return -EINVAL;
-    }
+    if (iommu->v2 && !all && bisects_dma(iommu, iova, end)) return -EINVAL;
     std::vector<vfio_dma*> invalidated;
     bool again = false;
     for (rb_node* n = find_dma_first_node(iommu, iova, len); n;) {

@@ -144,6 +144,7 @@ class VfioIommuType1 {
   int iommu_map_all(vfio_iommu* iommu, uint64_t iova, uint64_t phys, uint64_t size, int prot);
   vfio_dma* find_dma(vfio_iommu* iommu, uint64_t start, uint64_t size);
   rb_node* find_dma_first_node(vfio_iommu* iommu, uint64_t start, uint64_t size);
+  bool bisects_dma(vfio_iommu* iommu, uint64_t iova, uint64_t end);
   static void link_dma(vfio_iommu* iommu, vfio_dma* dma);
   /// vfio_lock_acct(): add `npage` (may be negative) to dma->mm's locked_vm; an `async` caller
   /// (not the mapping task) skips an mm whose address space is gone (mmget_not_zero, -ESRCH).

@@ -111,12 +111,7 @@ long VfioIommuType1::dirty_pages(vfio_iommu* iommu, uint64_t arg) {
     return -EINVAL;
   if (!iommu->dirty_page_tracking) return -EINVAL;
   const uint64_t end = range.iova + range.size - 1;
-  if (vfio_dma* dma = find_dma(iommu, range.iova, 1); dma && dma->iova != range.iova) return -EINVAL;
-  if (params.addressable_limit_fix) {
-    if (vfio_dma* dma = find_dma(iommu, end, 1); dma && dma->iova + dma->size - 1 != end) return -EINVAL;
-  } else if (vfio_dma* dma = find_dma(iommu, end, 0); dma && dma->iova + dma->size != range.iova + range.size) {
-    return -EINVAL;
-  }
+  if (bisects_dma(iommu, range.iova, end)) return -EINVAL;
   const uint64_t ubitmap = reinterpret_cast<uint64_t>(range.bitmap.data);
   for (vfio_dma* dma : dma_walk(iommu->dma_list)) {
     if (dma->iova < range.iova) continue;

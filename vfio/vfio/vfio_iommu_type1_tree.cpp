@@ -54,6 +54,19 @@ rb_node* VfioIommuType1::find_dma_first_node(vfio_iommu* iommu, uint64_t start, 
   return res;
 }
 
+// Whether [iova, end] cuts a dma in two: one containing `iova` that starts below it, or one
+// containing `end` that ends past it (the checks of vfio_dma_do_unmap and vfio_iova_dirty_bitmap;
+// v6.1 asks about `end` with size 0 and compares iova + size, mainline compares inclusive ends).
+bool VfioIommuType1::bisects_dma(vfio_iommu* iommu, uint64_t iova, uint64_t end) {
+  if (vfio_dma* dma = find_dma(iommu, iova, 1); dma && dma->iova != iova) return true;
+  if (params.addressable_limit_fix) {
+    vfio_dma* dma = find_dma(iommu, end, 1);
+    return dma && dma->iova + dma->size - 1 != end;
+  }
+  vfio_dma* dma = find_dma(iommu, end, 0);
+  return dma && dma->iova + dma->size != end + 1;
+}
+
 // vfio_link_dma(): the new dma is linked while its size is still 0, so it goes left of any dma
 // with the same iova.
 void VfioIommuType1::link_dma(vfio_iommu* iommu, vfio_dma* dma) {

@@ -68,19 +68,12 @@ class EventfdWriteStep : public Step {
   void run(StepContext& ctx) override {
     auto& names = ctx.platform.pci()->names(ctx.process);
     const long ret = syscall(ctx, [&](kernel::Task& t) -> long {
-      kernel::file* f = t.fget(static_cast<int>(resolve(fd_, names)));
-      kernel::eventfd_ctx* e = kernel::eventfd_of(f);
-      if (!e) {
-        kernel::fput(f);
-        return f ? -EINVAL : -EBADF;
-      }
-      if (value_ == ~0ULL) {
-        kernel::fput(f);
-        return -EINVAL;  // ULLONG_MAX is not a valid increment
-      }
-      kernel::eventfd_signal(e, value_);
-      kernel::fput(f);
-      return 8;
+      int err = 0;
+      kernel::eventfd_ctx* e = kernel::eventfd_ctx_fdget(t, static_cast<int>(resolve(fd_, names)), err);
+      if (!e) return err;
+      if (value_ != ~0ULL) kernel::eventfd_signal(e, value_);  // ULLONG_MAX is not a valid increment
+      kernel::eventfd_ctx_put(e);
+      return value_ != ~0ULL ? 8 : -EINVAL;
     });
     ctx.outputs = errno_outputs(ret);
   }

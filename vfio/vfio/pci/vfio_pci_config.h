@@ -62,14 +62,10 @@ class VfioPciConfig {
   /// split further where it would span two capabilities.
   uint32_t read(unsigned off, unsigned len);
   void write(unsigned off, unsigned len, uint32_t value);
-  const std::vector<uint8_t>& vconfig() const { return vconfig_; }
   /// __vfio_pci_memory_enabled(): the virtual Command's memory enable, in a state below D3hot.
   bool memory_enabled() const;
-  /// Which capability covers `off` (PCI_CAP_ID_INVALID for a gap or a hidden capability).
-  uint8_t map(unsigned off) const { return map_[off]; }
 
  private:
-  friend struct ConfigPerms;
   // vfio_config_init() parts
   int cap_len(uint8_t cap, unsigned pos);    // vfio_cap_len()
   int ext_cap_len(uint16_t ecap, unsigned epos);  // vfio_ext_cap_len()
