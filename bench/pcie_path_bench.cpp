@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include <tlm_utils/simple_initiator_socket.h>
+
 #include <benchmark/benchmark.h>
 #include <systemc>
 

@@ -17,7 +17,7 @@ unsigned SystemBus::route(uint64_t addr) const {
   return default_;
 }
 
-void SystemBus::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+void SystemBus::transport(int, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   const unsigned i = route(trans.get_address());
   if (i >= out.size()) {
     trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
@@ -26,7 +26,7 @@ void SystemBus::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& del
   out[i]->b_transport(trans, delay);
 }
 
-unsigned SystemBus::transport_dbg(tlm::tlm_generic_payload& trans) {
+unsigned SystemBus::transport_dbg(int, tlm::tlm_generic_payload& trans) {
   const unsigned i = route(trans.get_address());
   return i < out.size() ? out[i]->transport_dbg(trans) : 0;
 }

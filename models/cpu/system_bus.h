@@ -11,13 +11,13 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/multi_passthrough_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
+#include <tlm_utils/multi_passthrough_target_socket.h>
 
 namespace vfiosim {
 
 class SystemBus : public sc_core::sc_module {
  public:
-  tlm_utils::simple_target_socket<SystemBus> in;
+  tlm_utils::multi_passthrough_target_socket<SystemBus> in;  // any number of initiators
   tlm_utils::multi_passthrough_initiator_socket<SystemBus> out;
 
   explicit SystemBus(const sc_core::sc_module_name& name);
@@ -28,8 +28,8 @@ class SystemBus : public sc_core::sc_module {
   void set_default(unsigned index) { default_ = index; }
 
  private:
-  void transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-  unsigned transport_dbg(tlm::tlm_generic_payload& trans);
+  void transport(int from, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  unsigned transport_dbg(int from, tlm::tlm_generic_payload& trans);
   unsigned route(uint64_t addr) const;
 
   struct Range {

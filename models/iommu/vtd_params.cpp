@@ -110,6 +110,10 @@ std::shared_ptr<const config::ObjectSpec> VtdParams::spec() {
                .at_most(10000));
     s->add(Field::size("base").with_unit("bytes").describe("Physical address of the register page")
                .defaults("0xFED90000"));
+    s->add(Field::array_of("scope", Field::string(""))
+               .describe("Device scope of this remapping unit (DMAR DRHD): root-bus devices, e.g. \"00:02.0\" (a root "
+                         "port takes its whole hierarchy); empty: every device no other unit lists (INCLUDE_PCI_ALL)")
+               .defaults(json::array()).items(0, 256));
     s->add(Field::array_of("levels", Field::integer("").at_least(3).at_most(5))
                .describe("Supported second-level page-table depths (CAP.SAGAW): 3 (39-bit), 4 (48-bit), 5 (57-bit)")
                .defaults(json::array({4})).items(1, 3));
@@ -181,6 +185,7 @@ VtdParams VtdParams::from(const json& r) {
   VtdParams p;
   p.clock_mhz = r.at("clock_mhz").get<uint64_t>();
   p.base = r.at("base").get<uint64_t>();
+  p.scope = r.at("scope").get<std::vector<std::string>>();
   p.levels = r.at("levels").get<std::vector<unsigned>>();
   p.superpage_2m = r.at("superpage_2m").get<bool>();
   p.superpage_1g = r.at("superpage_1g").get<bool>();

@@ -17,6 +17,10 @@ namespace vfiosim::iommu {
 struct VtdParams {
   uint64_t clock_mhz = 1000;
   uint64_t base = 0xFED90000;  // MMIO base of the register page (DMAR unit)
+  // The unit's device scope in the DMAR table: root-bus devices ("00:02.0": root ports, whose whole
+  // hierarchy it remaps, or integrated endpoints). Empty: INCLUDE_PCI_ALL, every device no other
+  // unit lists.
+  std::vector<std::string> scope;
   // Capabilities
   std::vector<unsigned> levels = {4};  // supported second-level depths (SAGAW): 3, 4, 5
   bool superpage_2m = true;            // CAP.SLLPS bit 0

@@ -111,6 +111,7 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
   tlm::tlm_generic_payload& trans = dma_trans_;  // reused: a payload allocates its extension array
   trans.set_extension(&ext);
   const auto now_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());
+  const unsigned output = memory_output(src);
   uint64_t done = ready_ps;
   bool ok = true;
   uint32_t off = 0;
@@ -154,7 +155,7 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
     trans.set_byte_enable_ptr(nullptr);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay = ClockDomain::to_time(t - std::min(t, now_ps));
-    memory->b_transport(trans, delay);
+    memory[output]->b_transport(trans, delay);
     const uint64_t mem_done = now_ps + ClockDomain::to_ps(delay);
     const bool chunk_ok = trans.is_response_ok();
     ok = ok && chunk_ok;
@@ -174,6 +175,15 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
   });
   trans.clear_extension(&ext);
   return {done, ok};
+}
+
+// The remapping unit of a request: the one whose scope holds the root-bus device it came up through.
+unsigned RootComplex::memory_output(const PciFunction& src) {
+  const PciFunction* top = &src;
+  for (const PciBus* b = src.bus(); b && b->bridge(); b = b->bridge()->bus()) top = b->bridge();
+  const auto it = memory_route_.find(top->devfn());
+  const unsigned i = it != memory_route_.end() ? it->second : default_memory_;
+  return i < static_cast<unsigned>(memory.size()) ? i : 0;  // size() is not const in SystemC 2.3
 }
 
 void RootComplex::intx(PciFunction& src, bool assert, uint64_t ready_ps) {

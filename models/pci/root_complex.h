@@ -29,12 +29,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/pci/function.h"
@@ -65,7 +66,9 @@ constexpr uint64_t kEcamSize = 256ULL << 20;
 class RootComplex : public sc_core::sc_module {
  public:
   tlm_utils::simple_target_socket<RootComplex> host;        // CPU: ECAM and MMIO
-  tlm_utils::simple_initiator_socket<RootComplex> memory;   // to the IOMMU / memory
+  /// Device memory requests go up through `memory`: to the IOMMU unit (DMA remapping hardware
+  /// unit) of the root-bus device they came through, or to memory without an IOMMU.
+  tlm_utils::multi_passthrough_initiator_socket<RootComplex> memory;
   /// Device requests the IOMMU translated to an address in a PCI window come back here and go
   /// down to the peer BAR (peer-to-peer through the root complex, after translation).
   tlm_utils::simple_target_socket_optional<RootComplex> translated;
@@ -75,6 +78,12 @@ class RootComplex : public sc_core::sc_module {
   ~RootComplex() override;
 
   const RootComplexParams& params() const { return params_; }
+
+  /// Requests that come up through the root-bus device `root_devfn` (a root port, or an integrated
+  /// endpoint itself) leave through the `index`-th binding of `memory`: the remapping unit whose
+  /// scope holds that device. Every other request takes `set_default_memory()` (binding 0).
+  void route_memory(uint8_t root_devfn, unsigned index) { memory_route_[root_devfn] = index; }
+  void set_default_memory(unsigned index) { default_memory_ = index; }
   stats::Group& stats() { return stats_; }
 
   // Building the tree (elaboration).
@@ -162,7 +171,11 @@ class RootComplex : public sc_core::sc_module {
   static uint16_t acs_control(const PciBridge& port);
   void acs_violation(PciBridge& port, TlpType type, uint64_t addr, uint32_t payload, uint16_t rid, uint64_t t);
 
+  unsigned memory_output(const PciFunction& src);
+
   RootComplexParams params_;
+  std::map<uint8_t, unsigned> memory_route_;  // root-bus devfn -> binding of `memory`
+  unsigned default_memory_ = 0;
   ClockDomain clock_;
   TraceWriter* trace_;
   EventLog* events_ = nullptr;

@@ -172,7 +172,8 @@ nlohmann::json PciPlatform::describe() const {
   return {{"devices", devices}, {"iommu_groups", groups}};
 }
 
-void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uint64_t iommu_regs, EventLog* events) {
+void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, const std::vector<kernel::DmarDrhd>& dmar,
+                               EventLog* events) {
   kernel_config_ = kc;
   rc_->set_event_log(events);
   auto& k = stats_.child("kernel");
@@ -194,9 +195,9 @@ void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, uin
   vfio_pci_->set_sriov(iov_.get(), kc.vfio_pci_enable_sriov, seed_);
   irq_lines_ = std::make_unique<kernel::IrqLines>(*irq_);
   vfio_pci_->set_irq_lines(irq_lines_.get());
-  if (!iommu_regs) return;
+  if (dmar.empty()) return;
   auto& ki = k.child("iommu");
-  intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irq_, iommu_regs, kc.iommu, events,
+  intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irq_, dmar, kc.iommu, events,
                                                 ki.child("intel"));
   const auto& rcp = config_.root_complex;
   dma_api_ = std::make_unique<kernel::IommuDma>(

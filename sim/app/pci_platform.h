@@ -18,6 +18,7 @@
 #include "sim/app/pci_config.h"
 #include "sim/base/event_log.h"
 #include "vfio/linux/iommu/dma_iommu.h"
+#include "vfio/linux/iommu/intel/intel_iommu.h"
 #include "vfio/linux/kernel/task.h"
 #include "vfio/vfio/pci/vfio_pci.h"
 #include "vfio/vfio/vfio_iommu_type1.h"
@@ -54,7 +55,8 @@ class PciPlatform {
 
   /// The kernel's memory, cost model and (with an IOMMU at `iommu_regs`, 0 for none) the iommu
   /// core, the VT-d driver and the DMA API. Call before boot.
-  void setup_kernel(const KernelConfig& config, uint64_t memory_size, uint64_t iommu_regs, EventLog* events);
+  void setup_kernel(const KernelConfig& config, uint64_t memory_size, const std::vector<kernel::DmarDrhd>& dmar,
+                    EventLog* events);
   kernel::CpuCosts& costs() { return *costs_; }
   kernel::PageAllocator* pages() { return pages_.get(); }
   kernel::IommuCore* iommu() { return iommu_core_.get(); }

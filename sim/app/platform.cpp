@@ -19,29 +19,43 @@ Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& co
     SystemBus& bus = pci_->bus();
     bus.out.bind(memory_->port);  // binding 1: host memory, everything not mapped elsewhere
     bus.set_default(1);
-    uint64_t iommu_regs = 0;
-    if (config_.iommu) {
-      iommu_ = std::make_unique<iommu::VtdIommu>("iommu", *config_.iommu, stats_root, seed, trace, &events_);
-      pci_->rc().memory.bind(iommu_->upstream);
-      // What the IOMMU translated goes to host memory, or back to the root complex when it is a
+    std::vector<kernel::DmarDrhd> dmar;  // the ACPI DMAR table the firmware hands the kernel
+    if (!config_.iommus.empty()) {
+      // What a unit translated goes to host memory, or back to the root complex when it is a
       // peer's BAR (the PCI windows).
       dma_router_ = std::make_unique<SystemBus>("dma_router");
-      iommu_->memory.bind(dma_router_->in);
       dma_router_->out.bind(pci_->rc().translated);  // binding 0: the PCI windows
       dma_router_->out.bind(memory_->port);          // binding 1: host memory
       const auto& rcp = config_.pci->root_complex;
       dma_router_->map(rcp.mmio32_base, rcp.mmio32_size, 0, "MMIO below 4 GiB");
       dma_router_->map(rcp.mmio64_base, rcp.mmio64_size, 0, "MMIO above 4 GiB");
       dma_router_->set_default(1);
-      bus.out.bind(iommu_->regs);  // binding 2: the remapping unit's register page
-      bus.map(config_.iommu->base, vtd::kRegSize, 2, "DMAR registers");
       InterruptController& irq = pci_->irq();
-      iommu_->on_interrupt([&irq](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { irq.deliver(rid, a, d, t); });
-      iommu_regs = config_.iommu->base;
+      for (size_t i = 0; i < config_.iommus.size(); ++i) {
+        const auto& unit = config_.iommus[i];
+        iommus_.push_back(std::make_unique<iommu::VtdIommu>(unit.name.c_str(), unit.params, stats_root, seed, trace,
+                                                            &events_));
+        iommu::VtdIommu& u = *iommus_.back();
+        pci_->rc().memory.bind(u.upstream);  // binding i of the root complex's DMA output
+        u.memory.bind(dma_router_->in);
+        bus.out.bind(u.regs);  // binding 2 + i: the unit's register page
+        bus.map(unit.params.base, vtd::kRegSize, static_cast<unsigned>(2 + i), "DMAR registers of " + unit.name);
+        u.on_interrupt([&irq](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { irq.deliver(rid, a, d, t); });
+        kernel::DmarDrhd drhd;
+        drhd.reg_base = unit.params.base;
+        drhd.include_all = unit.params.scope.empty();
+        for (const auto& text : unit.params.scope) {
+          const uint8_t devfn = Bdf::parse(text)->devfn();
+          drhd.scope.push_back(devfn);
+          pci_->rc().route_memory(devfn, static_cast<unsigned>(i));
+        }
+        if (drhd.include_all) pci_->rc().set_default_memory(static_cast<unsigned>(i));
+        dmar.push_back(drhd);
+      }
     } else {
       pci_->rc().memory.bind(memory_->port);
     }
-    pci_->setup_kernel(config_.kernel, config_.memory.size, iommu_regs, &events_);
+    pci_->setup_kernel(config_.kernel, config_.memory.size, dmar, &events_);
     // What the kernel prints (WARN, pr_warn, dev_warn, lockdep) goes to the report's events.
     kernel::set_kernel_report([this](const std::string& kind, const std::string& message) {
       events_.add(ClockDomain::to_ps(sc_core::sc_time_stamp()), "kernel", "dmesg", {{"level", kind}, {"message", message}});
@@ -60,12 +74,14 @@ void Platform::boot() {
 nlohmann::json Platform::describe() const {
   nlohmann::json out = nlohmann::json::object();
   if (pci_ && booted_) out["pci"] = pci_->describe();
-  if (iommu_) {
-    const auto& p = iommu_->params();
+  for (const auto& u : iommus_) {
+    const auto& p = u->params();
     char cap[32], ecap[32];
     std::snprintf(cap, sizeof cap, "0x%llx", static_cast<unsigned long long>(p.cap()));
     std::snprintf(ecap, sizeof ecap, "0x%llx", static_cast<unsigned long long>(p.ecap()));
-    out["iommu"] = {{"base", p.base}, {"cap", cap}, {"ecap", ecap}, {"translation", iommu_->translation_enabled()}};
+    nlohmann::json d = {{"base", p.base}, {"cap", cap}, {"ecap", ecap}, {"translation", u->translation_enabled()}};
+    if (!p.scope.empty()) d["scope"] = p.scope;
+    out[u->basename()] = d;
   }
   return out;
 }

@@ -33,8 +33,10 @@ class Platform : public sc_core::sc_module {
 
   /// The PCI Express side, if the platform has one.
   PciPlatform* pci() { return pci_.get(); }
-  /// The IOMMU model, if the platform has one.
-  iommu::VtdIommu* iommu() { return iommu_.get(); }
+  /// The IOMMU model (the first remapping unit), if the platform has one.
+  iommu::VtdIommu* iommu() { return iommus_.empty() ? nullptr : iommus_.front().get(); }
+  /// Every remapping unit, in the order the platform lists them.
+  const std::vector<std::unique_ptr<iommu::VtdIommu>>& iommus() const { return iommus_; }
   /// Notable events (IOMMU faults, kernel messages) in simulation order.
   const EventLog& events() const { return events_; }
 
@@ -62,7 +64,7 @@ class Platform : public sc_core::sc_module {
   PlatformConfig config_;
   EventLog events_;
   std::unique_ptr<PciPlatform> pci_;
-  std::unique_ptr<iommu::VtdIommu> iommu_;
+  std::vector<std::unique_ptr<iommu::VtdIommu>> iommus_;
   std::unique_ptr<SystemBus> dma_router_;  // after the IOMMU: host memory or a peer BAR
   bool booted_ = false;
   sc_core::sc_event booted_event_;

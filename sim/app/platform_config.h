@@ -16,11 +16,18 @@
 
 namespace vfiosim {
 
+/// One DMA remapping hardware unit: its module name ("iommu", or "iommu0", "iommu1", ... when the
+/// platform lists several) and its parameters, scope included.
+struct IommuUnitConfig {
+  std::string name;
+  iommu::VtdParams params;
+};
+
 struct PlatformConfig {
   MemoryParams memory;
   std::vector<DmaMasterParams> dma_masters;
   std::optional<PciConfig> pci;
-  std::optional<iommu::VtdParams> iommu;
+  std::vector<IommuUnitConfig> iommus;  // empty: no IOMMU
   KernelConfig kernel;
 
   /// Expands named presets in the document as written (before validation).

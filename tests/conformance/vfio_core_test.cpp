@@ -136,6 +136,59 @@ TEST(VfioRegistration, C_1_NoIommuGroupIsEinvalAndReleaseRunsOnce) {
   EXPECT_TRUE(m.vfio().leaks().empty());
 }
 
+// An IOMMU driver that cannot keep DMA coherent (IOMMU_CAP_CACHE_COHERENCY false: an SMMU
+// whose walks do not snoop, say). VT-d in 6.1 always reports the capability, so the test stands
+// this driver in front of the VT-d one for everything else.
+struct NonCoherentIommu : IommuDriver {
+  IommuDriver& real;
+  explicit NonCoherentIommu(IommuDriver& r) : real(r) {}
+  bool capable(iommu_cap cap) const override { return cap != IOMMU_CAP_CACHE_COHERENCY && real.capable(cap); }
+  std::unique_ptr<iommu_domain> domain_alloc(unsigned type) override { return real.domain_alloc(type); }
+  void domain_free(iommu_domain& d) override { real.domain_free(d); }
+  int attach_dev(iommu_domain& d, pci_dev& dev) override { return real.attach_dev(d, dev); }
+  void detach_dev(iommu_domain& d, pci_dev& dev) override { real.detach_dev(d, dev); }
+  int map_pages(iommu_domain& d, uint64_t iova, uint64_t pa, size_t pgsize, size_t n, int prot, size_t* mapped) override {
+    return real.map_pages(d, iova, pa, pgsize, n, prot, mapped);
+  }
+  size_t unmap_pages(iommu_domain& d, uint64_t iova, size_t pgsize, size_t n, iommu_iotlb_gather& g) override {
+    return real.unmap_pages(d, iova, pgsize, n, g);
+  }
+  void flush_iotlb_all(iommu_domain& d) override { real.flush_iotlb_all(d); }
+  void iotlb_sync(iommu_domain& d, iommu_iotlb_gather& g) override { real.iotlb_sync(d, g); }
+  uint64_t iova_to_phys(iommu_domain& d, uint64_t iova) override { return real.iova_to_phys(d, iova); }
+  void get_resv_regions(pci_dev& dev, std::vector<iommu_resv_region>& out) override { real.get_resv_regions(dev, out); }
+};
+
+TEST(VfioRegistration, C_2_C_8_IommuWithoutCacheCoherencyIsEinvalAndReleaseRunsOnce) {
+  Machine m;
+  int ret = 0, ret_coherent = -1;
+  bool node = true;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    m.free_device("0000:01:00.0");
+    IommuCore& core = *m.pci().iommu();
+    NonCoherentIommu non_coherent(*core.driver());
+    IommuDriver* vtd = core.replace_ops(&non_coherent);
+    auto* d = m.alloc("0000:01:00.0");
+    ASSERT_NE(d, nullptr);
+    ret = m.vfio().vfio_register_group_dev(&d->vdev);  // C-2
+    node = m.pci().vfs().list("/dev/vfio") != std::vector<std::string>{"vfio"};
+    m.vfio().vfio_put_device(&d->vdev);  // C-8: the driver's put after the failed register
+    core.replace_ops(vtd);
+    // The same device registers behind VT-d, which always reports the capability (v6.1).
+    auto* again = m.alloc("0000:01:00.0");
+    ASSERT_NE(again, nullptr);
+    ret_coherent = m.vfio().vfio_register_group_dev(&again->vdev);
+    if (!ret_coherent) m.vfio().vfio_unregister_group_dev(&again->vdev);
+    m.vfio().vfio_put_device(&again->vdev);
+  });
+  EXPECT_EQ(ret, -EINVAL);
+  EXPECT_FALSE(node);
+  EXPECT_EQ(ret_coherent, 0);
+  EXPECT_EQ(counters.releases, 2);
+  EXPECT_TRUE(m.vfio().leaks().empty());
+}
+
 TEST(VfioRegistration, C_4_OneGroupPerIommuGroupAndItsNodeLivesWithTheLastDevice) {
   Machine m(true, true);
   bool node_after_first = false, node_after_second = true;

@@ -89,7 +89,14 @@ TEST(IommuCoreMap, UnmanagedDomainMapsTranslatesAndUnmaps) {
     kernel::iommu_domain* d = core.iommu_domain_alloc();
     ASSERT_NE(d, nullptr);
     EXPECT_EQ(d->type, kernel::IOMMU_DOMAIN_UNMANAGED);
+    // A new VT-d domain belongs to no unit: 4 KiB pages and the default 57-bit width, until a
+    // device's unit narrows it (md_domain_init, then domain_update_iommu_cap at attach).
+    EXPECT_EQ(d->pgsize_bitmap, 0x1000u);
+    EXPECT_EQ(d->geometry.aperture_end, (1ULL << 57) - 1);
+    kernel::iommu_group* g = core.iommu_group_get(m.dev("0000:01:00.0"));
+    ASSERT_EQ(core.iommu_attach_group(d, g), 0);
     EXPECT_EQ(d->pgsize_bitmap, 0x1000u | 0x200000u | 0x40000000u);
+    EXPECT_EQ(d->geometry.aperture_end, (1ULL << 48) - 1);
     misaligned = core.iommu_map(d, 0x100800, 0x20000000, 0x1000, kernel::IOMMU_READ);
     mapped_small = core.iommu_map(d, 0x100000, 0x20000000, 0x2000, kernel::IOMMU_READ | kernel::IOMMU_WRITE);
     phys_small = core.iommu_iova_to_phys(d, 0x101234);
@@ -99,6 +106,8 @@ TEST(IommuCoreMap, UnmanagedDomainMapsTranslatesAndUnmaps) {
     phys_big = core.iommu_iova_to_phys(d, 0x40123456);
     unmapped = core.iommu_unmap(d, 0x100000, 0x2000);
     phys_after = core.iommu_iova_to_phys(d, 0x101234);
+    core.iommu_detach_group(d, g);
+    core.iommu_group_put(g);
     core.iommu_domain_free(d);
   });
   EXPECT_EQ(misaligned, -EINVAL);

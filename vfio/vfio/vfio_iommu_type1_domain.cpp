@@ -159,7 +159,8 @@ int VfioIommuType1::attach_group(void* data, iommu_group* g, vfio_group_type typ
     core_.iommu_detach_group(dom, g);
     return fail(-EPERM);
   }
-  domain->enforce_cache_coherency = core_.iommu_capable(IOMMU_CAP_CACHE_COHERENCY);
+  // If the IOMMU can block no-snoop TLPs VFIO always turns that on (KVM then skips wbinvd).
+  domain->enforce_cache_coherency = dom->driver && dom->driver->enforce_cache_coherency(*dom);
   // Domain reuse: a compatible existing domain takes the group instead.
   for (vfio_domain* d : iommu->domain_list) {
     if (d->enforce_cache_coherency != domain->enforce_cache_coherency) continue;

@@ -16,9 +16,11 @@ class DmaStep : public Step {
   void run(StepContext& ctx) override {
     nlohmann::json row = {{"step", ctx.step_name}, {"workload", "dma"}};
     if (!device_.empty()) {
-      auto counter = [&](const char* name) -> uint64_t {
-        auto* iommu = ctx.platform.iommu();
-        return iommu ? static_cast<const stats::Counter*>(iommu->stats().find(name))->value() : 0;
+      auto counter = [&](const char* name) -> uint64_t {  // summed over the remapping units
+        uint64_t sum = 0;
+        for (const auto& unit : ctx.platform.iommus())
+          sum += static_cast<const stats::Counter*>(unit->stats().find(name))->value();
+        return sum;
       };
       const uint64_t hit0 = counter("iotlb_hit"), miss0 = counter("iotlb_miss");
       const EngineRun job = run_engine_job(*ctx.platform.pci(), device_, work_, map_);

@@ -95,6 +95,9 @@ class IommuDriver {
   virtual void get_resv_regions(pci_dev& dev, std::vector<iommu_resv_region>& out) = 0;
   /// The default domain type the driver insists on for `dev` (0: no preference).
   virtual unsigned def_domain_type(pci_dev&) { return 0; }
+  /// iommu_domain_ops.enforce_cache_coherency: make the domain block no-snoop DMA from now on;
+  /// false when it cannot (the default stands for a driver without the op).
+  virtual bool enforce_cache_coherency(iommu_domain&) { return false; }
 };
 
 // Group notifier actions (IOMMU_GROUP_NOTIFY_*).
@@ -110,6 +113,14 @@ class IommuCore {
   /// default domain of `def_type` (IOMMU_DOMAIN_DMA, _DMA_FQ or _IDENTITY) and its devices attach.
   int register_driver(IommuDriver* driver, unsigned def_type);
   IommuDriver* driver() const { return driver_; }
+  /// Stands another iommu_ops behind every device already probed (returns the previous one):
+  /// what a platform whose IOMMU has a different driver looks like to its users. Tests use it
+  /// for behaviour VT-d cannot show, such as a driver without IOMMU_CAP_CACHE_COHERENCY.
+  IommuDriver* replace_ops(IommuDriver* ops) {
+    IommuDriver* old = driver_;
+    driver_ = ops;
+    return old;
+  }
 
   iommu_domain* iommu_domain_alloc();  // an UNMANAGED domain for the PCI bus, or nullptr
   /// Called before a domain is freed (the DMA API drops its cookie: iommu_put_dma_cookie).

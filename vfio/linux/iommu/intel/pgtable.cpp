@@ -36,7 +36,7 @@ unsigned IntelIommu::largepage_caps(const dmar_domain& d, uint64_t iov_pfn, uint
 // ends, at a superpage or a non-present entry; the level is returned there). Allocates missing
 // intermediate tables when `alloc`; returns 0 when it would have to allocate and may not.
 uint64_t IntelIommu::pfn_to_dma_pte(dmar_domain& d, uint64_t pfn, unsigned* target_level, bool alloc) {
-  unsigned level = d.levels;
+  unsigned level = d.levels();
   uint64_t table = d.pgd;
   for (;;) {
     const uint64_t pte_addr = table + pfn_index(pfn, level) * 8ULL;
@@ -67,7 +67,7 @@ uint64_t IntelIommu::pfn_to_dma_pte(dmar_domain& d, uint64_t pfn, unsigned* targ
 int IntelIommu::domain_mapping(dmar_domain& d, uint64_t iov_pfn, uint64_t phys_pfn, uint64_t nr_pages, int prot) {
   if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return -EINVAL;
   uint64_t attr = ((prot & IOMMU_READ) ? SL_R : 0) | ((prot & IOMMU_WRITE) ? SL_W : 0);
-  if ((prot & IOMMU_CACHE) && (ecap_ & ECAP_SC)) attr |= SL_SNP;
+  if (d.set_pte_snp) attr |= SL_SNP;  // v6.1: only a force-snooping domain sets SNP
   while (nr_pages) {
     unsigned level = largepage_caps(d, iov_pfn, phys_pfn, nr_pages);
     const uint64_t first = pfn_to_dma_pte(d, iov_pfn, &level, true);
@@ -169,7 +169,7 @@ size_t IntelIommu::unmap_pages(iommu_domain& domain, uint64_t iova, size_t pgsiz
   if (size < (4096ULL << (9 * (level - 1)))) size = 4096ULL << (9 * (level - 1));
   const uint64_t start_pfn = iova >> 12;
   const uint64_t last_pfn = (iova + size - 1) >> 12;
-  clear_level(d, d.levels, d.pgd, 0, start_pfn, last_pfn, gather.freelist);
+  clear_level(d, d.levels(), d.pgd, 0, start_pfn, last_pfn, gather.freelist);
   if (d.max_addr == iova + size) d.max_addr = iova;
   // iommu_iotlb_gather_add_page()
   gather.start = std::min<uint64_t>(gather.start, iova);
@@ -181,7 +181,7 @@ size_t IntelIommu::unmap_pages(iommu_domain& domain, uint64_t iova, size_t pgsiz
 // domain_exit(): every table of a domain being freed.
 void IntelIommu::free_pagetables(dmar_domain& d) {
   std::vector<uint64_t> freelist;
-  list_pagetables(d, d.levels, d.pgd, freelist);
+  list_pagetables(d, d.levels(), d.pgd, freelist);
   for (uint64_t p : freelist) pages_.free_page(p);
   d.pgd = 0;
 }
