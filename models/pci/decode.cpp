@@ -31,6 +31,15 @@ std::optional<BarHit> decode_bar(const ConfigSpace& cfg, const BarSpecs& bars, u
   return std::nullopt;
 }
 
+std::optional<BarHit> decode_rom(const ConfigSpace& cfg, uint32_t reg, uint32_t size, uint64_t addr, uint64_t len) {
+  if (!(cfg.get(PCI_COMMAND, 2) & PCI_COMMAND_MEMORY)) return std::nullopt;
+  const uint32_t bar = cfg.get(reg, 4);
+  if (!(bar & PCI_ROM_ADDRESS_ENABLE)) return std::nullopt;
+  const uint64_t base = bar & PCI_ROM_ADDRESS_MASK;
+  if (addr >= base && len <= size && addr - base <= size - len) return BarHit{6, addr - base};
+  return std::nullopt;
+}
+
 Window memory_window(const ConfigSpace& cfg) {
   const uint64_t base = (cfg.get(PCI_MEMORY_BASE, 2) & PCI_MEMORY_RANGE_MASK) << 16;
   const uint64_t limit = ((cfg.get(PCI_MEMORY_LIMIT, 2) & PCI_MEMORY_RANGE_MASK) << 16) | 0xFFFFF;

@@ -29,6 +29,9 @@ struct BarHit {
 /// I/O BARs only with Command.IO set (C1.7: a BAR holding its sizing value claims nothing while
 /// decode is off).
 std::optional<BarHit> decode_bar(const ConfigSpace& cfg, const BarSpecs& bars, uint64_t addr, uint64_t len, bool io);
+/// The expansion ROM at config register `reg` (`size` bytes) as BAR 6, if it claims
+/// [addr, addr+len): only with Command.MEM and the ROM BAR's enable bit set.
+std::optional<BarHit> decode_rom(const ConfigSpace& cfg, uint32_t reg, uint32_t size, uint64_t addr, uint64_t len);
 
 struct Window {
   uint64_t base = 0;

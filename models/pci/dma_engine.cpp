@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "models/pci/option_rom.h"
+
 namespace vfiosim::pci {
 
 using namespace dmae;
@@ -44,6 +46,12 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, uint8_t devfn, const D
     bars()[i] = BarSpec{BarSpec::Kind::Mem32, params_.bars[i], false};
     if (!vf) b.bar(static_cast<int>(i), bars()[i]);  // a VF's BAR registers read 0
     if (i > 0) bar_memory_[i] = std::make_unique<SparseStore>(params_.bars[i]);
+  }
+  if (params_.rom && !vf) {  // a VF has no expansion ROM of its own
+    b.rom(params_.rom, false);
+    set_rom_size(params_.rom);
+    rom_image_ = option_rom_image(kVendorId, params_.func1_alias ? kDeviceIdFunc1Alias : kDeviceId, kClassCode,
+                                  std::min<uint32_t>(params_.rom, 4096));
   }
   set_pm_cap(b.add_pm());
   for (const RawCapability& c : params_.extra_capabilities)
@@ -189,6 +197,11 @@ bool DmaEngine::msix_function_masked() const {
 
 tlm::tlm_response_status DmaEngine::bar_access(int bar, uint64_t off, bool write, uint8_t* data, unsigned len,
                                                uint64_t arrival_ps, sc_core::sc_time&) {
+  if (bar == 6) {  // the expansion ROM: read-only, erased (0xFF) past the image; writes do nothing
+    if (!write)
+      for (unsigned i = 0; i < len; ++i) data[i] = off + i < rom_image_.size() ? rom_image_[off + i] : 0xFF;
+    return tlm::TLM_OK_RESPONSE;
+  }
   if (bar > 0 && bar < static_cast<int>(bar_memory_.size()) && bar_memory_[bar]) {
     SparseStore& m = *bar_memory_[bar];
     const bool done = write ? m.write(off, data, len) : m.read(off, data, len);

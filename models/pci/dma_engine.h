@@ -63,6 +63,7 @@ struct DmaEngineParams {
   std::vector<RawCapability> extra_capabilities;
   bool vpd = false;                // a VPD capability with a small VPD image (models/pci/vpd.h)
   uint64_t vpd_access_ns = 2000;   // the VPD store's time per dword
+  uint32_t rom = 0;                // expansion ROM BAR size (0: none); holds an option ROM image
 };
 
 class DmaEngine : public sc_core::sc_module, public PciFunction {
@@ -121,6 +122,7 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   uint64_t pba_ = 0;
   sc_core::sc_event kick_;
   std::unique_ptr<Vpd> vpd_;
+  std::vector<uint8_t> rom_image_;  // the option ROM behind the ROM BAR
   uint64_t generation_ = 0;  // bumped by FLR: a job started before it raises no interrupt
   std::vector<std::unique_ptr<SparseStore>> bar_memory_;  // BAR1..: device memory (peer-to-peer targets)
   uint16_t sriov_cap_ = 0;

@@ -71,10 +71,16 @@ class PciFunction {
   virtual bool present() const { return true; }
   /// The memory BAR that claims [addr, addr+len): the function's own BARs gated by Command.MEM
   /// (a VF decodes through its PF's SR-IOV capability instead).
+  /// The expansion ROM decodes as BAR 6 (PCI_ROM_RESOURCE) while Command.MEM and the ROM BAR's
+  /// enable bit are both set.
   virtual std::optional<BarHit> decode_memory(uint64_t addr, uint64_t len) const {
     if (power_state()) return std::nullopt;
-    return decode_bar(config_, bars_, addr, len, false);
+    if (auto hit = decode_bar(config_, bars_, addr, len, false)) return hit;
+    return rom_size_ ? decode_rom(config_, PCI_ROM_ADDRESS, rom_size_, addr, len) : std::nullopt;
   }
+  /// Expansion ROM BAR size (0: none); the builder lays out the register.
+  void set_rom_size(uint32_t size) { rom_size_ = size; }
+  uint32_t rom_size() const { return rom_size_; }
 
   /// A memory (or I/O) access that hit BAR `bar` at `offset`, arriving at `arrival_ps` (the call
   /// happens at the requester's current time; effects that start work schedule it for the
@@ -102,6 +108,7 @@ class PciFunction {
   uint16_t pcie_cap_ = 0;
   uint16_t aer_cap_ = 0;
   uint16_t pm_cap_ = 0;
+  uint32_t rom_size_ = 0;
   std::vector<uint8_t> power_on_;
   uint64_t resets_ = 0;
 };

@@ -146,6 +146,10 @@ std::shared_ptr<const config::ObjectSpec> engine_spec() {
                .defaults(false));
     s->add(Field::integer("vpd_access_ns").with_unit("ns").describe("The VPD store's time per dword read or write")
                .defaults(2000).at_least(1).at_most(100000000));
+    s->add(Field::size("rom").with_unit("bytes")
+               .describe("Expansion ROM BAR size (0: none; else a power of two from 2 KiB to 16 MiB) holding an option "
+                         "ROM image of up to 4 KiB (0x55AA header, PCIR structure with the engine's IDs)")
+               .defaults(0).at_least(0).at_most(16 << 20));
     s->add(Field::boolean("func1_alias").describe("Quirk: DMA also carries function 1's requester ID (Linux adds "
                                                   "a DMA alias for it, quirk_dma_func1_alias)").defaults(false));
     s->check(check_bdf);
@@ -157,6 +161,9 @@ std::shared_ptr<const config::ObjectSpec> engine_spec() {
       if (r["bars"][0].get<uint64_t>() < pci::dmae::kBar0Size)
         issues.add(ptr + "/bars/0", "BAR0 holds the registers and MSI-X table: expected at least 16 KiB, got " +
                                         r["bars"][0].dump());
+      const uint64_t rom = r["rom"].get<uint64_t>();
+      if (rom && (rom < 2048 || (rom & (rom - 1))))
+        issues.add(ptr + "/rom", "expected 0 or a power of two of at least 2 KiB, got " + r["rom"].dump());
     });
     return s;
   }();
@@ -423,6 +430,7 @@ PciEndpointConfig endpoint_from(const json& c, bool multifunction_device) {
     e.engine.func1_alias = c["func1_alias"].get<bool>();
     e.engine.vpd = c["vpd"].get<bool>();
     e.engine.vpd_access_ns = c["vpd_access_ns"].get<uint64_t>();
+    e.engine.rom = c["rom"].get<uint32_t>();
     for (const auto& x : c["extra_capabilities"])
       e.engine.extra_capabilities.push_back({x["id"].get<uint16_t>(), x["length"].get<uint16_t>(), x["extended"].get<bool>(),
                                             x["version"].get<uint8_t>()});

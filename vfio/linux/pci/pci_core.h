@@ -58,6 +58,13 @@ class PciCore {
   /// -ENODEV (no VPD), -EINVAL (a write not in whole dwords), -ETIMEDOUT.
   long pci_read_vpd(pci_dev& dev, unsigned pos, unsigned count, uint8_t* buf);
   long pci_write_vpd(pci_dev& dev, unsigned pos, unsigned count, const uint8_t* buf);
+  /// pci_map_rom() (rom.cpp): the ROM BAR enabled at its assigned address, and in *size the true
+  /// size of its images; 0 without a ROM or a valid image. pci_unmap_rom() disables it again.
+  uint64_t pci_map_rom(pci_dev& dev, size_t* size);
+  void pci_unmap_rom(pci_dev& dev, uint64_t rom);
+  int pci_enable_rom(pci_dev& dev);
+  void pci_disable_rom(pci_dev& dev);
+  size_t pci_get_rom_size(pci_dev& dev, uint64_t rom, size_t size);
   /// pci_enable_device(): sets Command.MEM/IO for the resources the device has.
   int enable_device(pci_dev& dev);
   void set_master(pci_dev& dev);

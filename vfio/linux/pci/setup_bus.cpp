@@ -37,7 +37,7 @@ bool is_pref64(const resource& r) {
 // Sizes the windows every bridge below `bus` needs; returns the bytes `bus` needs in each window.
 std::pair<uint64_t, uint64_t> size_bus(pci_bus* bus, std::vector<Item>& mem, std::vector<Item>& pref) {
   for (pci_dev* dev : bus->devices) {
-    const int last = dev->is_bridge() ? 2 : PCI_ROM_RESOURCE;
+    const int last = dev->is_bridge() ? 2 : PCI_ROM_RESOURCE + 1;  // an endpoint's ROM goes in the memory window
     for (int i = 0; i < last; ++i) {
       const resource& r = dev->res[i];
       if (!(r.flags & IORESOURCE_MEM)) continue;

@@ -185,11 +185,25 @@ long VfioPci::ioctl(vfio_pci_core_device& v, unsigned cmd, uint64_t arg) {
           info.flags = info.size ? VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE : 0;
           if (bar_mmap_supported(dev, info.index)) info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
           break;
-        case VFIO_PCI_ROM_REGION_INDEX:
+        case VFIO_PCI_ROM_REGION_INDEX: {
+          // The BAR's size, not the ROM's, and only if a valid image is really there; memory
+          // decode is on for the look (vfio_pci_memory_lock_and_enable).
           info.offset = index_to_offset(info.index);
+          info.flags = 0;
           info.size = dev.res[PCI_ROM_RESOURCE].size();
-          info.flags = info.size ? VFIO_REGION_INFO_FLAG_READ : 0;
+          if (!info.size) break;
+          const uint32_t cmd = pci_.read_config(dev, PCI_COMMAND, 2);
+          if (!(cmd & PCI_COMMAND_MEMORY)) pci_.write_config(dev, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+          size_t rom_size = 0;
+          if (const uint64_t rom = pci_.pci_map_rom(dev, &rom_size)) {
+            info.flags = VFIO_REGION_INFO_FLAG_READ;
+            pci_.pci_unmap_rom(dev, rom);
+          } else {
+            info.size = 0;
+          }
+          if (!(cmd & PCI_COMMAND_MEMORY)) pci_.write_config(dev, PCI_COMMAND, 2, cmd);
           break;
+        }
         case VFIO_PCI_VGA_REGION_INDEX:
           info.offset = index_to_offset(info.index);
           info.size = 0;  // not a VGA device
@@ -278,14 +292,24 @@ long VfioPci::rw(vfio_pci_core_device& v, uint64_t ubuf, uint64_t count, uint64_
     }
     return static_cast<long>(done);
   }
-  if (index > VFIO_PCI_BAR5_REGION_INDEX) return -EINVAL;
+  if (index == VFIO_PCI_ROM_REGION_INDEX && write) return -EINVAL;
+  if (index > VFIO_PCI_ROM_REGION_INDEX) return -EINVAL;
+  // vfio_pci_bar_rw()
   const resource& r = dev.res[index];
   if (!r.size() || !(r.flags & IORESOURCE_MEM) || off >= r.size()) return -EINVAL;
   if (!memory_enabled(v)) return -EIO;  // decode off
   count = std::min(count, r.size() - off);
-  // The MSI-X table (and PBA) are the kernel's: reads return ones, writes are dropped.
+  // Excluded from the access: the MSI-X table (and PBA), which are the kernel's, and a ROM past its
+  // true size. Reads there return ones, writes are dropped.
   uint64_t x_start = 0, x_end = 0;
-  if (dev.msix_cap) {
+  uint64_t start = r.start;
+  if (index == VFIO_PCI_ROM_REGION_INDEX) {
+    size_t rom_size = 0;
+    start = pci_.pci_map_rom(dev, &rom_size);
+    if (!start) return -ENOMEM;
+    x_start = rom_size;
+    x_end = r.size();
+  } else if (dev.msix_cap) {
     const uint32_t table = pci_.read_config(dev, dev.msix_cap + PCI_MSIX_TABLE, 4);
     if ((table & PCI_MSIX_TABLE_BIR) == index) {
       x_start = table & PCI_MSIX_TABLE_OFFSET;
@@ -300,13 +324,17 @@ long VfioPci::rw(vfio_pci_core_device& v, uint64_t ubuf, uint64_t count, uint64_
     const bool in_table = at < x_end && at + n > x_start;
     if (write) {
       if (t->copy_from_user(&val, ubuf + done, n)) return -EFAULT;
-      if (!in_table) cpu_.write(r.start + at, n, val);
+      if (!in_table) cpu_.write(start + at, n, val);
     } else {
-      val = in_table ? ~0ULL : cpu_.read(r.start + at, n);
-      if (t->copy_to_user(ubuf + done, &val, n)) return -EFAULT;
+      val = in_table ? ~0ULL : cpu_.read(start + at, n);
+      if (t->copy_to_user(ubuf + done, &val, n)) {
+        if (index == VFIO_PCI_ROM_REGION_INDEX) pci_.pci_unmap_rom(dev, start);
+        return -EFAULT;
+      }
     }
     done += n;
   }
+  if (index == VFIO_PCI_ROM_REGION_INDEX) pci_.pci_unmap_rom(dev, start);
   return static_cast<long>(done);
 }
 
