@@ -157,6 +157,8 @@ struct NonCoherentIommu : IommuDriver {
   void iotlb_sync(iommu_domain& d, iommu_iotlb_gather& g) override { real.iotlb_sync(d, g); }
   uint64_t iova_to_phys(iommu_domain& d, uint64_t iova) override { return real.iova_to_phys(d, iova); }
   void get_resv_regions(pci_dev& dev, std::vector<iommu_resv_region>& out) override { real.get_resv_regions(dev, out); }
+  bool enforce_cache_coherency(iommu_domain& d) override { return real.enforce_cache_coherency(d); }
+  void release_device(pci_dev& dev) override { real.release_device(dev); }
 };
 
 TEST(VfioRegistration, C_2_C_8_IommuWithoutCacheCoherencyIsEinvalAndReleaseRunsOnce) {

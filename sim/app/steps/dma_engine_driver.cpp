@@ -41,7 +41,18 @@ Bound& probe(PciPlatform& pci, kernel::pci_dev& dev) {
   k.set_master(dev);
   Bound b;
   b.bar0 = dev.res[0].start;
-  b.vector = kFirstVector + static_cast<uint32_t>(devices.size());
+  // The lowest vector no bound device holds (a device unbound or removed gives its vector back);
+  // interrupts it took before belong to its earlier owner.
+  b.vector = kFirstVector;
+  for (bool taken = true; taken; ) {
+    taken = false;
+    for (const auto& [name, other] : devices)
+      if (other.vector == b.vector && name != dev.name()) {
+        taken = true;
+        ++b.vector;
+      }
+  }
+  b.interrupts = pci.irq().count(b.vector);
   if (!dev.msix_cap) throw std::runtime_error(dev.name() + " has no MSI-X capability");
   const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
   const uint32_t ctl = k.read_config(dev, flags, 2);

@@ -287,6 +287,7 @@ int IommuCore::iommu_probe_device(pci_dev& dev) {
 void IommuCore::iommu_release_device(pci_dev& dev) {
   iommu_group* group = dev.iommu_group;
   if (!group) return;
+  if (driver_) driver_->release_device(dev);  // ops->release_device() before the group lets go
   iommu_group_remove_device(dev);
   release_group_if_unused(group);
 }

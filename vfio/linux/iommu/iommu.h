@@ -98,6 +98,8 @@ class IommuDriver {
   /// iommu_domain_ops.enforce_cache_coherency: make the domain block no-snoop DMA from now on;
   /// false when it cannot (the default stands for a driver without the op).
   virtual bool enforce_cache_coherency(iommu_domain&) { return false; }
+  /// iommu_ops.release_device: the device is going away; the driver forgets it (its domain too).
+  virtual void release_device(pci_dev&) {}
 };
 
 // Group notifier actions (IOMMU_GROUP_NOTIFY_*).

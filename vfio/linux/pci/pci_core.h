@@ -84,6 +84,10 @@ class PciCore {
   /// pci_update_resource(): writes the assigned start of `r` into the BAR at `reg`.
   void pci_update_bar(pci_dev& dev, int reg, const resource& r);
 
+  /// pci_rescan_bus() (rescan.cpp): finds the functions below `bus` the kernel does not have,
+  /// assigns their resources and MPS, and returns them parents first, for pci_bus_add_devices().
+  std::vector<pci_dev*> pci_rescan_bus(pci_bus* bus);
+
   /// Config reads Linux made during boot (for the report).
   uint64_t config_accesses() const { return config_accesses_; }
 
@@ -101,6 +105,12 @@ class PciCore {
   void configure_ari(pci_dev& dev);
   void assign_irq(pci_dev& dev);
   void read_bases(pci_dev& dev, int howmany, int rom);
+  // rescan.cpp
+  void rescan_child_bus(pci_bus* bus, std::vector<pci_dev*>& added);
+  void read_bridge_windows(pci_dev& bridge);
+  void assign_new_resources(const std::vector<pci_dev*>& added);
+  void assign_new_resource(pci_dev& dev, int index, uint64_t align);
+  void configure_new_mps(pci_dev& dev);
   // setup-bus.c (simplified)
   void size_and_assign();
   // pcie_bus_configure_settings

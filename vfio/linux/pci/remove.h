@@ -2,7 +2,7 @@
 // hot-unplug do. Children below a bridge go first, deepest and last-added first; each device is
 // unbound from its driver (which may block: vfio-pci waits for its users), announced to the bus
 // notifiers (the IOMMU drops it from its group) and freed. The hardware stays where it is; a
-// rescan is not modelled.
+// rescan (rescan.cpp) finds it again.
 #pragma once
 
 #include "vfio/linux/driver/pci_driver.h"

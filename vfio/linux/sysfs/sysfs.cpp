@@ -46,12 +46,29 @@ std::optional<std::string> iov_link(const pci_dev& dev, const std::string& name)
   return std::nullopt;
 }
 
-const std::vector<std::string> kDeviceFiles = {"class", "device", "driver_override", "remove", "subsystem_device",
-                                               "subsystem_vendor", "vendor"};
+const std::vector<std::string> kDeviceFiles = {"class", "device", "driver_override", "remove", "rescan",
+                                               "subsystem_device", "subsystem_vendor", "vendor"};
+
+// kstrtoul(buf, 0, &val) of a sysfs write (one trailing newline stripped): false if it is not a number.
+bool parse_ulong(const std::string& text, unsigned long& v) {
+  try {
+    size_t used = 0;
+    v = std::stoul(text, &used, 0);
+    return used == text.size() && !text.empty() && text[0] != '-';
+  } catch (...) {
+    return false;
+  }
+}
 
 }  // namespace
 
 pci_dev* Sysfs::device(const std::string& bdf) const { return pci_.find(bdf); }
+
+// pci_rescan_bus() under pci_lock_rescan_remove(), then pci_bus_add_devices(): every new
+// function is added to the driver core (bus notifiers, then a driver probe), parents first.
+void Sysfs::rescan(pci_bus* bus) {
+  for (pci_dev* d : pci_.pci_rescan_bus(bus)) drivers_.device_add(*d);
+}
 
 SysfsResult Sysfs::read(const std::string& path) const {
   const SysfsResult r = read_file(path);
@@ -76,7 +93,7 @@ SysfsResult Sysfs::read_file(const std::string& path) const {
       return {0, (o ? *o : std::string("(null)")) + "\n", {}};
     }
     if (a == "iommu_group") return dev->iommu_group ? error(EISDIR) : error(ENOENT);
-    if (a == "remove") return error(EACCES);  // --w-------
+    if (a == "remove" || a == "rescan") return error(EACCES);  // --w-------
     if (iov_ && a.compare(0, 6, "sriov_") == 0) {
       std::string v;
       const int err = iov_->show(*dev, a, v);
@@ -90,7 +107,8 @@ SysfsResult Sysfs::read_file(const std::string& path) const {
   if (p.size() == 6 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers" &&
       (p[5] == "bind" || p[5] == "unbind"))
     return drivers_.find_driver(p[4]) ? error(EACCES) : error(ENOENT);
-  if (p.size() == 4 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers_probe") return error(EACCES);
+  if (p.size() == 4 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && (p[3] == "drivers_probe" || p[3] == "rescan"))
+    return error(EACCES);
   return error(ENOENT);
 }
 
@@ -128,14 +146,14 @@ SysfsResult Sysfs::write(const std::string& path, const std::string& value) {
     }
     if (p[5] == "remove") {  // remove_store(): kstrtoul, and only a non-zero value removes
       unsigned long v = 0;
-      try {
-        size_t used = 0;
-        v = std::stoul(bdf, &used, 0);
-        if (used != bdf.size()) return error(EINVAL);
-      } catch (...) {
-        return error(EINVAL);
-      }
+      if (!parse_ulong(bdf, v)) return error(EINVAL);
       if (v) pci_stop_and_remove_bus_device(pci_, drivers_, *dev);
+      return {written, {}, {}};
+    }
+    if (p[5] == "rescan") {  // dev_rescan_store(): the device's own bus
+      unsigned long v = 0;
+      if (!parse_ulong(bdf, v)) return error(EINVAL);
+      if (v) rescan(dev->bus);
       return {written, {}, {}};
     }
     if (iov_ && dev->is_physfn && (p[5] == "sriov_numvfs" || p[5] == "sriov_drivers_autoprobe")) {
@@ -157,6 +175,12 @@ SysfsResult Sysfs::write(const std::string& path, const std::string& value) {
     if (!dev) return error(ENODEV);  // bus_find_device_by_name() found nothing
     const int err = p[5] == "bind" ? drivers_.bind(*drv, *dev) : drivers_.unbind(*drv, *dev);
     return err ? error(-err) : SysfsResult{written, {}, {}};
+  }
+  if (p.size() == 4 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "rescan") {  // bus_rescan_store()
+    unsigned long v = 0;
+    if (!parse_ulong(bdf, v)) return error(EINVAL);
+    if (v) rescan(pci_.root_bus());
+    return {written, {}, {}};
   }
   if (p.size() == 4 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers_probe") {
     pci_dev* dev = device(bdf);

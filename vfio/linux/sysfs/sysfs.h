@@ -41,6 +41,7 @@ class Sysfs {
 
  private:
   pci_dev* device(const std::string& bdf) const;
+  void rescan(pci_bus* bus);
   SysfsResult read_file(const std::string& path) const;  // a file's contents; -ENOENT for anything else
   PciCore& pci_;
   PciDriverCore& drivers_;

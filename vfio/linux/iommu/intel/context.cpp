@@ -195,6 +195,9 @@ int IntelIommu::attach_dev(iommu_domain& domain, pci_dev& dev) {
   return ret;
 }
 
+// intel_iommu_release_device(): a removed device leaves whatever domain it is in.
+void IntelIommu::release_device(pci_dev& dev) { dmar_remove_one_dev_info(dev); }
+
 // intel_iommu_detach_device()
 void IntelIommu::detach_dev(iommu_domain& domain, pci_dev& dev) {
   auto it = dev_domain_.find(&dev);

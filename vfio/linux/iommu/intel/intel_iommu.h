@@ -125,6 +125,7 @@ class IntelIommu : public IommuDriver {
   void get_resv_regions(pci_dev& dev, std::vector<iommu_resv_region>& out) override;
   unsigned def_domain_type(pci_dev&) override { return 0; }
   bool enforce_cache_coherency(iommu_domain& domain) override;
+  void release_device(pci_dev& dev) override;
 
   /// device_to_iommu(): the unit whose DMAR scope holds `dev` (a VF is looked up as its PF), else
   /// the INCLUDE_PCI_ALL unit; nullptr if none.
