@@ -5,8 +5,11 @@
 // Device Control enables reporting of that severity — sends ERR_NONFATAL / ERR_FATAL to the root
 // port, which records it in its Root Error Status and Error Source Identification.
 //
-// Not modelled: correctable errors, ECRC, TLP prefix logs, the root port's error interrupt
-// (Root Error Command is kept but raises nothing), multiple header recording.
+// The root complex sends the root port's MSI when Root Error Command enables what arrived
+// (RootComplex::root_error_interrupt). Errors logged here: ACS violations (at the port) and
+// posted writes a function completes as Unsupported Request.
+// Not modelled: correctable and advisory non-fatal errors (ERR_COR), ECRC, TLP prefix logs,
+// multiple header recording.
 #pragma once
 
 #include <array>

@@ -62,6 +62,9 @@ class PciFunction {
   uint16_t pcie_cap() const { return pcie_cap_; }
   /// Records where the builder put the PCIe capability (before finish_config()).
   void set_pcie_cap(uint16_t offset) { pcie_cap_ = offset; }
+  /// Offset of the MSI capability of a port (0 if none; the DMA engine keeps its own).
+  uint16_t msi_cap() const { return msi_cap_off_; }
+  void set_msi_cap(uint16_t offset) { msi_cap_off_ = offset; }
   /// Offset of the AER capability, 0 if none.
   uint16_t aer_cap() const { return aer_cap_; }
   void set_aer_cap(uint16_t offset) { aer_cap_ = offset; }
@@ -108,6 +111,7 @@ class PciFunction {
   uint16_t pcie_cap_ = 0;
   uint16_t aer_cap_ = 0;
   uint16_t pm_cap_ = 0;
+  uint16_t msi_cap_off_ = 0;
   uint32_t rom_size_ = 0;
   std::vector<uint8_t> power_on_;
   uint64_t resets_ = 0;

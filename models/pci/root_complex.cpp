@@ -56,7 +56,10 @@ RootComplex::RootComplex(const sc_core::sc_module_name& name, const RootComplexP
 
       p2p_via_rc_(stats_.counter("p2p_via_root", "TLPs", "Device requests the root complex routed to another device")),
       p2p_translated_(stats_.counter("p2p_translated", "TLPs",
-                                     "Requests the IOMMU translated to a peer BAR, sent down from the root complex")) {
+                                     "Requests the IOMMU translated to a peer BAR, sent down from the root complex")),
+      aer_interrupts_(stats_.counter("aer_interrupts", "messages", "MSIs root ports sent for error messages they received")),
+      unsupported_writes_(stats_.counter("unsupported_writes", "requests",
+                                         "Host memory writes a function completed as Unsupported Request (AER logged)")) {
   host.register_b_transport(this, &RootComplex::host_transport);
   translated.register_b_transport(this, &RootComplex::translated_transport);
 }
@@ -266,11 +269,10 @@ uint16_t RootComplex::acs_control(const PciBridge& port) {
 void RootComplex::acs_violation(PciBridge& port, TlpType type, uint64_t addr, uint32_t payload, uint16_t rid,
                                 uint64_t t) {
   ++acs_violations_;
-  PciBridge* root = &port;
-  while (root->port_type() != PortType::RootPort && root->bus()->bridge()) root = root->bus()->bridge();
+  PciBridge* root = root_port_of(port);
   const bool sent = aer_report_uncorrectable(port, port.aer_cap(), PCI_ERR_UNC_ACSV,
-                                             tlp_header_log(type, addr, payload, rid, 0),
-                                             root->port_type() == PortType::RootPort ? root : nullptr, port.rid());
+                                             tlp_header_log(type, addr, payload, rid, 0), root, port.rid());
+  if (sent) root_error_interrupt(*root, t);
   if (type != TlpType::MemWrite)  // a non-posted request is answered with Completer Abort
     port.config().set(PCI_STATUS, 2, port.config().get(PCI_STATUS, 2) | PCI_STATUS_SIG_TARGET_ABORT);
   if (events_) {
@@ -280,6 +282,30 @@ void RootComplex::acs_violation(PciBridge& port, TlpType type, uint64_t addr, ui
                  {{"port", port.pci_name()}, {"source_id", bdf}, {"address", addr},
                   {"access", type == TlpType::MemWrite ? "write" : "read"}, {"err_msg_sent", sent}});
   }
+}
+
+PciBridge* RootComplex::root_port_of(PciFunction& fn) {
+  PciBridge* root = fn.is_bridge() ? static_cast<PciBridge*>(&fn) : fn.bus()->bridge();
+  while (root && root->port_type() != PortType::RootPort && root->bus()->bridge()) root = root->bus()->bridge();
+  return root && root->port_type() == PortType::RootPort ? root : nullptr;
+}
+
+void RootComplex::root_error_interrupt(PciBridge& root, uint64_t t) {
+  const uint16_t aer = root.aer_cap(), msi = root.msi_cap();
+  if (!aer || !msi) return;
+  const ConfigSpace& cfg = root.config();
+  const uint32_t status = cfg.get(aer + PCI_ERR_ROOT_STATUS, 4), cmd = cfg.get(aer + PCI_ERR_ROOT_COMMAND, 4);
+  const bool want = ((status & PCI_ERR_ROOT_NONFATAL_RCV) && (cmd & PCI_ERR_ROOT_CMD_NONFATAL_EN)) ||
+                    ((status & PCI_ERR_ROOT_FATAL_RCV) && (cmd & PCI_ERR_ROOT_CMD_FATAL_EN));
+  const uint32_t flags = cfg.get(msi + PCI_MSI_FLAGS, 2);
+  if (!want || !(flags & PCI_MSI_FLAGS_ENABLE) || !(cfg.get(PCI_COMMAND, 2) & PCI_COMMAND_MASTER)) return;
+  const bool is64 = flags & PCI_MSI_FLAGS_64BIT;
+  uint64_t addr = cfg.get(msi + PCI_MSI_ADDRESS_LO, 4);
+  if (is64) addr |= static_cast<uint64_t>(cfg.get(msi + PCI_MSI_ADDRESS_HI, 4)) << 32;
+  const uint32_t data = cfg.get(msi + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2);
+  ++aer_interrupts_;
+  ++msi_writes_;
+  if (msi_) msi_(root.rid(), addr, data, through_rc(t));
 }
 
 // Where a completion from `completer` for requester `dest_bus` turns around: completions route by
@@ -442,6 +468,16 @@ void RootComplex::mmio_access(tlm::tlm_generic_payload& trans, uint64_t& t) {
   const auto status =
       target->fn->bar_access(target->hit.bar, target->hit.offset, write, trans.get_data_ptr(), len, t, device_delay);
   t += ClockDomain::to_ps(device_delay);
+  if (write && status != tlm::TLM_OK_RESPONSE && !target->fn->is_bridge()) {
+    // A posted request the function cannot complete: Unsupported Request, an uncorrectable
+    // (by default non-fatal) error it logs and reports to its root port. A non-posted one is an
+    // advisory non-fatal error (ERR_COR), which is not modelled; its completion carries UR.
+    ++unsupported_writes_;
+    PciBridge* root = root_port_of(*target->fn);
+    if (aer_report_uncorrectable(*target->fn, target->fn->aer_cap(), PCI_ERR_UNC_UNSUP,
+                                 tlp_header_log(TlpType::MemWrite, addr, len, 0, 0), root, target->fn->rid()))
+      root_error_interrupt(*root, t);
+  }
   if (!write) {
     if (status != tlm::TLM_OK_RESPONSE) std::memset(trans.get_data_ptr(), 0xFF, len);
     t = up_to_root(bus, t, TlpType::CompletionData, addr, len);

@@ -169,6 +169,11 @@ class RootComplex : public sc_core::sc_module {
   CplRoute route_completion(const PciFunction& completer, uint8_t dest_bus, uint64_t t, TlpType type, uint64_t addr,
                             uint32_t payload);
   static uint16_t acs_control(const PciBridge& port);
+  /// The root port's AER interrupt: an MSI from its MSI capability when Root Error Command enables
+  /// the kind of message its Root Error Status now shows.
+  void root_error_interrupt(PciBridge& root, uint64_t t);
+  /// The root port above `fn` (nullptr for an integrated endpoint).
+  static PciBridge* root_port_of(PciFunction& fn);
   void acs_violation(PciBridge& port, TlpType type, uint64_t addr, uint32_t payload, uint16_t rid, uint64_t t);
 
   unsigned memory_output(const PciFunction& src);
@@ -200,6 +205,8 @@ class RootComplex : public sc_core::sc_module {
   stats::Counter& p2p_direct_;
   stats::Counter& p2p_via_rc_;
   stats::Counter& p2p_translated_;
+  stats::Counter& aer_interrupts_;
+  stats::Counter& unsupported_writes_;
 };
 
 }  // namespace vfiosim::pci

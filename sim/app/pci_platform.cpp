@@ -43,6 +43,7 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   kernel_ = std::make_unique<kernel::PciCore>(*cpu_, hb);
   groups_ = std::make_unique<kernel::IommuGroups>(*kernel_);
   drivers_ = std::make_unique<kernel::PciDriverCore>(*kernel_);
+  aer_ = std::make_unique<kernel::AerService>(*kernel_, *drivers_, *irq_);
   sysfs_ = std::make_unique<kernel::Sysfs>(*kernel_, *drivers_, *groups_);
   iov_ = std::make_unique<kernel::PciIov>(*kernel_, *drivers_);
   sysfs_->set_iov(iov_.get());
@@ -68,6 +69,8 @@ void PciPlatform::build_port(const PciPortConfig& p, pci::PciBus& bus, pci::Port
   cap.link_gen = p.link.gen;
   cap.link_width = p.link.width;
   port->set_pcie_cap(b.add_pcie(cap));
+  // A root port signals the error messages it collects with an MSI (the AER service's interrupt).
+  if (type == pci::PortType::RootPort) port->set_msi_cap(b.add_msi(0, true, false));
   port->set_aer_cap(b.add_aer(type == pci::PortType::RootPort));
   if (p.acs) port->set_acs_cap(b.add_acs(p.acs_caps));
   port->finish_config();

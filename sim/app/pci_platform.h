@@ -25,6 +25,7 @@
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/iommu/iommu_group.h"
 #include "vfio/linux/sysfs/sysfs.h"
+#include "vfio/linux/pci/aer.h"
 #include "vfio/linux/pci/iov.h"
 #include "vfio/linux/pci/pci_core.h"
 
@@ -41,6 +42,7 @@ class PciPlatform {
   /// IOMMU's registers) after it.
   SystemBus& bus() { return *bus_; }
   InterruptController& irq() { return *irq_; }
+  kernel::AerService& aer() { return *aer_; }
   kernel::PciCore& kernel() { return *kernel_; }
   kernel::IommuGroups& iommu_groups() { return *groups_; }
   kernel::PciDriverCore& drivers() { return *drivers_; }
@@ -105,6 +107,7 @@ class PciPlatform {
   std::unique_ptr<kernel::Vfio> vfio_;
   std::unique_ptr<kernel::VfioIommuType1> type1_;
   std::unique_ptr<kernel::IrqLines> irq_lines_;
+  std::unique_ptr<kernel::AerService> aer_;
   std::unique_ptr<kernel::VfioPci> vfio_pci_;
   std::map<std::string, std::unique_ptr<kernel::Task>> tasks_;
   std::map<std::string, std::map<std::string, int64_t>> names_;

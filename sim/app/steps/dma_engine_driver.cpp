@@ -89,9 +89,10 @@ void register_boot_drivers(PciPlatform& pci) {
                            d.pcie_type() == PCI_EXP_TYPE_DOWNSTREAM);
   };
   port->probe = [&pci](kernel::pci_dev& d) {  // pcie_portdrv_probe(): the AER service on root ports
-    kernel::aer_enable_rootport(pci.kernel(), d);
+    pci.aer().probe(d);
     return 0;
   };
+  port->remove = [&pci](kernel::pci_dev& d) { pci.aer().remove(d); };
   port->driver_managed_dma = true;
   pci.drivers().register_driver(std::move(port));
 

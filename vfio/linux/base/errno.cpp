@@ -12,7 +12,8 @@ const struct {
               {EBADF, "EBADF"},   {EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"},   {EFAULT, "EFAULT"},
               {EBUSY, "EBUSY"},   {EEXIST, "EEXIST"}, {ENODEV, "ENODEV"}, {ENOTDIR, "ENOTDIR"}, {EISDIR, "EISDIR"},
               {EINVAL, "EINVAL"}, {ENOSPC, "ENOSPC"}, {ESPIPE, "ESPIPE"}, {ERANGE, "ERANGE"},   {ENOTTY, "ENOTTY"},
-              {EOVERFLOW, "EOVERFLOW"}, {EOPNOTSUPP, "EOPNOTSUPP"}};
+              {EOVERFLOW, "EOVERFLOW"}, {EOPNOTSUPP, "EOPNOTSUPP"}, {ETIMEDOUT, "ETIMEDOUT"}, {EINTR, "EINTR"},
+              {ESRCH, "ESRCH"},   {EMFILE, "EMFILE"}, {ENFILE, "ENFILE"}, {ENOSYS, "ENOSYS"}, {EPIPE, "EPIPE"}};
 }  // namespace
 
 std::string errno_name(int err) {

@@ -14,6 +14,25 @@
 
 namespace vfiosim::kernel {
 
+// include/linux/pci.h: what a driver's error handlers answer, and the channel state they are told.
+enum pci_ers_result_t : int {
+  PCI_ERS_RESULT_NONE = 1,
+  PCI_ERS_RESULT_CAN_RECOVER = 2,
+  PCI_ERS_RESULT_NEED_RESET = 3,
+  PCI_ERS_RESULT_DISCONNECT = 4,
+  PCI_ERS_RESULT_RECOVERED = 5,
+  PCI_ERS_RESULT_NO_AER_DRIVER = 6,
+};
+enum pci_channel_state_t : int { pci_channel_io_normal = 1, pci_channel_io_frozen = 2, pci_channel_io_perm_failure = 3 };
+
+/// struct pci_error_handlers: the callbacks AER error recovery makes (absent ones are skipped).
+struct pci_error_handlers {
+  std::function<pci_ers_result_t(pci_dev&, pci_channel_state_t)> error_detected;
+  std::function<pci_ers_result_t(pci_dev&)> mmio_enabled;
+  std::function<pci_ers_result_t(pci_dev&)> slot_reset;
+  std::function<void(pci_dev&)> resume;
+};
+
 struct pci_driver {
   std::string name;
   /// The driver's ID table as a predicate (pci_match_id).
@@ -24,6 +43,7 @@ struct pci_driver {
   std::function<int(pci_dev&, int n)> sriov_configure;
   bool driver_managed_dma = false;       // does not use the kernel DMA API (VFIO, pci-stub, pcieport)
   const dev_pm_ops* pm = nullptr;        // driver.pm: runtime PM callbacks, if the driver has them
+  const pci_error_handlers* err_handler = nullptr;  // AER recovery callbacks, if the driver has them
 };
 
 class PciDriverCore {

@@ -2,6 +2,12 @@
 
 #include <linux/pci_regs.h>
 
+#include <cerrno>
+#include <cstdio>
+
+#include "models/pci/root_complex.h"
+#include "vfio/linux/kernel/sync.h"
+
 namespace vfiosim::kernel {
 
 namespace {
@@ -30,6 +36,183 @@ void aer_enable_rootport(PciCore& pci, pci_dev& rp) {
   const uint32_t cmd = pci.read_config(rp, aer + PCI_ERR_ROOT_COMMAND, 4);
   pci.write_config(rp, aer + PCI_ERR_ROOT_COMMAND, 4,
                    cmd | PCI_ERR_ROOT_CMD_COR_EN | PCI_ERR_ROOT_CMD_NONFATAL_EN | PCI_ERR_ROOT_CMD_FATAL_EN);
+}
+
+namespace {
+const char* kUncorNames[32] = {"Undefined", nullptr, nullptr, nullptr, "DLP", "SDES", nullptr, nullptr, nullptr,
+                               nullptr, nullptr, nullptr, "TLP", "FCP", "CmpltTO", "CmpltAbrt", "UnxCmplt",
+                               "RxOF", "MalfTLP", "ECRC", "UnsupReq", "ACSViol", "UncorrIntErr", "BlockedTLP",
+                               "AtomicOpBlocked", "TLPBlockedErr", "PoisonTLPBlocked"};
+
+// merge_result(): how one driver's answer changes the recovery's status.
+pci_ers_result_t merge_result(pci_ers_result_t orig, pci_ers_result_t next) {
+  if (next == PCI_ERS_RESULT_NO_AER_DRIVER) return PCI_ERS_RESULT_NO_AER_DRIVER;
+  if (next == PCI_ERS_RESULT_NONE) return orig;
+  switch (orig) {
+    case PCI_ERS_RESULT_CAN_RECOVER:
+    case PCI_ERS_RESULT_RECOVERED: return next;
+    case PCI_ERS_RESULT_DISCONNECT: return next == PCI_ERS_RESULT_NEED_RESET ? PCI_ERS_RESULT_NEED_RESET : orig;
+    default: return orig;
+  }
+}
+}  // namespace
+
+// aer_probe(): one MSI vector for the root port's AER interrupt, its handler thread, then the
+// root port's reporting set-up.
+int AerService::probe(pci_dev& rp) {
+  if (!rp.is_pcie() || rp.pcie_type() != PCI_EXP_TYPE_ROOT_PORT) return -ENODEV;
+  const int aer = pci_.find_ext_capability(rp.bus->number, rp.devfn, PCI_EXT_CAP_ID_ERR);
+  const int msi = pci_.find_capability(rp.bus->number, rp.devfn, PCI_CAP_ID_MSI);
+  if (!aer) return -ENODEV;
+  if (msi) {  // pcie_port_enable_irq_vec(): MSI, one vector
+    const uint32_t vector = next_vector_++;
+    const uint32_t flags = pci_.read_config(rp, msi + PCI_MSI_FLAGS, 2);
+    const bool is64 = flags & PCI_MSI_FLAGS_64BIT;
+    pci_.write_config(rp, msi + PCI_MSI_ADDRESS_LO, 4, static_cast<uint32_t>(pci::kMsiBase));
+    if (is64) pci_.write_config(rp, msi + PCI_MSI_ADDRESS_HI, 4, 0);
+    pci_.write_config(rp, msi + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2, vector);
+    pci_.write_config(rp, msi + PCI_MSI_FLAGS, 2, (flags & ~uint32_t{PCI_MSI_FLAGS_QSIZE}) | PCI_MSI_FLAGS_ENABLE);
+    pci_.set_master(rp);
+    ports_[vector] = &rp;
+    sc_core::sc_spawn([this, vector] { isr_thread(vector); }, sc_core::sc_gen_unique_name("aerdrv"));
+  }
+  aer_enable_rootport(pci_, rp);
+  return 0;
+}
+
+// aer_remove(): Root Error Command off, the vector forgotten (its thread then ignores it).
+void AerService::remove(pci_dev& rp) {
+  for (auto it = ports_.begin(); it != ports_.end(); ++it)
+    if (it->second == &rp) {
+      ports_.erase(it);
+      break;
+    }
+  const int aer = pci_.find_ext_capability(rp.bus->number, rp.devfn, PCI_EXT_CAP_ID_ERR);
+  if (aer) pci_.write_config(rp, aer + PCI_ERR_ROOT_COMMAND, 4, 0);
+}
+
+// aer_irq() and aer_isr(): the status is read and cleared in the top half, handled in the thread.
+void AerService::isr_thread(uint32_t vector) {
+  uint64_t seen = 0;
+  for (;;) {
+    seen = irq_.wait_for(vector, seen);
+    auto it = ports_.find(vector);
+    if (it == ports_.end()) continue;  // the service left this port
+    pci_dev& rp = *it->second;
+    const int aer = pci_.find_ext_capability(rp.bus->number, rp.devfn, PCI_EXT_CAP_ID_ERR);
+    const uint32_t status = pci_.read_config(rp, aer + PCI_ERR_ROOT_STATUS, 4);
+    if (!(status & (PCI_ERR_ROOT_UNCOR_RCV | PCI_ERR_ROOT_COR_RCV))) continue;
+    const uint32_t e_src = pci_.read_config(rp, aer + PCI_ERR_ROOT_ERR_SRC, 4);
+    pci_.write_config(rp, aer + PCI_ERR_ROOT_STATUS, 4, status);  // RW1C
+    aer_isr_one_error(rp, status, e_src);
+  }
+}
+
+// aer_isr_one_error() -> find_source_device(), aer_get_device_error_info(), aer_print_error(),
+// handle_error_source().
+void AerService::aer_isr_one_error(pci_dev& rp, uint32_t status, uint32_t e_src) {
+  if (!(status & PCI_ERR_ROOT_UNCOR_RCV)) return;  // correctable errors: not modelled
+  const bool fatal = status & PCI_ERR_ROOT_FIRST_FATAL;
+  const char* sev = fatal ? "Uncorrected (Fatal)" : "Uncorrected (Non-Fatal)";
+  const uint16_t id = static_cast<uint16_t>(e_src >> 16);
+  pci_dev* dev = pci_.get_bus_and_slot(static_cast<uint8_t>(id >> 8), id & 0xFF);
+  char msg[200];
+  std::snprintf(msg, sizeof msg, "pcieport %s: AER: %s error received: %s", rp.name().c_str(), sev,
+                dev ? dev->name().c_str() : pci_name(static_cast<uint8_t>(id >> 8), id & 0xFF).c_str());
+  kernel_warn("pci_err", msg);
+  if (!dev) {
+    std::snprintf(msg, sizeof msg, "pcieport %s: AER: Can't find device for ID %04x", rp.name().c_str(), id);
+    kernel_warn("pci_err", msg);
+    return;
+  }
+  const int aer = pci_.find_ext_capability(dev->bus->number, dev->devfn, PCI_EXT_CAP_ID_ERR);
+  if (!aer) return;
+  const uint32_t st = pci_.read_config(*dev, aer + PCI_ERR_UNCOR_STATUS, 4);
+  const uint32_t mask = pci_.read_config(*dev, aer + PCI_ERR_UNCOR_MASK, 4);
+  const uint32_t first = pci_.read_config(*dev, aer + PCI_ERR_CAP, 4) & 0x1F;
+  if (!(st & ~mask)) return;
+  std::snprintf(msg, sizeof msg, "%s: PCIe Bus Error: severity=%s, type=Transaction Layer, (%s)",
+                dev->name().c_str(), sev, st & PCI_ERR_UNC_UNSUP ? "Requester ID" : "Receiver ID");
+  kernel_warn("pci_err", msg);
+  std::snprintf(msg, sizeof msg, "%s:   device [%04x:%04x] error status/mask=%08x/%08x", dev->name().c_str(),
+                dev->vendor, dev->device, st, mask);
+  kernel_warn("pci_err", msg);
+  for (unsigned bit = 0; bit < 32; ++bit)
+    if ((st & ~mask) & (1u << bit)) {
+      std::snprintf(msg, sizeof msg, "%s:    [%2u] %-22s%s", dev->name().c_str(), bit,
+                    kUncorNames[bit] ? kUncorNames[bit] : "Unknown", bit == first ? "(First)" : "");
+      kernel_warn("pci_err", msg);
+    }
+  pcie_do_recovery(*dev, fatal ? pci_channel_io_frozen : pci_channel_io_normal);
+}
+
+template <typename Fn>
+void AerService::walk_bridge(pci_dev& bridge, Fn fn) {
+  if (!bridge.subordinate) {
+    fn(bridge);
+    return;
+  }
+  auto walk = [&](auto&& self, pci_bus* bus) -> void {  // pci_walk_bus(): depth first
+    for (pci_dev* d : std::vector<pci_dev*>(bus->devices)) {
+      fn(*d);
+      if (d->subordinate) self(self, d->subordinate);
+    }
+  };
+  walk(walk, bridge.subordinate);
+}
+
+// pcie_do_recovery(): the error's bridge (the port itself, or the device's upstream port), every
+// driver below it asked, then resumed and the status cleared when all could recover.
+pci_ers_result_t AerService::pcie_do_recovery(pci_dev& dev, pci_channel_state_t state) {
+  const int type = dev.is_pcie() ? dev.pcie_type() : -1;
+  pci_dev* bridge = (type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_DOWNSTREAM) ? &dev : dev.bus->self;
+  if (!bridge) bridge = &dev;
+  pci_ers_result_t status = PCI_ERS_RESULT_CAN_RECOVER;
+  auto handlers = [&](pci_dev& d) -> const pci_error_handlers* {
+    const pci_driver* drv = drivers_.driver_of(d);
+    return drv ? drv->err_handler : nullptr;
+  };
+  walk_bridge(*bridge, [&](pci_dev& d) {  // report_normal_detected / report_frozen_detected
+    const pci_error_handlers* h = handlers(d);
+    pci_ers_result_t vote;
+    if (!h || !h->error_detected) vote = d.is_bridge() ? PCI_ERS_RESULT_NONE : PCI_ERS_RESULT_NO_AER_DRIVER;
+    else vote = h->error_detected(d, state);
+    status = merge_result(status, vote);
+  });
+  if (status == PCI_ERS_RESULT_CAN_RECOVER) {
+    status = PCI_ERS_RESULT_RECOVERED;
+    walk_bridge(*bridge, [&](pci_dev& d) {  // report_mmio_enabled
+      const pci_error_handlers* h = handlers(d);
+      if (h && h->mmio_enabled) status = merge_result(status, h->mmio_enabled(d));
+    });
+  }
+  if (status == PCI_ERS_RESULT_NEED_RESET) {  // 6.1 resets nothing before slot_reset
+    status = PCI_ERS_RESULT_RECOVERED;
+    walk_bridge(*bridge, [&](pci_dev& d) {
+      const pci_error_handlers* h = handlers(d);
+      if (h && h->slot_reset) status = merge_result(status, h->slot_reset(d));
+    });
+  }
+  if (status != PCI_ERS_RESULT_RECOVERED) {
+    kernel_warn("pci_info", "pcieport " + bridge->name() + ": AER: device recovery failed");
+    return status;
+  }
+  walk_bridge(*bridge, [&](pci_dev& d) {  // report_resume
+    const pci_error_handlers* h = handlers(d);
+    if (h && h->resume) h->resume(d);
+  });
+  // pcie_clear_device_status() and pci_aer_clear_nonfatal_status() on the device that detected it.
+  if (dev.is_pcie()) {
+    const int devsta = dev.pcie_cap + PCI_EXP_DEVSTA;
+    pci_.write_config(dev, devsta, 2, pci_.read_config(dev, devsta, 2));
+  }
+  if (const int aer = pci_.find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_ERR)) {
+    const uint32_t st = pci_.read_config(dev, aer + PCI_ERR_UNCOR_STATUS, 4);
+    const uint32_t sev = pci_.read_config(dev, aer + PCI_ERR_UNCOR_SEVER, 4);
+    if (st & ~sev) pci_.write_config(dev, aer + PCI_ERR_UNCOR_STATUS, 4, st & ~sev);
+  }
+  kernel_warn("pci_info", "pcieport " + bridge->name() + ": AER: device recovery successful");
+  return status;
 }
 
 }  // namespace vfiosim::kernel

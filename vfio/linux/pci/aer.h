@@ -1,15 +1,51 @@
-// The AER port service's set-up (drivers/pci/pcie/aer.c, v6.1 aer_enable_rootport()): when the
-// pcieport driver binds a root port with an AER capability, the root port's error status is
-// cleared, error reporting is enabled in Device Control of the root port and every device below
-// it (set_downstream_devices_error_reporting), and the root port's error-message interrupts are
-// enabled in Root Error Command. The AER interrupt handler and error recovery are not ported.
+// The AER port service (drivers/pci/pcie/aer.c and err.c, v6.1) on root ports. aer_probe():
+// the root port's MSI vector and interrupt thread, then aer_enable_rootport() (clear the root
+// port's error status, enable error reporting in Device Control of the root port and every device
+// below it, enable the error-message interrupts in Root Error Command). aer_isr(): read and clear
+// Root Error Status, find the source by the Error Source Identification, read and print its AER
+// status (aer_print_error), then for an uncorrectable non-fatal error pcie_do_recovery(): every
+// driver below the error's bridge hears error_detected (vfio-pci signals its ERR eventfd),
+// mmio_enabled and resume as their answers allow, and the source's status is cleared.
+// Not ported: correctable errors (the model sends no ERR_COR), fatal-error recovery with a link
+// reset (reported, no reset), firmware-first, DPC, the error-injection debugfs.
 #pragma once
 
+#include <cstdint>
+#include <map>
+
+#include "models/cpu/interrupt_controller.h"
+#include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/pci/pci_core.h"
 
 namespace vfiosim::kernel {
 
 /// aer_enable_rootport(); nothing for a device that is no root port or has no AER capability.
 void aer_enable_rootport(PciCore& pci, pci_dev& rp);
+
+class AerService {
+ public:
+  AerService(PciCore& pci, PciDriverCore& drivers, InterruptController& irq) : pci_(pci), drivers_(drivers), irq_(irq) {}
+
+  /// aer_probe() when pcieport binds a root port with AER: 0, or -ENODEV for any other port.
+  int probe(pci_dev& rp);
+  /// aer_remove(): the interrupt is freed and reporting disabled in Root Error Command.
+  void remove(pci_dev& rp);
+
+  /// pcie_do_recovery() for an error `dev` detected: the drivers' votes merged, the result.
+  pci_ers_result_t pcie_do_recovery(pci_dev& dev, pci_channel_state_t state);
+
+ private:
+  void isr_thread(uint32_t vector);
+  void aer_isr_one_error(pci_dev& rp, uint32_t status, uint32_t e_src);
+  /// Every device below `bridge` (the bridge itself without a subordinate bus): pci_walk_bridge().
+  template <typename Fn>
+  void walk_bridge(pci_dev& bridge, Fn fn);
+
+  PciCore& pci_;
+  PciDriverCore& drivers_;
+  InterruptController& irq_;
+  std::map<uint32_t, pci_dev*> ports_;  // MSI vector -> root port with the service bound
+  uint32_t next_vector_ = 0x60;
+};
 
 }  // namespace vfiosim::kernel

@@ -45,7 +45,15 @@ VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu
 }
 
 void VfioPci::register_driver() {
+  // vfio_pci_core_err_handlers: error_detected only (vfio_pci_core_aer_err_detected), which hands
+  // the error to userspace through the ERR eventfd and lets recovery go on.
+  err_handlers_.error_detected = [this](pci_dev& d, pci_channel_state_t) {
+    vfio_pci_core_device* v = find(d);
+    if (v && v->err_trigger) eventfd_signal(v->err_trigger);
+    return PCI_ERS_RESULT_CAN_RECOVER;
+  };
   auto drv = std::make_unique<pci_driver>();
+  drv->err_handler = &err_handlers_;
   drv->name = "vfio-pci";
   drv->id_table = [](const pci_dev&) { return false; };  // binds through driver_override (or new_id)
   drv->probe = [this](pci_dev& d) { return probe(d); };

@@ -154,6 +154,7 @@ class VfioPci {
 
   Vfio& vfio_;
   PciCore& pci_;
+  pci_error_handlers err_handlers_;
   PciDriverCore& drivers_;
   HostPort& cpu_;
   InterruptController& irq_;
