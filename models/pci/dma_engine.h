@@ -78,6 +78,7 @@ class DmaEngine : public sc_core::sc_module, public PciFunction {
   /// Device memory behind BAR `bar` (1..5), for tests and checks; nullptr for BAR0 or none.
   SparseStore* bar_memory(int bar) { return bar >= 1 && bar < static_cast<int>(bar_memory_.size()) ? bar_memory_[bar].get() : nullptr; }
   uint16_t dma_rid() const override;
+  const PciFunction* physfn() const override { return pf_; }
   uint64_t jobs() const { return jobs_.value(); }
 
   // SR-IOV. A PF's VFs are built at elaboration and attached in order; they exist only while

@@ -69,6 +69,8 @@ class PciFunction {
   uint16_t aer_cap() const { return aer_cap_; }
   void set_aer_cap(uint16_t offset) { aer_cap_ = offset; }
 
+  /// An SR-IOV VF's PF (nullptr for any other function).
+  virtual const PciFunction* physfn() const { return nullptr; }
   /// False while the function does not exist (an SR-IOV VF before VF Enable): it answers no
   /// config request and decodes nothing.
   virtual bool present() const { return true; }

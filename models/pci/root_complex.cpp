@@ -182,8 +182,8 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
 
 // The remapping unit of a request: the one whose scope holds the root-bus device it came up through.
 unsigned RootComplex::memory_output(const PciFunction& src) {
-  const PciFunction* top = &src;
-  for (const PciBus* b = src.bus(); b && b->bridge(); b = b->bridge()->bus()) top = b->bridge();
+  const PciFunction* top = src.physfn() ? src.physfn() : &src;  // a VF sits where its PF does
+  for (const PciBus* b = top->bus(); b && b->bridge(); b = b->bridge()->bus()) top = b->bridge();
   const auto it = memory_route_.find(top->devfn());
   const unsigned i = it != memory_route_.end() ? it->second : default_memory_;
   return i < static_cast<unsigned>(memory.size()) ? i : 0;  // size() is not const in SystemC 2.3

@@ -30,6 +30,7 @@ std::map<std::string, Bound>& bound_devices() {
 }
 
 constexpr uint32_t kFirstVector = 0x40;
+constexpr uint32_t kLastVector = 0xDF;  // VT-d's fault events sit below, the AER service above
 
 // probe(): enable, bus master, MSI-X with one vector (msix_capability_init order: enable with
 // the function masked, program the entry, unmask).
@@ -52,6 +53,8 @@ Bound& probe(PciPlatform& pci, kernel::pci_dev& dev) {
         ++b.vector;
       }
   }
+  if (b.vector > kLastVector)
+    throw std::runtime_error(dev.name() + ": no free MSI vector (the harness driver has 0x40-0xDF)");
   b.interrupts = pci.irq().count(b.vector);
   if (!dev.msix_cap) throw std::runtime_error(dev.name() + " has no MSI-X capability");
   const int flags = dev.msix_cap + PCI_MSIX_FLAGS;

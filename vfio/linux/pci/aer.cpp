@@ -112,7 +112,7 @@ void AerService::isr_thread(uint32_t vector) {
 // handle_error_source().
 void AerService::aer_isr_one_error(pci_dev& rp, uint32_t status, uint32_t e_src) {
   if (!(status & PCI_ERR_ROOT_UNCOR_RCV)) return;  // correctable errors: not modelled
-  const bool fatal = status & PCI_ERR_ROOT_FIRST_FATAL;
+  const bool fatal = status & PCI_ERR_ROOT_FATAL_RCV;
   const char* sev = fatal ? "Uncorrected (Fatal)" : "Uncorrected (Non-Fatal)";
   const uint16_t id = static_cast<uint16_t>(e_src >> 16);
   pci_dev* dev = pci_.get_bus_and_slot(static_cast<uint8_t>(id >> 8), id & 0xFF);

@@ -45,7 +45,7 @@ class AerService {
   PciDriverCore& drivers_;
   InterruptController& irq_;
   std::map<uint32_t, pci_dev*> ports_;  // MSI vector -> root port with the service bound
-  uint32_t next_vector_ = 0x60;
+  uint32_t next_vector_ = 0xE0;  // the AER vectors: 0xE0 up, above the drivers' MSI vectors
 };
 
 }  // namespace vfiosim::kernel

@@ -82,15 +82,25 @@ int IntelIommu::prepare_domain_attach_device(dmar_domain& d, pci_dev& dev) {
   }
   d.gaw = addr_width;
   // Knock out extra levels of page tables. v6.1 frees each old top table even when a wider unit's
-  // context entries still point at it (a use-after-free for that unit's walks); this port keeps
-  // such a table until the domain goes, so the wider unit keeps translating the same low range.
+  // context entries still point at it (a use-after-free for that unit's walks), and with an
+  // empty first entry keeps the same page at the new depth (so that unit walks it one level too
+  // deep). This port keeps the user-visible result (the domain narrows) without either: while
+  // other units use the domain, the old top stays until the domain goes and its first entry
+  // leads to the new top, so the wider units keep translating the same low range.
   while (iommu->agaw < d.agaw) {
     const uint64_t top = load64(d.pgd);
+    const uint64_t old = d.pgd;
     if (top & (SL_R | SL_W)) {
-      const uint64_t old = d.pgd;
       d.pgd = top & kAddrMask;
       if (d.iommu_array.empty()) pages_.free_page(old);
       else d.retired_tops.push_back(old);
+    } else if (!d.iommu_array.empty()) {
+      const uint64_t fresh = pages_.alloc_zeroed_page();
+      if (!fresh) return -ENOMEM;
+      const uint64_t entry = fresh | SL_R | SL_W;
+      store(old, &entry, 8);
+      d.pgd = fresh;
+      d.retired_tops.push_back(old);
     }
     --d.agaw;
   }

@@ -170,6 +170,7 @@ class IntelIommu : public IommuDriver {
   int domain_mapping(dmar_domain& d, uint64_t iov_pfn, uint64_t phys_pfn, uint64_t nr_pages, int prot);
   unsigned largepage_caps(const dmar_domain& d, uint64_t iov_pfn, uint64_t phys_pfn, uint64_t pages) const;
   uint64_t pfn_to_dma_pte(dmar_domain& d, uint64_t pfn, unsigned* target_level, bool alloc);
+  static bool domain_pfn_supported(const dmar_domain& d, uint64_t pfn);
   void clear_level(dmar_domain& d, unsigned level, uint64_t table, uint64_t pfn, uint64_t start, uint64_t last,
                    std::vector<uint64_t>& freelist);
   void list_pagetables(dmar_domain& d, unsigned level, uint64_t table, std::vector<uint64_t>& freelist);

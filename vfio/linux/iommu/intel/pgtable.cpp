@@ -35,7 +35,15 @@ unsigned IntelIommu::largepage_caps(const dmar_domain& d, uint64_t iov_pfn, uint
 // pfn_to_dma_pte(): the address of the entry for `pfn` at *target_level (0: wherever the walk
 // ends, at a superpage or a non-present entry; the level is returned there). Allocates missing
 // intermediate tables when `alloc`; returns 0 when it would have to allocate and may not.
+// domain_pfn_supported(): the pfn fits the domain's table depth (a domain whose width grew back
+// with a wider unit keeps its narrower tables).
+bool IntelIommu::domain_pfn_supported(const dmar_domain& d, uint64_t pfn) {
+  const unsigned addr_width = aw_bits(d.agaw) - 12;
+  return addr_width >= 64 || !(pfn >> addr_width);
+}
+
 uint64_t IntelIommu::pfn_to_dma_pte(dmar_domain& d, uint64_t pfn, unsigned* target_level, bool alloc) {
+  if (!domain_pfn_supported(d, pfn)) return 0;
   unsigned level = d.levels();
   uint64_t table = d.pgd;
   for (;;) {
@@ -66,6 +74,7 @@ uint64_t IntelIommu::pfn_to_dma_pte(dmar_domain& d, uint64_t pfn, unsigned* targ
 // __domain_mapping()
 int IntelIommu::domain_mapping(dmar_domain& d, uint64_t iov_pfn, uint64_t phys_pfn, uint64_t nr_pages, int prot) {
   if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return -EINVAL;
+  if (!nr_pages || !domain_pfn_supported(d, iov_pfn + nr_pages - 1)) return -EINVAL;
   uint64_t attr = ((prot & IOMMU_READ) ? SL_R : 0) | ((prot & IOMMU_WRITE) ? SL_W : 0);
   if (d.set_pte_snp) attr |= SL_SNP;  // v6.1: only a force-snooping domain sets SNP
   while (nr_pages) {
