@@ -233,6 +233,13 @@ pci_dev& PciCore::pci_alloc_dev(pci_bus* bus, unsigned devfn) {
 void PciCore::pci_destroy_dev(pci_dev* dev) {
   auto& list = dev->bus->devices;
   list.erase(std::remove(list.begin(), list.end(), dev), list.end());
+  if (pci_bus* child = dev->subordinate) {  // pci_remove_bus(): a bridge's (now empty) bus goes with it
+    auto& kids = dev->bus->children;
+    kids.erase(std::remove(kids.begin(), kids.end(), child), kids.end());
+    buses_.erase(std::remove_if(buses_.begin(), buses_.end(), [&](const auto& b) { return b.get() == child; }),
+                 buses_.end());
+    dev->subordinate = nullptr;
+  }
   for (auto it = devs_.begin(); it != devs_.end(); ++it)
     if (it->get() == dev) {
       devs_.erase(it);
