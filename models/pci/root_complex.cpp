@@ -182,6 +182,7 @@ RootComplex::DmaResult RootComplex::dma(PciFunction& src, bool write, uint64_t a
 
 // The remapping unit of a request: the one whose scope holds the root-bus device it came up through.
 unsigned RootComplex::memory_output(const PciFunction& src) {
+  if (memory_route_.empty()) return default_memory_;  // one unit (or none): no walk per request
   const PciFunction* top = src.physfn() ? src.physfn() : &src;  // a VF sits where its PF does
   for (const PciBus* b = top->bus(); b && b->bridge(); b = b->bridge()->bus()) top = b->bridge();
   const auto it = memory_route_.find(top->devfn());
