@@ -158,13 +158,18 @@ nlohmann::json PciPlatform::describe() const {
     nlohmann::json bars = nlohmann::json::array();
     for (int i = 0; i < kernel::PCI_ROM_RESOURCE; ++i)
       if (d->res[i].flags) bars.push_back({{"index", i}, {"start", d->res[i].start}, {"size", d->res[i].size()}});
-    devices.push_back({{"bdf", d->name()},
-                       {"id", ids},
-                       {"class", d->class_code},
-                       {"pcie_type", d->is_pcie() ? d->pcie_type() : -1},
-                       {"bridge", d->is_bridge()},
-                       {"bars", bars},
-                       {"iommu_group", d->iommu_group ? d->iommu_group->id : -1}});
+    nlohmann::json dev = {{"bdf", d->name()},
+                          {"id", ids},
+                          {"class", d->class_code},
+                          {"pcie_type", d->is_pcie() ? d->pcie_type() : -1},
+                          {"bridge", d->is_bridge()},
+                          {"bars", bars},
+                          {"iommu_group", d->iommu_group ? d->iommu_group->id : -1}};
+    if (d->res[kernel::PCI_ROM_RESOURCE].flags)
+      dev["rom"] = {{"start", d->res[kernel::PCI_ROM_RESOURCE].start}, {"size", d->res[kernel::PCI_ROM_RESOURCE].size()}};
+    if (intel_)  // the remapping unit the kernel found for it (device_to_iommu)
+      if (const kernel::intel_iommu* unit = intel_->device_to_iommu(*d)) dev["dmar_unit"] = unit->name;
+    devices.push_back(std::move(dev));
   }
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& g : groups_->groups()) {
