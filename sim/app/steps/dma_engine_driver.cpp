@@ -3,6 +3,7 @@
 #include <linux/pci_regs.h>
 
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "models/pci/dma_engine_regs.h"
@@ -44,15 +45,11 @@ Bound& probe(PciPlatform& pci, kernel::pci_dev& dev) {
   b.bar0 = dev.res[0].start;
   // The lowest vector no bound device holds (a device unbound or removed gives its vector back);
   // interrupts it took before belong to its earlier owner.
+  std::set<uint32_t> taken;
+  for (const auto& [name, other] : devices)
+    if (name != dev.name()) taken.insert(other.vector);
   b.vector = kFirstVector;
-  for (bool taken = true; taken; ) {
-    taken = false;
-    for (const auto& [name, other] : devices)
-      if (other.vector == b.vector && name != dev.name()) {
-        taken = true;
-        ++b.vector;
-      }
-  }
+  while (taken.count(b.vector)) ++b.vector;
   if (b.vector > kLastVector)
     throw std::runtime_error(dev.name() + ": no free MSI vector (the harness driver has 0x40-0xDF)");
   b.interrupts = pci.irq().count(b.vector);

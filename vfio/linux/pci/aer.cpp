@@ -11,28 +11,26 @@
 namespace vfiosim::kernel {
 
 namespace {
-// pci_enable_pcie_error_reporting() on `dev` and everything below it.
-void enable_reporting_below(PciCore& pci, pci_dev& dev) {
-  if (dev.is_pcie()) {
-    const int reg = dev.pcie_cap + PCI_EXP_DEVCTL;
-    const uint32_t ctl = pci.read_config(dev, reg, 2);
-    pci.write_config(dev, reg, 2,
-                     ctl | PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE | PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE);
-  }
-  if (dev.subordinate)
-    for (pci_dev* child : dev.subordinate->devices) enable_reporting_below(pci, *child);
+// pci_enable_pcie_error_reporting() on one device.
+void enable_reporting(PciCore& pci, pci_dev& dev) {
+  if (!dev.is_pcie()) return;
+  const int reg = dev.pcie_cap + PCI_EXP_DEVCTL;
+  const uint32_t ctl = pci.read_config(dev, reg, 2);
+  pci.write_config(dev, reg, 2,
+                   ctl | PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE | PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE);
 }
 }  // namespace
 
 void aer_enable_rootport(PciCore& pci, pci_dev& rp) {
   if (!rp.is_pcie() || rp.pcie_type() != PCI_EXP_TYPE_ROOT_PORT) return;
-  const int aer = pci.find_ext_capability(rp.bus->number, rp.devfn, PCI_EXT_CAP_ID_ERR);
+  const int aer = rp.aer_cap;
   if (!aer) return;
   // Clear what firmware left: Root Error Status, correctable and uncorrectable status (RW1C).
   pci.write_config(rp, aer + PCI_ERR_ROOT_STATUS, 4, pci.read_config(rp, aer + PCI_ERR_ROOT_STATUS, 4));
   pci.write_config(rp, aer + PCI_ERR_COR_STATUS, 4, pci.read_config(rp, aer + PCI_ERR_COR_STATUS, 4));
   pci.write_config(rp, aer + PCI_ERR_UNCOR_STATUS, 4, pci.read_config(rp, aer + PCI_ERR_UNCOR_STATUS, 4));
-  enable_reporting_below(pci, rp);
+  enable_reporting(pci, rp);  // set_downstream_devices_error_reporting()
+  if (rp.subordinate) pci_walk_bus(rp.subordinate, [&](pci_dev& d) { enable_reporting(pci, d); });
   const uint32_t cmd = pci.read_config(rp, aer + PCI_ERR_ROOT_COMMAND, 4);
   pci.write_config(rp, aer + PCI_ERR_ROOT_COMMAND, 4,
                    cmd | PCI_ERR_ROOT_CMD_COR_EN | PCI_ERR_ROOT_CMD_NONFATAL_EN | PCI_ERR_ROOT_CMD_FATAL_EN);
@@ -61,9 +59,8 @@ pci_ers_result_t merge_result(pci_ers_result_t orig, pci_ers_result_t next) {
 // root port's reporting set-up.
 int AerService::probe(pci_dev& rp) {
   if (!rp.is_pcie() || rp.pcie_type() != PCI_EXP_TYPE_ROOT_PORT) return -ENODEV;
-  const int aer = pci_.find_ext_capability(rp.bus->number, rp.devfn, PCI_EXT_CAP_ID_ERR);
+  if (!rp.aer_cap) return -ENODEV;
   const int msi = pci_.find_capability(rp.bus->number, rp.devfn, PCI_CAP_ID_MSI);
-  if (!aer) return -ENODEV;
   if (msi) {  // pcie_port_enable_irq_vec(): MSI, one vector
     const uint32_t vector = next_vector_++;
     const uint32_t flags = pci_.read_config(rp, msi + PCI_MSI_FLAGS, 2);
@@ -87,8 +84,7 @@ void AerService::remove(pci_dev& rp) {
       ports_.erase(it);
       break;
     }
-  const int aer = pci_.find_ext_capability(rp.bus->number, rp.devfn, PCI_EXT_CAP_ID_ERR);
-  if (aer) pci_.write_config(rp, aer + PCI_ERR_ROOT_COMMAND, 4, 0);
+  if (rp.aer_cap) pci_.write_config(rp, rp.aer_cap + PCI_ERR_ROOT_COMMAND, 4, 0);
 }
 
 // aer_irq() and aer_isr(): the status is read and cleared in the top half, handled in the thread.
@@ -99,7 +95,7 @@ void AerService::isr_thread(uint32_t vector) {
     auto it = ports_.find(vector);
     if (it == ports_.end()) continue;  // the service left this port
     pci_dev& rp = *it->second;
-    const int aer = pci_.find_ext_capability(rp.bus->number, rp.devfn, PCI_EXT_CAP_ID_ERR);
+    const int aer = rp.aer_cap;
     const uint32_t status = pci_.read_config(rp, aer + PCI_ERR_ROOT_STATUS, 4);
     if (!(status & (PCI_ERR_ROOT_UNCOR_RCV | PCI_ERR_ROOT_COR_RCV))) continue;
     const uint32_t e_src = pci_.read_config(rp, aer + PCI_ERR_ROOT_ERR_SRC, 4);
@@ -125,7 +121,7 @@ void AerService::aer_isr_one_error(pci_dev& rp, uint32_t status, uint32_t e_src)
     kernel_warn("pci_err", msg);
     return;
   }
-  const int aer = pci_.find_ext_capability(dev->bus->number, dev->devfn, PCI_EXT_CAP_ID_ERR);
+  const int aer = dev->aer_cap;
   if (!aer) return;
   const uint32_t st = pci_.read_config(*dev, aer + PCI_ERR_UNCOR_STATUS, 4);
   const uint32_t mask = pci_.read_config(*dev, aer + PCI_ERR_UNCOR_MASK, 4);
@@ -146,19 +142,9 @@ void AerService::aer_isr_one_error(pci_dev& rp, uint32_t status, uint32_t e_src)
   pcie_do_recovery(*dev, fatal ? pci_channel_io_frozen : pci_channel_io_normal);
 }
 
-template <typename Fn>
-void AerService::walk_bridge(pci_dev& bridge, Fn fn) {
-  if (!bridge.subordinate) {
-    fn(bridge);
-    return;
-  }
-  auto walk = [&](auto&& self, pci_bus* bus) -> void {  // pci_walk_bus(): depth first
-    for (pci_dev* d : std::vector<pci_dev*>(bus->devices)) {
-      fn(*d);
-      if (d->subordinate) self(self, d->subordinate);
-    }
-  };
-  walk(walk, bridge.subordinate);
+void AerService::walk_bridge(pci_dev& bridge, const std::function<void(pci_dev&)>& fn) {
+  if (bridge.subordinate) pci_walk_bus(bridge.subordinate, fn);
+  else fn(bridge);
 }
 
 // pcie_do_recovery(): the error's bridge (the port itself, or the device's upstream port), every
@@ -206,7 +192,7 @@ pci_ers_result_t AerService::pcie_do_recovery(pci_dev& dev, pci_channel_state_t 
     const int devsta = dev.pcie_cap + PCI_EXP_DEVSTA;
     pci_.write_config(dev, devsta, 2, pci_.read_config(dev, devsta, 2));
   }
-  if (const int aer = pci_.find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_ERR)) {
+  if (const int aer = dev.aer_cap) {
     const uint32_t st = pci_.read_config(dev, aer + PCI_ERR_UNCOR_STATUS, 4);
     const uint32_t sev = pci_.read_config(dev, aer + PCI_ERR_UNCOR_SEVER, 4);
     if (st & ~sev) pci_.write_config(dev, aer + PCI_ERR_UNCOR_STATUS, 4, st & ~sev);

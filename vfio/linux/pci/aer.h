@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 
 #include "models/cpu/interrupt_controller.h"
@@ -38,8 +39,7 @@ class AerService {
   void isr_thread(uint32_t vector);
   void aer_isr_one_error(pci_dev& rp, uint32_t status, uint32_t e_src);
   /// Every device below `bridge` (the bridge itself without a subordinate bus): pci_walk_bridge().
-  template <typename Fn>
-  void walk_bridge(pci_dev& bridge, Fn fn);
+  void walk_bridge(pci_dev& bridge, const std::function<void(pci_dev&)>& fn);
 
   PciCore& pci_;
   PciDriverCore& drivers_;

@@ -28,6 +28,11 @@ struct resource {
   uint64_t size() const { return flags ? end - start + 1 : 0; }
 };
 
+/// A 64-bit prefetchable memory resource: one that goes in a bridge's prefetchable window.
+inline bool is_pref64(const resource& r) {
+  return (r.flags & IORESOURCE_MEM) && (r.flags & IORESOURCE_PREFETCH) && (r.flags & IORESOURCE_MEM_64);
+}
+
 constexpr int PCI_ROM_RESOURCE = 6;
 constexpr int PCI_IOV_RESOURCES = 7;      // 7-12: the SR-IOV VF BAR regions (TotalVFs x VF BAR size)
 constexpr int PCI_IOV_RESOURCE_END = 12;
@@ -73,6 +78,7 @@ struct pci_dev {
   uint8_t pcie_cap = 0;     // offset, 0 if not PCI Express
   uint8_t pcie_flags_type = 0;
   uint16_t acs_cap = 0;
+  uint16_t aer_cap = 0;  // pci_aer_init(): the AER extended capability, 0 if none
   uint8_t msix_cap = 0;
   uint8_t pm_cap = 0;       // PM capability offset (pci_pm_init)
   uint8_t vpd_cap = 0;      // VPD capability offset (pci_vpd_init)

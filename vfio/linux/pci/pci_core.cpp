@@ -167,6 +167,7 @@ void PciCore::setup_device(pci_dev& dev) {
     dev.pcie_flags_type = static_cast<uint8_t>((read_config(dev, dev.pcie_cap + PCI_EXP_FLAGS, 2) >> 4) & 0xf);
     dev.pcie_mpss = read_config(dev, dev.pcie_cap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_PAYLOAD;
     dev.acs_cap = find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_ACS);
+    dev.aer_cap = find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_ERR);
   }
   dev.msix_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_MSIX);
   pci_apply_dma_alias_quirks(dev);  // pci_fixup_device(pci_fixup_header)
@@ -329,6 +330,13 @@ void PciCore::scan(const BusSettings& settings) {
   root_->busn_end = static_cast<uint8_t>(scan_child_bus(root_.get()));
   size_and_assign();
   configure_mps(settings);
+}
+
+void pci_walk_bus(pci_bus* bus, const std::function<void(pci_dev&)>& fn) {
+  for (pci_dev* d : std::vector<pci_dev*>(bus->devices)) {
+    fn(*d);
+    if (d->subordinate) pci_walk_bus(d->subordinate, fn);
+  }
 }
 
 // pci_enable_device -> pci_enable_resources

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct BusSettings {
   /// controls (RR, CR, EC) stay off.
   std::vector<std::string> disable_acs_redir;
 };
+
+/// pci_walk_bus(): `fn` for every device on `bus` and below it, depth first.
+void pci_walk_bus(pci_bus* bus, const std::function<void(pci_dev&)>& fn);
 
 class PciCore {
  public:

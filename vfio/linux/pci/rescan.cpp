@@ -22,10 +22,6 @@ namespace {
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
-bool is_pref64(const resource& r) {
-  return (r.flags & IORESOURCE_PREFETCH) && (r.flags & IORESOURCE_MEM_64);
-}
-
 bool assigned(const resource& r) { return (r.flags & IORESOURCE_MEM) && !(r.flags & IORESOURCE_UNSET); }
 
 // The resource indices a function can own: BARs and ROM, SR-IOV BARs, a bridge's windows.

@@ -30,9 +30,6 @@ struct Item {
   uint64_t align;
 };
 
-bool is_pref64(const resource& r) {
-  return (r.flags & IORESOURCE_MEM) && (r.flags & IORESOURCE_PREFETCH) && (r.flags & IORESOURCE_MEM_64);
-}
 
 // Sizes the windows every bridge below `bus` needs; returns the bytes `bus` needs in each window.
 std::pair<uint64_t, uint64_t> size_bus(pci_bus* bus, std::vector<Item>& mem, std::vector<Item>& pref) {

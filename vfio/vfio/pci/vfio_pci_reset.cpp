@@ -47,13 +47,7 @@ int VfioPci::hot_reset_scope(vfio_pci_core_device& v, std::vector<pci_dev*>& out
   pci_bus* bus = v.pdev->bus;
   if (!bus || !bus->self) return -ENODEV;  // no parent bridge to reset the bus
   out.clear();
-  auto walk = [&](auto&& self, pci_bus* b) -> void {
-    for (pci_dev* d : b->devices) {
-      out.push_back(d);
-      if (d->subordinate) self(self, d->subordinate);
-    }
-  };
-  walk(walk, bus);
+  pci_walk_bus(bus, [&](pci_dev& d) { out.push_back(&d); });
   return 0;
 }
 

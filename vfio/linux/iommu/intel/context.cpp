@@ -64,8 +64,7 @@ void IntelIommu::domain_detach_iommu(dmar_domain& d, intel_iommu& iommu) {
 // force-snooping domain refuses a unit without snoop control (-EOPNOTSUPP); a domain with
 // mappings above the unit's width refuses it (-EFAULT); otherwise the domain takes the unit's
 // width and drops page-table levels the unit cannot walk.
-int IntelIommu::prepare_domain_attach_device(dmar_domain& d, pci_dev& dev) {
-  intel_iommu* iommu = device_to_iommu(dev);
+int IntelIommu::prepare_domain_attach_device(dmar_domain& d, pci_dev& dev, intel_iommu* iommu) {
   if (!iommu) return -ENODEV;
   if (d.force_snooping && !(iommu->ecap & ECAP_SC)) return -EOPNOTSUPP;
   if (d.identity) return 0;
@@ -191,8 +190,8 @@ int IntelIommu::attach_dev(iommu_domain& domain, pci_dev& dev) {
   auto& d = static_cast<dmar_domain&>(domain);
   if (d.devices.count(&dev)) return 0;
   if (dev_domain_.count(&dev)) dmar_remove_one_dev_info(dev);
-  if (int ret = prepare_domain_attach_device(d, dev)) return ret;
   intel_iommu* u = device_to_iommu(dev);
+  if (int ret = prepare_domain_attach_device(d, dev, u)) return ret;
   if (int ret = domain_attach_iommu(d, *u)) return ret;
   d.devices.insert(&dev);
   dev_domain_[&dev] = &d;

@@ -158,7 +158,7 @@ class IntelIommu : public IommuDriver {
   void domain_detach_iommu(dmar_domain& d, intel_iommu& iommu);
   void domain_update_iommu_cap(dmar_domain& d);
   int domain_update_iommu_superpage() const;
-  int prepare_domain_attach_device(dmar_domain& d, pci_dev& dev);
+  int prepare_domain_attach_device(dmar_domain& d, pci_dev& dev, intel_iommu* iommu);
   void dmar_remove_one_dev_info(pci_dev& dev);
 
   // Context entries (context.cpp)
