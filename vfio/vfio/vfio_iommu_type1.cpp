@@ -126,7 +126,18 @@ int VfioIommuType1::iommu_map_all(vfio_iommu* iommu, uint64_t iova, uint64_t phy
 }
 
 // vfio_pin_map_dma(): pin in batches, map each physically contiguous run, account locked_vm.
+// As in the kernel, the dma is marked IOMMU-mapped on every way out, failures included, so the
+// caller's vfio_remove_dma() unmaps whatever runs were mapped before the failure (an early
+// return here once left them in the IOMMU: the device could still reach the pages).
 int VfioIommuType1::pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size) {
+  const int ret = pin_map_runs(iommu, dma, size);
+  dma->iommu_mapped = true;
+  return ret;
+}
+
+// The loop of vfio_pin_map_dma(): vfio_pin_pages_remote() then vfio_iommu_map() per run, stopping
+// at the first error with dma->size covering exactly the runs that are mapped and accounted.
+int VfioIommuType1::pin_map_runs(vfio_iommu* iommu, vfio_dma* dma, uint64_t size) {
   Task* t = dma->task;
   const uint64_t limit = t->rlimit_memlock >> 12;
   const uint64_t batch = params.disable_hugepages ? 1 : kBatch;
@@ -154,7 +165,7 @@ int VfioIommuType1::pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size)
       lock_acct(dma, static_cast<int64_t>(run), false);
       dma->locked_vm += run;
       if (int ret = iommu_map_all(iommu, dma->iova + dma->size, pfns[i], run * kPage, dma->prot)) {
-        lock_acct(dma, -static_cast<int64_t>(run), false);
+        lock_acct(dma, -static_cast<int64_t>(run), false);  // vfio_unpin_pages_remote(..., true)
         dma->locked_vm -= run;
         costs_.charge(Cost::UnpinUserPage, npages - i);
         return ret;
@@ -163,7 +174,6 @@ int VfioIommuType1::pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size)
       i += run;
     }
   }
-  dma->iommu_mapped = true;
   return 0;
 }
 

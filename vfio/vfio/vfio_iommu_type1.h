@@ -137,6 +137,7 @@ class VfioIommuType1 {
   long unmap_dma(vfio_iommu* iommu, uint64_t arg);
   int dma_do_unmap(vfio_iommu* iommu, uint64_t iova, uint64_t& size, uint32_t flags, const ::vfio_bitmap* bitmap);
   int pin_map_dma(vfio_iommu* iommu, vfio_dma* dma, uint64_t size);
+  int pin_map_runs(vfio_iommu* iommu, vfio_dma* dma, uint64_t size);
   long vaddr_get_pfns(Task* t, uint64_t vaddr, uint64_t npages, std::vector<uint64_t>& pfns, bool& rsvd);
   void remove_dma(vfio_iommu* iommu, vfio_dma* dma);
   void unmap_unpin_reaccount(vfio_iommu* iommu);

@@ -1,0 +1,111 @@
+// DMA isolation on type1's error paths (the reliability issue's audit): a MAP_DMA that fails
+// part-way must leave no IOVA of it reachable in any IOMMU domain, no page charged and no
+// vfio_dma behind. vfio_pin_map_dma() marks the dma IOMMU-mapped before its error clean-up so that
+// vfio_remove_dma() unmaps the runs it did map; the port once returned early and left them.
+#include "tests/conformance/emulated_machine.h"
+
+#include "vfio/linux/kernel/fault_inject.h"
+
+using namespace vfiosim;
+using namespace vfiosim::kernel;
+using namespace vfiosim::emulated_test;
+
+namespace {
+
+// 01:00.0 on vfio-pci, its group (1) in a fresh type1v2 container.
+struct Physical {
+  int container = -1, group = -1;
+};
+Physical bind_physical(Machine& m, Task& t) {
+  PciPlatform& pci = *m.platform->pci();
+  pci_dev* dev = pci.kernel().find("0000:01:00.0");
+  pci.drivers().unbind(*pci.drivers().find_driver("vfiosim-dmae"), *dev);
+  pci.drivers().set_driver_override(*dev, "vfio-pci");
+  pci.drivers().probe_device(*dev);
+  Physical p;
+  {
+    CurrentScope cs(t);
+    p.container = pci.vfs().open(t, "/dev/vfio/vfio");
+    p.group = pci.vfs().open(t, "/dev/vfio/1");
+  }
+  EXPECT_EQ(m.sys_ioctl(t, p.group, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&p.container, sizeof p.container)), 0);
+  EXPECT_EQ(m.sys_ioctl(t, p.container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+  return p;
+}
+
+// What the IOMMU translates for the device's group at each page of [iova, iova + size).
+size_t translated_pages(Machine& m, uint64_t iova, uint64_t size) {
+  IommuCore& core = *m.platform->pci()->iommu();
+  iommu_group* g = core.iommu_group_get(*m.platform->pci()->kernel().find("0000:01:00.0"));
+  size_t n = 0;
+  for (uint64_t off = 0; g && g->domain && off < size; off += 4096) n += core.iommu_iova_to_phys(g->domain, iova + off) != 0;
+  if (g) core.iommu_group_put(g);
+  return n;
+}
+
+}  // namespace
+
+// RLIMIT_MEMLOCK is hit on the second pin batch: the first 2 MiB were pinned and mapped when
+// the MAP fails with ENOMEM; afterwards none of the 4 MiB translates and nothing is charged.
+TEST(VfioIsolation, MapFailingAtTheMemlockLimitLeavesNothingMapped) {
+  Machine m;
+  long map = 0, retry = -1;
+  size_t mapped_after_failure = 1, mapped_after_retry = 0;
+  uint64_t locked = 1;
+  uint32_t avail_before = 0, avail_after = 1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    Physical p = bind_physical(m, t);
+    const uint64_t buf = t.mmap_anonymous(4 << 20, false);
+    avail_before = m.dma_avail(t, p.container);
+    t.rlimit_memlock = 3 << 20;
+    map = m.map(t, p.container, buf, 0, 4 << 20, RW);
+    mapped_after_failure = translated_pages(m, 0, 4 << 20);
+    locked = t.mm()->locked_vm;
+    avail_after = m.dma_avail(t, p.container);
+    t.rlimit_memlock = 8 << 20;
+    retry = m.map(t, p.container, buf, 0, 4 << 20, RW);  // the range is free again
+    mapped_after_retry = translated_pages(m, 0, 4 << 20);
+    t.close_all();
+    { CurrentScope s(t); }
+    m.platform->pci()->shutdown();
+  });
+  EXPECT_EQ(map, -ENOMEM);
+  EXPECT_EQ(mapped_after_failure, 0u) << "pages of a failed MAP_DMA stay reachable by the device";
+  EXPECT_EQ(locked, 0u);
+  EXPECT_EQ(avail_after, avail_before);
+  EXPECT_EQ(retry, 0);
+  EXPECT_EQ(mapped_after_retry, 1024u);
+  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+}
+
+// A page of the buffer that is not there (a hole right after the first batch) fails the pin
+// with EFAULT after a whole batch was mapped: the same clean-up applies.
+TEST(VfioIsolation, MapFailingOnAHoleInTheBufferLeavesNothingMapped) {
+  Machine m;
+  long map = 0;
+  size_t mapped = 1;
+  uint64_t locked = 1;
+  sctest::run_in_thread([&] {
+    m.platform->wait_until_booted();
+    Task& t = m.platform->pci()->task("qemu");
+    Physical p = bind_physical(m, t);
+    // Areas go downwards: [buf, +2 MiB) then a page that is unmapped again, then the rest.
+    t.mmap_anonymous(2 << 20, false);
+    const uint64_t hole = t.mmap_anonymous(4096, false);
+    const uint64_t buf = t.mmap_anonymous(2 << 20, false);
+    EXPECT_EQ(buf + (2 << 20), hole);
+    EXPECT_EQ(t.munmap(hole, 4096), 0);
+    map = m.map(t, p.container, buf, 0, 4 << 20, RW);
+    mapped = translated_pages(m, 0, 4 << 20);
+    locked = t.mm()->locked_vm;
+    t.close_all();
+    { CurrentScope s(t); }
+    m.platform->pci()->shutdown();
+  });
+  EXPECT_EQ(map, -EFAULT);
+  EXPECT_EQ(mapped, 0u);
+  EXPECT_EQ(locked, 0u);
+  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+}
