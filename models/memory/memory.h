@@ -23,7 +23,11 @@ namespace vfiosim {
 
 class Memory : public sc_core::sc_module {
  public:
-  tlm_utils::multi_passthrough_target_socket<Memory> port;
+  /// Any number of initiators, none included: a platform with memory and nothing that masters
+  /// it (no DMA master, no PCI) is valid.
+  tlm_utils::multi_passthrough_target_socket<Memory, 32, tlm::tlm_base_protocol_types, 0,
+                                             sc_core::SC_ZERO_OR_MORE_BOUND>
+      port;
 
   Memory(const sc_core::sc_module_name& name, const MemoryParams& params, stats::Group& parent);
 

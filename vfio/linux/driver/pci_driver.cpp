@@ -45,61 +45,107 @@ bool PciDriverCore::matches(const pci_driver& drv, const pci_dev& dev) const {
   return drv.id_table && drv.id_table(dev);
 }
 
-int PciDriverCore::bind(pci_driver& drv, pci_dev& dev) {
+// __driver_probe_device() and really_probe() with the PCI bus's probe (pci_device_probe,
+// local_pci_probe), called with the device lock held. Returns 0 when bound; a negative errno when
+// the device cannot be probed at all (being removed: -ENODEV, bound: -EBUSY, the DMA set-up
+// failed); the probe's own error as a positive number (v6.1 flips it so that a caller trying
+// every driver can tell it apart and go on to the next one).
+int PciDriverCore::really_probe(pci_driver& drv, pci_dev& dev) {
   Binding& b = binding(dev);
+  if (dev.dev.dead) return -ENODEV;  // dev->p->dead
   if (b.driver) return -EBUSY;
-  if (!matches(drv, dev)) return -ENODEV;
-  // pci_device_can_probe(): a VF of a PF with sriov_drivers_autoprobe off needs driver_override.
-  if (dev.is_virtfn && dev.physfn && dev.physfn->sriov && !dev.physfn->sriov->drivers_autoprobe && !b.override_name)
-    return -ENODEV;
   // pci_dma_configure(): a driver that uses the kernel DMA API takes the group's default domain
   // (iommu_device_use_default_domain), which fails with -EBUSY while userspace owns the group.
   if (!drv.driver_managed_dma && dma_configure) {
     if (int ret = dma_configure(dev)) return ret;
   }
-  // local_pci_probe(): a usage reference across probe; dev->driver (and so dev->driver->pm) is
-  // set for the probe to see.
-  pm_runtime_get_sync(dev);
-  dev.power.ops = drv.pm;
-  const int ret = drv.probe ? drv.probe(dev) : 0;
+  int ret = 0;
+  // pci_device_can_probe(): a VF of a PF with sriov_drivers_autoprobe off needs driver_override.
+  if (dev.is_virtfn && dev.physfn && dev.physfn->sriov && !dev.physfn->sriov->drivers_autoprobe && !b.override_name) {
+    ret = -ENODEV;
+  } else {
+    // local_pci_probe(): a usage reference across probe; dev->driver (and so dev->driver->pm) is
+    // set for the probe to see.
+    pm_runtime_get_sync(dev);
+    dev.power.ops = drv.pm;
+    ret = drv.probe ? drv.probe(dev) : 0;
+    if (ret) {
+      dev.power.ops = nullptr;
+      pm_runtime_put(dev);
+    }
+  }
   if (ret == 0) {
     b.driver = &drv;
     notify(BUS_NOTIFY_BOUND_DRIVER, dev);
-  } else {
-    dev.power.ops = nullptr;
-    pm_runtime_put(dev);
-    if (!drv.driver_managed_dma && dma_cleanup) dma_cleanup(dev);
+    return 0;
   }
-  return ret;
+  // call_driver_probe(): -ENODEV and -ENXIO reject the match quietly; any other error is logged.
+  if (ret != -ENODEV && ret != -ENXIO)
+    kernel_warn("pr_warn", drv.name + ": probe of " + dev.name() + " failed with error " + std::to_string(ret));
+  if (!drv.driver_managed_dma && dma_cleanup) dma_cleanup(dev);
+  return -ret;
 }
 
-int PciDriverCore::unbind(pci_driver& drv, pci_dev& dev) {
+// bind_store(): the driver must match; device_driver_attach() probes under the device lock.
+// The caller's reference keeps `dev` alive if it is removed while the probe sleeps.
+int PciDriverCore::bind(pci_driver& drv, pci_dev& dev) {
+  device_ref ref(&dev.dev);
+  if (!matches(drv, dev)) return -ENODEV;
+  device_lock_guard lock(&dev.dev);
+  const int ret = really_probe(drv, dev);
+  return ret > 0 ? -ret : ret;  // device_driver_attach(): probe errors as negative errnos
+}
+
+// __device_release_driver() with the PCI bus's remove (pci_device_remove), device lock held.
+void PciDriverCore::release_driver(pci_dev& dev) {
   Binding& b = binding(dev);
-  if (b.driver != &drv) return -ENODEV;
+  pci_driver* drv = b.driver;
+  if (!drv) return;
   // pci_device_remove(): resumed around remove; the probe's reference goes after it.
-  if (drv.remove) {
+  if (drv->remove) {
     pm_runtime_get_sync(dev);
-    drv.remove(dev);
+    drv->remove(dev);
     pm_runtime_put_noidle(dev);
   }
   b.driver = nullptr;
   dev.power.ops = nullptr;
   pm_runtime_put(dev);
-  if (!drv.driver_managed_dma && dma_cleanup) dma_cleanup(dev);
+  if (!drv->driver_managed_dma && dma_cleanup) dma_cleanup(dev);
+}
+
+// unbind_store(): -ENODEV unless `drv` has the device; device_driver_detach() then releases it
+// under the device lock if it still has it (a removal may have come first).
+int PciDriverCore::unbind(pci_driver& drv, pci_dev& dev) {
+  device_ref ref(&dev.dev);
+  if (binding(dev).driver != &drv) return -ENODEV;
+  device_lock_guard lock(&dev.dev);
+  if (binding(dev).driver == &drv) release_driver(dev);
   return 0;
 }
 
+// bus_rescan_devices_helper() -> device_attach() -> __device_attach(): under the device lock,
+// nothing for a device being removed or already bound; otherwise each matching driver in turn
+// until one binds (a driver whose probe fails lets the next one try). Negative only when a
+// driver could not be tried at all.
 int PciDriverCore::probe_device(pci_dev& dev) {
+  device_ref ref(&dev.dev);
   if (binding(dev).driver) return 0;
-  for (const auto& d : drivers_)
-    if (matches(*d, dev)) return bind(*d, dev);
+  device_lock_guard lock(&dev.dev);
+  if (dev.dev.dead || binding(dev).driver) return 0;
+  for (const auto& d : drivers_) {
+    if (!matches(*d, dev)) continue;
+    const int ret = really_probe(*d, dev);  // __device_attach_driver()
+    if (ret <= 0) return ret;
+  }
   return 0;
 }
 
 void PciDriverCore::register_driver(std::unique_ptr<pci_driver> drv) {
   pci_driver* d = drv.get();
   drivers_.push_back(std::move(drv));
-  for (const auto& dev : pci_.devices())
+  // driver_attach(): each device under its lock (a reference held across the probe).
+  const std::vector<pci_dev*> devs = pci_.devices();
+  for (pci_dev* dev : devs)
     if (!binding(*dev).driver && matches(*d, *dev)) bind(*d, *dev);
 }
 
@@ -124,9 +170,16 @@ void PciDriverCore::device_add(pci_dev& dev) {
   probe_device(dev);  // bind() applies pci_device_can_probe()
 }
 
+// pci_stop_dev()'s device_release_driver() and device_del(): under the device lock the device
+// is killed (no probe may start on it any more, one waiting for the lock finds it dead) and its
+// driver released; then the bus notifiers.
 void PciDriverCore::device_del(pci_dev& dev) {
-  Binding& b = binding(dev);
-  if (b.driver) unbind(*b.driver, dev);  // device_release_driver()
+  device_ref ref(&dev.dev);
+  {
+    device_lock_guard lock(&dev.dev);
+    kill_device(&dev.dev);
+    release_driver(dev);
+  }
   notify(BUS_NOTIFY_DEL_DEVICE, dev);
   notify(BUS_NOTIFY_REMOVED_DEVICE, dev);
   for (auto it = bindings_.begin(); it != bindings_.end(); ++it)

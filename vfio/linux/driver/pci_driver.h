@@ -65,7 +65,8 @@ class PciDriverCore {
   int bind(pci_driver& drv, pci_dev& dev);
   /// unbind_store(): -ENODEV unless `dev` is bound to `drv`.
   int unbind(pci_driver& drv, pci_dev& dev);
-  /// drivers_probe: try every driver on an unbound device.
+  /// device_attach() (drivers_probe, a new device): try every matching driver on an unbound
+  /// device until one binds; 0, or -errno when a driver could not be tried (see really_probe).
   int probe_device(pci_dev& dev);
   /// pci_match_device() as the driver core calls it.
   bool matches(const pci_driver& drv, const pci_dev& dev) const;
@@ -93,6 +94,8 @@ class PciDriverCore {
   std::function<void(pci_dev&)> dma_cleanup;
 
  private:
+  int really_probe(pci_driver& drv, pci_dev& dev);  // device lock held
+  void release_driver(pci_dev& dev);                // __device_release_driver(), device lock held
   struct Binding {
     pci_dev* dev;
     pci_driver* driver = nullptr;

@@ -38,7 +38,7 @@ iommu_group* IommuGroups::get_pci_alias_group(pci_dev& dev, std::bitset<256>& de
   devfns.set(dev.devfn & 0xff);
   if (dev.iommu_group) return dev.iommu_group;
   for (const auto& tmp : pci_.devices()) {
-    if (tmp.get() == &dev || tmp->bus != dev.bus) continue;
+    if (tmp == &dev || tmp->bus != dev.bus) continue;
     if (pci_devs_are_dma_aliases(dev, *tmp)) {
       if (iommu_group* g = get_pci_alias_group(*tmp, devfns)) return g;
       if (iommu_group* g = get_pci_function_alias_group(*tmp, devfns)) return g;
@@ -52,7 +52,7 @@ iommu_group* IommuGroups::get_pci_alias_group(pci_dev& dev, std::bitset<256>& de
 iommu_group* IommuGroups::get_pci_function_alias_group(pci_dev& dev, std::bitset<256>& devfns) {
   if (!dev.multifunction || pci_acs_enabled(pci_, dev, REQ_ACS_FLAGS)) return nullptr;
   for (const auto& tmp : pci_.devices()) {
-    if (tmp.get() == &dev || tmp->bus != dev.bus || tmp->slot() != dev.slot() ||
+    if (tmp == &dev || tmp->bus != dev.bus || tmp->slot() != dev.slot() ||
         pci_acs_enabled(pci_, *tmp, REQ_ACS_FLAGS))
       continue;
     if (iommu_group* g = get_pci_alias_group(*tmp, devfns)) return g;

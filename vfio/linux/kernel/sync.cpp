@@ -66,6 +66,7 @@ void LockChecker::reset() {
 
 void LockChecker::acquire(const std::string& cls, const void* lock) {
   auto& held = held_[current_thread()];
+  const bool novalidate = novalidate_.count(cls) != 0;
   for (const auto& [h, l] : held) {
     if (l == lock) {
       if (reported_.insert({cls, cls}).second)
@@ -73,6 +74,7 @@ void LockChecker::acquire(const std::string& cls, const void* lock) {
       continue;
     }
     if (h == cls) continue;  // two locks of one class (nesting annotations are not modelled)
+    if (novalidate || novalidate_.count(h)) continue;  // lockdep_set_novalidate_class()
     edges_.insert({h, cls});
     if (edges_.count({cls, h}) && reported_.insert({h, cls}).second && reported_.insert({cls, h}).second) {
       ++inversions_;

@@ -56,12 +56,16 @@ class LockChecker {
   std::vector<std::string> held_by_current() const;
   uint64_t inversions() const { return inversions_; }
   void reset();
+  /// lockdep_set_novalidate_class(): locks of `cls` are never ordered against others (the
+  /// kernel's device mutex); recursion on one lock is still reported.
+  void set_novalidate_class(const std::string& cls) { novalidate_.insert(cls); }
 
  private:
   std::map<const void*, std::vector<std::pair<std::string, const void*>>> held_;  // per thread
   std::set<std::pair<std::string, std::string>> edges_;
   std::set<std::pair<std::string, std::string>> reported_;
   uint64_t inversions_ = 0;
+  std::set<std::string> novalidate_;
 };
 
 // ---- struct mutex ----

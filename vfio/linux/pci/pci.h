@@ -5,11 +5,13 @@
 #include <linux/pci_regs.h>
 
 #include <bitset>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "vfio/linux/base/core.h"
 #include "vfio/linux/base/power.h"
 
 namespace vfiosim::kernel {
@@ -68,6 +70,9 @@ struct pci_sriov {
 };
 
 struct pci_dev {
+  /// The embedded struct device: its reference count keeps the pci_dev alive (pci_dev_get);
+  /// pci_release_dev() frees it with the last put.
+  struct device dev;
   pci_bus* bus = nullptr;
   unsigned int devfn = 0;
   uint16_t vendor = 0;
@@ -123,5 +128,21 @@ struct pci_bus {
 
 /// "0000:bb:dd.f"
 std::string pci_name(uint8_t bus, unsigned int devfn);
+
+/// to_pci_dev(): the pci_dev a struct device is embedded in.
+inline pci_dev* to_pci_dev(device* d) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  return d ? reinterpret_cast<pci_dev*>(reinterpret_cast<char*>(d) - offsetof(pci_dev, dev)) : nullptr;
+#pragma GCC diagnostic pop
+}
+/// pci_dev_get() / pci_dev_put(): get_device() / put_device() of the embedded device.
+inline pci_dev* pci_dev_get(pci_dev* p) {
+  if (p) get_device(&p->dev);
+  return p;
+}
+inline void pci_dev_put(pci_dev* p) {
+  if (p) put_device(&p->dev);
+}
 
 }  // namespace vfiosim::kernel

@@ -24,6 +24,25 @@ std::string pci_dev::name() const { return pci_name(bus ? bus->number : 0, devfn
 
 PciCore::PciCore(HostPort& cpu, const HostBridgeInfo& bridge) : cpu_(cpu), bridge_(bridge) {}
 
+// The list's references go with the core; a device still referenced elsewhere at that point is
+// a leak the end-of-run check reports (struct devices left).
+PciCore::~PciCore() {
+  for (pci_dev* d : devs_) pci_dev_put(d);
+}
+
+namespace {
+// pci_alloc_dev(): a pci_dev with its struct device initialised; pci_release_dev() frees it.
+pci_dev* new_pci_dev(pci_bus* bus, unsigned devfn) {
+  auto* d = new pci_dev();
+  device_initialize(&d->dev);
+  d->dev.release = [](device* dev) { delete to_pci_dev(dev); };  // pci_release_dev()
+  d->bus = bus;
+  d->devfn = devfn;
+  d->dev.init_name = d->name();
+  return d;
+}
+}  // namespace
+
 uint64_t PciCore::ecam(uint8_t bus, unsigned devfn, int where) const {
   return bridge_.ecam_base + (uint64_t{bus} << 20) + (uint64_t{devfn & 0xff} << 12) + static_cast<uint64_t>(where);
 }
@@ -78,14 +97,14 @@ uint16_t PciCore::find_ext_capability(uint8_t bus, unsigned devfn, int cap) {
 }
 
 pci_dev* PciCore::get_bus_and_slot(uint8_t bus, unsigned devfn) const {
-  for (const auto& d : devs_)
-    if (d->bus->number == bus && d->devfn == devfn) return d.get();
+  for (pci_dev* d : devs_)
+    if (d->bus->number == bus && d->devfn == devfn) return d;
   return nullptr;
 }
 
 pci_dev* PciCore::find(const std::string& name) const {
-  for (const auto& d : devs_)
-    if (d->name() == name) return d.get();
+  for (pci_dev* d : devs_)
+    if (d->name() == name) return d;
   return nullptr;
 }
 
@@ -221,29 +240,34 @@ void PciCore::assign_irq(pci_dev& dev) {
 
 // pci_alloc_dev() + list_add to the bus: the caller sets the IDs and calls pci_setup_device().
 pci_dev& PciCore::pci_alloc_dev(pci_bus* bus, unsigned devfn) {
-  auto dev = std::make_unique<pci_dev>();
-  dev->bus = bus;
-  dev->devfn = devfn;
-  pci_dev* d = dev.get();
-  devs_.push_back(std::move(dev));
+  pci_dev* d = new_pci_dev(bus, devfn);
+  devs_.push_back(d);
   bus->devices.push_back(d);
   return *d;
 }
 
-// pci_destroy_dev(): off the bus and freed (after device_del).
+// pci_destroy_dev(): off the bus, and the core's reference put (after device_del); the pci_dev is
+// freed when whoever still holds one (a probe sleeping in a config access) lets go. A removed
+// bridge's bus stays allocated until the core goes, since such a holder may still use dev->bus
+// (the kernel keeps it by reference, pci_bus_get in pci_alloc_dev).
 void PciCore::pci_destroy_dev(pci_dev* dev) {
   auto& list = dev->bus->devices;
   list.erase(std::remove(list.begin(), list.end(), dev), list.end());
   if (pci_bus* child = dev->subordinate) {  // pci_remove_bus(): a bridge's (now empty) bus goes with it
     auto& kids = dev->bus->children;
     kids.erase(std::remove(kids.begin(), kids.end(), child), kids.end());
-    buses_.erase(std::remove_if(buses_.begin(), buses_.end(), [&](const auto& b) { return b.get() == child; }),
-                 buses_.end());
+    for (auto it = buses_.begin(); it != buses_.end(); ++it)
+      if (it->get() == child) {
+        removed_buses_.push_back(std::move(*it));
+        buses_.erase(it);
+        break;
+      }
     dev->subordinate = nullptr;
   }
   for (auto it = devs_.begin(); it != devs_.end(); ++it)
-    if (it->get() == dev) {
+    if (*it == dev) {
       devs_.erase(it);
+      pci_dev_put(dev);
       return;
     }
 }
@@ -251,13 +275,10 @@ void PciCore::pci_destroy_dev(pci_dev* dev) {
 pci_dev* PciCore::scan_single_device(pci_bus* bus, unsigned devfn) {
   const uint32_t id = bus_read_config(bus->number, devfn, PCI_VENDOR_ID, 4);
   if (id == 0xffffffff || id == 0 || (id & 0xffff) == 0xffff) return nullptr;  // pci_bus_read_dev_vendor_id
-  auto dev = std::make_unique<pci_dev>();
-  dev->bus = bus;
-  dev->devfn = devfn;
-  dev->vendor = static_cast<uint16_t>(id & 0xffff);
-  dev->device = static_cast<uint16_t>(id >> 16);
-  pci_dev* d = dev.get();
-  devs_.push_back(std::move(dev));
+  pci_dev* d = new_pci_dev(bus, devfn);
+  d->vendor = static_cast<uint16_t>(id & 0xffff);
+  d->device = static_cast<uint16_t>(id >> 16);
+  devs_.push_back(d);
   bus->devices.push_back(d);
   setup_device(*d);
   return d;

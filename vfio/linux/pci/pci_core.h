@@ -37,6 +37,12 @@ void pci_walk_bus(pci_bus* bus, const std::function<void(pci_dev&)>& fn);
 class PciCore {
  public:
   PciCore(HostPort& cpu, const HostBridgeInfo& bridge);
+  ~PciCore();
+  PciCore(const PciCore&) = delete;
+  PciCore& operator=(const PciCore&) = delete;
+
+  /// pci_lock_rescan_remove(): serialises rescans and removals (pci_rescan_remove_lock).
+  mutex& rescan_remove_lock() { return rescan_remove_lock_; }
 
   // drivers/pci/access.c
   uint32_t bus_read_config(uint8_t bus, unsigned devfn, int where, int size);
@@ -49,7 +55,8 @@ class PciCore {
   void scan(const BusSettings& settings);
 
   pci_bus* root_bus() { return root_.get(); }
-  const std::vector<std::unique_ptr<pci_dev>>& devices() const { return devs_; }
+  /// The devices the PCI core knows (each list entry holds a reference, put by pci_destroy_dev).
+  const std::vector<pci_dev*>& devices() const { return devs_; }
   /// pci_get_domain_bus_and_slot(0, bus, devfn)
   pci_dev* get_bus_and_slot(uint8_t bus, unsigned devfn) const;
   pci_dev* find(const std::string& name) const;  // by "0000:bb:dd.f"
@@ -124,9 +131,11 @@ class PciCore {
   HostBridgeInfo bridge_;
   std::unique_ptr<pci_bus> root_;
   std::vector<std::unique_ptr<pci_bus>> buses_;
-  std::vector<std::unique_ptr<pci_dev>> devs_;
+  std::vector<std::unique_ptr<pci_bus>> removed_buses_;  // buses of removed bridges
+  std::vector<pci_dev*> devs_;
   uint64_t config_accesses_ = 0;
   BusSettings settings_;
+  mutex rescan_remove_lock_{"pci_rescan_remove_lock"};
 };
 
 }  // namespace vfiosim::kernel

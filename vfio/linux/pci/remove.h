@@ -10,7 +10,10 @@
 
 namespace vfiosim::kernel {
 
-/// pci_stop_and_remove_bus_device_locked()
+/// pci_stop_and_remove_bus_device(): the caller holds pci_lock_rescan_remove().
 void pci_stop_and_remove_bus_device(PciCore& pci, PciDriverCore& drivers, pci_dev& dev);
+/// pci_stop_and_remove_bus_device_locked(): takes the rescan/remove lock; a device that another
+/// removal took away while this one waited for it is left alone.
+void pci_stop_and_remove_bus_device_locked(PciCore& pci, PciDriverCore& drivers, pci_dev& dev);
 
 }  // namespace vfiosim::kernel

@@ -67,6 +67,7 @@ pci_dev* Sysfs::device(const std::string& bdf) const { return pci_.find(bdf); }
 // pci_rescan_bus() under pci_lock_rescan_remove(), then pci_bus_add_devices(): every new
 // function is added to the driver core (bus notifiers, then a driver probe), parents first.
 void Sysfs::rescan(pci_bus* bus) {
+  mutex_guard lock(pci_.rescan_remove_lock());
   for (pci_dev* d : pci_.pci_rescan_bus(bus)) drivers_.device_add(*d);
 }
 
@@ -140,6 +141,7 @@ SysfsResult Sysfs::write(const std::string& path, const std::string& value) {
   if (p.size() == 6 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "devices") {
     pci_dev* dev = device(p[4]);
     if (!dev) return error(ENOENT);
+    device_ref ref(&dev->dev);  // the open attribute keeps the device while its store sleeps
     if (p[5] == "driver_override") {
       const int err = drivers_.set_driver_override(*dev, value);
       return err ? error(-err) : SysfsResult{written, {}, {}};
@@ -147,7 +149,7 @@ SysfsResult Sysfs::write(const std::string& path, const std::string& value) {
     if (p[5] == "remove") {  // remove_store(): kstrtoul, and only a non-zero value removes
       unsigned long v = 0;
       if (!parse_ulong(bdf, v)) return error(EINVAL);
-      if (v) pci_stop_and_remove_bus_device(pci_, drivers_, *dev);
+      if (v) pci_stop_and_remove_bus_device_locked(pci_, drivers_, *dev);
       return {written, {}, {}};
     }
     if (p[5] == "rescan") {  // dev_rescan_store(): the device's own bus
@@ -183,10 +185,11 @@ SysfsResult Sysfs::write(const std::string& path, const std::string& value) {
     return {written, {}, {}};
   }
   if (p.size() == 4 && p[0] == "sys" && p[1] == "bus" && p[2] == "pci" && p[3] == "drivers_probe") {
+    // drivers_probe_store(): -ENODEV for no such device, -EINVAL when no driver could be tried;
+    // a driver whose probe failed is not an error of the write.
     pci_dev* dev = device(bdf);
-    if (!dev) return error(EINVAL);
-    const int err = drivers_.probe_device(*dev);
-    return err ? error(-err) : SysfsResult{written, {}, {}};
+    if (!dev) return error(ENODEV);
+    return drivers_.probe_device(*dev) < 0 ? error(EINVAL) : SysfsResult{written, {}, {}};
   }
   const SysfsResult dir = list(path);
   return dir.err ? dir : error(EISDIR);

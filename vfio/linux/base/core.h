@@ -1,0 +1,84 @@
+// struct device and its life cycle (include/linux/device.h, drivers/base/core.c, v6.1): the
+// kobject reference count with the release that frees the embedding object, the device lock that
+// serialises probe, unbind and removal (device_lock), and the registration state the driver core
+// checks after taking it (device_is_registered, dev->p->dead). A bus's device (pci_dev, later the
+// mdev and css devices) embeds one; whoever may sleep while using a device holds a reference, as
+// in the kernel, so a removal that runs meanwhile cannot free it.
+// Not modelled: the kobject hierarchy itself (sysfs is computed), device links, class devices,
+// devres, uevents.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "vfio/linux/kernel/sync.h"
+
+namespace vfiosim::kernel {
+
+struct iommu_group;
+
+struct device {
+  device* parent = nullptr;
+  std::string init_name;               // dev_name()
+  void* driver_data = nullptr;         // dev_get_drvdata()
+  struct iommu_group* iommu_group = nullptr;
+  /// Frees the embedding object when the last reference goes (the kernel warns without one).
+  std::function<void(device*)> release;
+
+  // drivers/base private state (struct device_private / kobject)
+  kref kobj;                           // kobject_init(): one reference from device_initialize()
+  mutex lock{"&dev->mutex"};           // device_lock(); lockdep does not order it (novalidate)
+  bool registered = false;             // device_add() done, device_del() not yet
+  bool dead = false;                   // kill_device(): no driver may bind any more
+
+  device() = default;
+  device(const device&) = delete;
+  device& operator=(const device&) = delete;
+};
+
+inline const std::string& dev_name(const device& dev) { return dev.init_name; }
+
+/// device_initialize(): one reference, not registered.
+void device_initialize(device* dev);
+/// get_device() / put_device(): nullptr is allowed; the last put calls dev->release.
+device* get_device(device* dev);
+void put_device(device* dev);
+/// device_is_registered()
+inline bool device_is_registered(const device* dev) { return dev->registered; }
+
+inline void device_lock(device* dev) { dev->lock.lock(); }
+inline bool device_trylock(device* dev) { return dev->lock.trylock(); }
+inline void device_unlock(device* dev) { dev->lock.unlock(); }
+
+/// kill_device(): under the device lock; true if it was alive until now.
+bool kill_device(device* dev);
+
+/// A reference for a scope: get_device() now, put_device() at the end.
+class device_ref {
+ public:
+  explicit device_ref(device* dev) : dev_(get_device(dev)) {}
+  ~device_ref() { put_device(dev_); }
+  device_ref(const device_ref&) = delete;
+  device_ref& operator=(const device_ref&) = delete;
+  device* get() const { return dev_; }
+
+ private:
+  device* dev_;
+};
+
+/// device_lock()/device_unlock() for a scope.
+class device_lock_guard {
+ public:
+  explicit device_lock_guard(device* dev) : dev_(dev) { device_lock(dev_); }
+  ~device_lock_guard() { device_unlock(dev_); }
+  device_lock_guard(const device_lock_guard&) = delete;
+  device_lock_guard& operator=(const device_lock_guard&) = delete;
+
+ private:
+  device* dev_;
+};
+
+/// Live struct devices (for the end-of-run leak check).
+size_t live_struct_devices();
+
+}  // namespace vfiosim::kernel
