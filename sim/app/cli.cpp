@@ -1,9 +1,13 @@
 #include "sim/app/cli.h"
 
 #include <cctype>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <optional>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <systemc>
@@ -33,7 +37,7 @@ int report_load_error(const std::string& file, const std::exception& e) {
     for (const auto& issue : cfg->issues())
       std::cerr << file << ": " << (issue.pointer.empty() ? "/" : issue.pointer) << ": " << issue.message << "\n";
   } else {
-    std::cerr << file << ": " << e.what() << "\n";
+    std::cerr << config::printable(file) << ": " << config::printable(e.what()) << "\n";
   }
   return kExitInvalidInput;
 }
@@ -51,6 +55,7 @@ struct RunArgs {
   std::optional<uint64_t> seed;
   bool trace = false;
   std::string max_time;
+  double max_wall = 0;  // seconds; 0: no limit
   double heartbeat = 5.0;
   bool quiet = false;
 };
@@ -59,6 +64,8 @@ int do_run(const RunArgs& a) {
   RunOptions options;
   options.trace = a.trace;
   options.heartbeat_s = a.quiet ? 0 : a.heartbeat;
+  if (a.max_wall > 0) options.max_wall_s = a.max_wall;
+  options.handle_signals = true;
   if (!a.max_time.empty()) {
     options.max_time_ps = parse_duration_ps(a.max_time);
     if (!options.max_time_ps) {
@@ -81,6 +88,11 @@ int do_run(const RunArgs& a) {
   }
   write_run_directory(options.out_dir, scenario, result);
   std::cout << result.summary << std::flush;
+  if (result.signal) {  // what ran so far is written; the shell's convention for the exit code
+    std::cerr << "vfiosim: " << (result.signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)")
+              << "; the report of what ran so far is in " << options.out_dir << "/\n";
+    return 128 + result.signal;
+  }
   if (!a.quiet) {
     const double sim_s = static_cast<double>(result.sim_ps) * 1e-12;
     log::write(log::Level::Info, "simulated " + format_ns(result.sim_ps) + " ns in " + format_fixed(result.wall_s, 3) +
@@ -91,15 +103,41 @@ int do_run(const RunArgs& a) {
   return result.passed ? kExitOk : kExitExpectationFailed;
 }
 
+// One file: loaded, validated and resolved, then elaborated as `run` would (stats named in
+// `expect`, each step's platform checks) without simulating.
+int validate_one(const std::string& f, const std::vector<std::string>& sets) {
+  try {
+    const Scenario s = load_scenario(f, LoadOptions{sets, std::nullopt});
+    log::route_systemc_reports();
+    check_elaboration(s);
+    std::cout << f << ": ok (" << s.steps.size() << " steps)\n";
+    return kExitOk;
+  } catch (const std::exception& e) {
+    return report_load_error(f, e);
+  }
+}
+
+// Each file in a child process, since SystemC elaborates only once per process.
 int do_validate(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
+  if (files.size() == 1) return validate_one(files[0], sets);
   int rc = kExitOk;
   for (const auto& f : files) {
-    try {
-      const Scenario s = load_scenario(f, LoadOptions{sets, std::nullopt});
-      std::cout << f << ": ok (" << s.steps.size() << " steps)\n";
-    } catch (const std::exception& e) {
-      rc = report_load_error(f, e);
+    std::cout << std::flush;
+    std::cerr << std::flush;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int child = validate_one(f, sets);
+      std::cout << std::flush;
+      std::cerr << std::flush;
+      _exit(child);
     }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+      std::cerr << f << ": could not be validated (" << (pid < 0 ? "fork failed" : "the check died") << ")\n";
+      rc = kExitInternalError;
+      continue;
+    }
+    if (WEXITSTATUS(status) != kExitOk && rc == kExitOk) rc = WEXITSTATUS(status);
   }
   return rc;
 }
@@ -130,6 +168,11 @@ int cli_main(int argc, char** argv) {
   run->add_option("--max-time", run_args.max_time,
                   "Stop at this simulated time (e.g. 10ms); the run then counts as not finished")
       ->capture_default_str();
+  run->add_option("--max-wall", run_args.max_wall,
+                  "Stop after this many seconds of wall time (0: no limit), naming the steps still running; "
+                  "the run then counts as not finished")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   run->add_option("--heartbeat", run_args.heartbeat, "Wall seconds between progress lines on stderr (0: none)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

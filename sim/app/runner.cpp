@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -27,21 +28,61 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Advances simulated time in slices so a heartbeat can be printed and a time limit honoured,
-// without any periodic simulation event. Returns false when the time limit stopped the run.
-bool simulate(const RunOptions& options) {
+volatile std::sig_atomic_t g_signal = 0;
+
+// The first SIGINT/SIGTERM asks the run to stop at the next slice; a second one ends the process
+// at once with the default action.
+extern "C" void on_stop_signal(int sig) {
+  if (g_signal) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  g_signal = sig;
+}
+
+// Restores the previous handlers when the run is over.
+class SignalScope {
+ public:
+  explicit SignalScope(bool enable) : enabled_(enable) {
+    if (!enabled_) return;
+    g_signal = 0;
+    old_int_ = std::signal(SIGINT, on_stop_signal);
+    old_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~SignalScope() {
+    if (!enabled_) return;
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+
+ private:
+  bool enabled_;
+  void (*old_int_)(int) = SIG_DFL;
+  void (*old_term_)(int) = SIG_DFL;
+};
+
+enum class Stop { Finished, TimeLimit, WallLimit, Signal };
+
+// Advances simulated time in slices so a heartbeat can be printed and the limits and signals
+// honoured between slices, without any periodic simulation event.
+Stop simulate(const RunOptions& options) {
   const auto wall0 = Clock::now();
   auto last_beat = wall0;
   const uint64_t slice_ps = 10'000'000;  // 10 us of simulated time per slice
   sc_core::sc_start(sc_core::SC_ZERO_TIME);
   while (sc_core::sc_pending_activity()) {
+    if (g_signal) return Stop::Signal;
+    if (options.max_wall_s && seconds_since(wall0) >= *options.max_wall_s) return Stop::WallLimit;
     const uint64_t now = ClockDomain::to_ps(sc_core::sc_time_stamp());
     const uint64_t next_event = now + ClockDomain::to_ps(sc_core::sc_time_to_pending_activity());
     // Run at least to the next event (starvation exit would otherwise not advance time), and
     // never past the time limit.
     uint64_t target = std::max(now + slice_ps, next_event);
     if (options.max_time_ps) {
-      if (next_event > *options.max_time_ps) return false;
+      if (next_event > *options.max_time_ps) return Stop::TimeLimit;
       target = std::min(target, *options.max_time_ps);
     }
     sc_core::sc_start(ClockDomain::to_time(target - now), sc_core::SC_EXIT_ON_STARVATION);
@@ -51,7 +92,7 @@ bool simulate(const RunOptions& options) {
                                        " ns in " + format_fixed(seconds_since(wall0), 1) + " s of wall time");
     }
   }
-  return true;
+  return g_signal ? Stop::Signal : Stop::Finished;
 }
 
 // Unwinds every thread still suspended in the middle of its work (a run stopped by the time limit
@@ -98,6 +139,13 @@ void check_stat_references(const Scenario& scenario, const stats::Group& root) {
 
 }  // namespace
 
+void check_elaboration(const Scenario& scenario) {
+  stats::Group root("system");
+  Platform platform("system", scenario.platform, root, scenario.seed, nullptr);
+  ScenarioDriver driver("userspace", scenario, platform, nullptr);
+  check_stat_references(scenario, root);
+}
+
 // The report lists at most this many events (in time order); stats count them all.
 constexpr size_t kMaxReportedEvents = 1000;
 
@@ -115,19 +163,35 @@ RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
   ScenarioDriver driver("userspace", scenario, platform, trace.get());
   check_stat_references(scenario, root);
 
-  const bool within_limit = simulate(options);
+  Stop stop;
+  {
+    SignalScope signals(options.handle_signals);
+    stop = simulate(options);
+  }
   const uint64_t end_ps = ClockDomain::to_ps(sc_core::sc_time_stamp());
-  const bool stalled = !within_limit || !driver.all_finished();
+  const bool stalled = stop != Stop::Finished || !driver.all_finished();
   platform.finalize(sc_core::sc_time_stamp());
   if (trace) trace->close();
 
   RunResult result;
   result.sim_ps = end_ps;
+  std::string running;
+  for (const auto& s : driver.running_steps()) running += (running.empty() ? "" : "; ") + s;
+  const std::string in_steps = running.empty() ? std::string() : " while running " + running;
   std::string stall;
-  if (!within_limit) stall = "stopped at the simulated time limit";
-  else if (!driver.all_finished()) stall = "no more events, but steps are still blocked (deadlock)";
+  if (stop == Stop::TimeLimit) {
+    stall = "stopped at the simulated time limit";
+  } else if (stop == Stop::WallLimit) {
+    stall = "stopped at the wall-time limit (--max-wall " + format_fixed(*options.max_wall_s, 1) + " s)" + in_steps;
+  } else if (stop == Stop::Signal) {
+    result.signal = g_signal;
+    stall = std::string("interrupted by ") + (g_signal == SIGINT ? "SIGINT" : "SIGTERM") + in_steps;
+  } else if (!driver.all_finished()) {
+    stall = "no more events, but steps are still blocked (deadlock)";
+  }
   result.report = build_report(scenario, driver, root, end_ps, stall, platform.describe(),
                                platform.events().to_json(kMaxReportedEvents));
+  if (result.signal) result.report["interrupted"] = true;
   // Lifetime: after every process exited and the VFIO drivers were unbound, nothing may remain.
   if (!stalled) {
     const auto leaks = platform.leaks();

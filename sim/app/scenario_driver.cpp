@@ -30,6 +30,15 @@ bool ScenarioDriver::all_finished() const {
   return true;
 }
 
+std::vector<std::string> ScenarioDriver::running_steps() const {
+  std::vector<std::string> out;
+  for (const auto& s : scenario_.steps) {
+    const StepRecord& r = records_[s.index];
+    if (r.started && !r.finished) out.push_back(s.pointer + " (" + s.name + ", process " + s.process + ")");
+  }
+  return out;
+}
+
 void ScenarioDriver::run_process(const std::string& process) {
   platform_.wait_until_booted();
   for (const auto& step : scenario_.steps) {

@@ -37,6 +37,8 @@ class ScenarioDriver : public sc_core::sc_module {
   const std::vector<StepRecord>& records() const { return records_; }
   const std::vector<nlohmann::json>& results() const { return results_; }
   bool all_finished() const;
+  /// The steps started and not finished, as "<pointer> (<name>, process <p>)".
+  std::vector<std::string> running_steps() const;
 
  private:
   void run_process(const std::string& process);

@@ -8,7 +8,7 @@ ConfigError::ConfigError(std::vector<Issue> issues)
     : std::runtime_error(render(issues)), issues_(std::move(issues)) {}
 
 ConfigError::ConfigError(std::string pointer, std::string message)
-    : ConfigError(std::vector<Issue>{{std::move(pointer), std::move(message)}}) {}
+    : ConfigError(std::vector<Issue>{{printable(pointer), printable(message)}}) {}
 
 std::string ConfigError::render(const std::vector<Issue>& issues) {
   std::string out;
@@ -24,7 +24,27 @@ void Issues::add(std::string pointer, std::string message) {
     ++dropped_;
     return;
   }
-  list_.push_back({std::move(pointer), std::move(message)});
+  list_.push_back({printable(pointer), printable(message)});
+}
+
+std::string printable(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }
 
 void Issues::raise_if_any() const {

@@ -41,6 +41,10 @@ class Issues {
   size_t dropped_ = 0;
 };
 
+/// `text` with control characters (and DEL) written as \n, \t or \xNN, so that an error message
+/// quoting the input cannot move the cursor or recolour a terminal.
+std::string printable(const std::string& text);
+
 /// The candidate closest to `word` by edit distance, or "" if none is close enough to suggest.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 

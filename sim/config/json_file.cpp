@@ -10,8 +10,9 @@
 namespace vfiosim::config {
 
 JsonSyntaxError::JsonSyntaxError(size_t line, size_t column, const std::string& message)
-    : std::runtime_error("line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + message),
-      detail_(message),
+    : std::runtime_error("line " + std::to_string(line) + ", column " + std::to_string(column) + ": " +
+                         printable(message)),
+      detail_(printable(message)),
       line_(line),
       column_(column) {}
 
@@ -46,7 +47,35 @@ std::string clean_message(const std::string& what) {
 
 }  // namespace
 
+void check_json_depth(const std::string& text, size_t max_depth) {
+  size_t depth = 0, line = 1, col = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (c == '\n') {
+      ++line;
+      col = 0;
+    } else {
+      ++col;
+    }
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        throw JsonSyntaxError(line, col, "nested deeper than " + std::to_string(max_depth) + " levels");
+    } else if ((c == ']' || c == '}') && depth) {
+      --depth;
+    }
+  }
+}
+
 nlohmann::json parse_json(const std::string& text) {
+  check_json_depth(text);  // before the parser builds (and anything walks) a deep tree
   std::vector<Frame> stack;
   Issues dups;
   using E = nlohmann::json::parse_event_t;

@@ -23,7 +23,15 @@ class JsonSyntaxError : public std::runtime_error {
   size_t column_;
 };
 
-/// Parses text; throws JsonSyntaxError on bad syntax and ConfigError on duplicate keys.
+/// How deep arrays and objects may nest in any document the simulator reads (scenarios, --set
+/// values): far beyond any real scenario, far below what recursion on the host stack survives.
+inline constexpr size_t kMaxJsonDepth = 128;
+
+/// Throws JsonSyntaxError at the bracket that opens level max_depth + 1.
+void check_json_depth(const std::string& text, size_t max_depth = kMaxJsonDepth);
+
+/// Parses text; throws JsonSyntaxError on bad syntax or too deep nesting, and ConfigError on
+/// duplicate keys.
 nlohmann::json parse_json(const std::string& text);
 
 /// Reads and parses a file; throws std::runtime_error when it cannot be read.

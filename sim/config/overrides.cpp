@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "sim/config/errors.h"
+#include "sim/config/json_file.h"
 
 namespace vfiosim::config {
 
@@ -45,6 +46,11 @@ void apply_override(nlohmann::json& doc, const std::string& assignment) {
     throw ConfigError("--set " + assignment, "expected path=value (e.g. platform.memory.latency_cycles=120)");
   const std::string ptr = override_pointer(assignment.substr(0, eq));
   const std::string text = assignment.substr(eq + 1);
+  try {
+    check_json_depth(text);
+  } catch (const JsonSyntaxError& e) {
+    throw ConfigError("--set " + assignment.substr(0, eq), "value " + e.detail());
+  }
   nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) value = text;
 

@@ -9,17 +9,15 @@ namespace vfiosim::config {
 
 namespace {
 
+// What a rejected value is, quoted only when it is a scalar (a container is never dumped: it may
+// be large or deeply nested).
 std::string got(const json& v) {
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array";
+  if (v.is_null()) return "null";
   std::string text = v.dump();
   if (text.size() > 60) text = text.substr(0, 57) + "...";
-  switch (v.type()) {
-    case json::value_t::string: return "the string " + text;
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return text;
-    default: return text;
-  }
+  return v.is_string() ? "the string " + text : text;
 }
 
 void mismatch(const Field& f, const json& v, const std::string& ptr, Issues& issues) {

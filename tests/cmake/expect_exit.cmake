@@ -1,6 +1,13 @@
-# ctest helper: run a scenario and require an exact exit code (no signal), and optionally that
-# the output (stdout and stderr together) matches a regular expression.
-execute_process(COMMAND ${VFIOSIM} run ${SCENARIO} -o ${OUT} ${ARGS}
+# ctest helper: `vfiosim run` (or -DVERB=validate) of a scenario must end with an exact exit code
+# (no signal), and optionally its output (stdout and stderr together) must match a regular
+# expression.
+if(NOT DEFINED VERB)
+  set(VERB run)
+endif()
+if(VERB STREQUAL "run")
+  set(where -o ${OUT})
+endif()
+execute_process(COMMAND ${VFIOSIM} ${VERB} ${SCENARIO} ${where} ${ARGS}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT "${rc}" STREQUAL "${EXPECT_RC}")
   message(FATAL_ERROR "vfiosim run exited '${rc}', expected ${EXPECT_RC}:\n${out}\n${err}")

@@ -1,9 +1,14 @@
 // The vfiosim executable as a user meets it: exit codes, clean stdout, output files, overrides,
 // determinism, the trace file, and the list/schema/version commands.
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -201,3 +206,50 @@ TEST(Cli, ABlockedRunStopsAtTheDefaultTimeLimit) {
   EXPECT_FALSE(report["passed"].get<bool>());
   EXPECT_LE(report["sim_time_ns"].get<double>(), 1000e9);
 }
+
+// --max-wall ends a long run at a slice boundary, names the step still running, and writes the
+// report of what ran (not finished: exit 1).
+TEST(Cli, TheWallTimeLimitEndsALongRunNamingTheStep) {
+  const fs::path out = scratch() / "run";
+  const Result r = vfiosim("run " + kSrc + "/tests/scenario/data/long_dma.json --max-wall 1 -q -o " + out.string());
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.out.find("wall-time limit (--max-wall 1.0 s) while running /steps/0 (0:dma, process main)"),
+            std::string::npos)
+      << r.out << r.err;
+  const json report = load(out / "report.json");
+  EXPECT_FALSE(report["passed"].get<bool>());
+  EXPECT_GT(report["sim_time_ns"].get<double>(), 0.0);
+}
+
+// SIGINT or SIGTERM stops the run at the next slice: the report of what ran so far is written and
+// marked interrupted, and the exit code is the shell's 128 + signal.
+class CliSignal : public ::testing::TestWithParam<int> {};
+
+TEST_P(CliSignal, StopsTheRunAndWritesTheReport) {
+  const int sig = GetParam();
+  const fs::path out = scratch() / "run";
+  const fs::path log = scratch() / "err";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string scenario = kSrc + "/tests/scenario/data/long_dma.json";
+    std::freopen(log.c_str(), "w", stderr);
+    std::freopen("/dev/null", "w", stdout);
+    execl(kBin.c_str(), kBin.c_str(), "run", scenario.c_str(), "-q", "-o", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Signal once the run is well into simulating (boot takes microseconds of wall time).
+  ::usleep(1500 * 1000);
+  ASSERT_EQ(::kill(pid, sig), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by a signal instead of stopping";
+  EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
+  const json report = load(out / "report.json");
+  EXPECT_TRUE(report["interrupted"].get<bool>());
+  EXPECT_FALSE(report["passed"].get<bool>());
+  EXPECT_NE(report["stall"].get<std::string>().find(sig == SIGINT ? "SIGINT" : "SIGTERM"), std::string::npos);
+  EXPECT_NE(slurp(log).find("the report of what ran so far is in"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, CliSignal, ::testing::Values(SIGINT, SIGTERM));

@@ -8,6 +8,8 @@ namespace vfiosim {
 
 namespace {
 
+constexpr uint64_t kMaxStepBytes = 1ULL << 38;  // payload one dma step may move
+
 class DmaStep : public Step {
  public:
   DmaStep(std::string master, std::string device, Workload w, DmaMapping map)
@@ -148,6 +150,11 @@ StepType dma_step_type() {
     w.pattern = s["pattern"] == "random" ? AddressPattern::Random : AddressPattern::Sequential;
     w.size = s["size"].get<uint64_t>();
     w.count = s["count"].get<uint64_t>();
+    // Work no run finishes: the simulator moves on the order of 10^9 bytes of payload per wall
+    // second, so a step beyond kMaxStepBytes would take an hour or more (split it, or sweep).
+    if (static_cast<uint128_t>(w.size) * w.count > kMaxStepBytes)
+      issues.add(ptr + "/count", std::to_string(w.count) + " requests of " + std::to_string(w.size) +
+                                     " bytes are more than one step may move (256 GiB): no run would finish them");
     w.outstanding = s["outstanding"].get<uint64_t>();
     w.address = s["address"].get<uint64_t>();
     w.data_seed = s["data_seed"].get<uint64_t>();
