@@ -2,6 +2,7 @@
 
 #include <linux/pci_regs.h>
 
+#include <cerrno>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -34,11 +35,13 @@ constexpr uint32_t kFirstVector = 0x40;
 constexpr uint32_t kLastVector = 0xDF;  // VT-d's fault events sit below, the AER service above
 
 // probe(): enable, bus master, MSI-X with one vector (msix_capability_init order: enable with
-// the function masked, program the entry, unmask).
-Bound& probe(PciPlatform& pci, kernel::pci_dev& dev) {
+// the function masked, program the entry, unmask). -ENODEV for a function without MSI-X,
+// -ENOSPC when every vector of the harness's range is taken; a probe never throws.
+int probe(PciPlatform& pci, kernel::pci_dev& dev) {
   auto& devices = bound_devices();
   kernel::PciCore& k = pci.kernel();
   HostPort& cpu = pci.cpu();
+  if (!dev.msix_cap) return -ENODEV;
   k.enable_device(dev);
   k.set_master(dev);
   Bound b;
@@ -50,10 +53,11 @@ Bound& probe(PciPlatform& pci, kernel::pci_dev& dev) {
     if (name != dev.name()) taken.insert(other.vector);
   b.vector = kFirstVector;
   while (taken.count(b.vector)) ++b.vector;
-  if (b.vector > kLastVector)
-    throw std::runtime_error(dev.name() + ": no free MSI vector (the harness driver has 0x40-0xDF)");
+  if (b.vector > kLastVector) {
+    kernel::kernel_warn("dev_err", dev.name() + ": no free MSI vector (the harness driver has 0x40-0xDF)");
+    return -ENOSPC;
+  }
   b.interrupts = pci.irq().count(b.vector);
-  if (!dev.msix_cap) throw std::runtime_error(dev.name() + " has no MSI-X capability");
   const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
   const uint32_t ctl = k.read_config(dev, flags, 2);
   k.write_config(dev, flags, 2, ctl | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
@@ -64,7 +68,7 @@ Bound& probe(PciPlatform& pci, kernel::pci_dev& dev) {
   cpu.write(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
   k.write_config(dev, flags, 2, (ctl | PCI_MSIX_FLAGS_ENABLE) & ~uint32_t{PCI_MSIX_FLAGS_MASKALL});
   devices[dev.name()] = b;
-  return devices[dev.name()];
+  return 0;
 }
 
 // remove(): MSI-X off, bus mastering and decode off (pci_disable_device).
@@ -110,10 +114,7 @@ void register_boot_drivers(PciPlatform& pci) {
     const int ret = pci.iov().pci_enable_sriov(d, n);
     return ret ? ret : n;
   };
-  dmae->probe = [&pci](kernel::pci_dev& d) {
-    probe(pci, d);
-    return 0;
-  };
+  dmae->probe = [&pci](kernel::pci_dev& d) { return probe(pci, d); };
   dmae->remove = [&pci](kernel::pci_dev& d) {
     if (d.is_physfn) pci.iov().pci_disable_sriov(d);  // a PF driver takes its VFs with it
     remove(pci, d);
@@ -124,6 +125,11 @@ void register_boot_drivers(PciPlatform& pci) {
 EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workload& w, const DmaMapping& map) {
   kernel::pci_dev* dev = pci.kernel().find(bdf);
   if (!dev) throw StepError("no PCI device " + bdf + " after enumeration");
+  // The job runs under the device lock with a reference, as a driver's synchronous operation that
+  // its remove() waits for: an unbind or removal that comes meanwhile waits until it is done.
+  kernel::device_ref ref(&dev->dev);
+  kernel::device_lock_guard lock(&dev->dev);
+  if (dev->dev.dead) throw StepError(bdf + " was removed");
   const kernel::pci_driver* drv = pci.drivers().driver_of(*dev);
   if (!drv || drv->name != kDmaEngineDriver)
     throw StepError(bdf + " is not bound to " + kDmaEngineDriver + " (driver: " +

@@ -52,7 +52,7 @@ bool PciDriverCore::matches(const pci_driver& drv, const pci_dev& dev) const {
 // every driver can tell it apart and go on to the next one).
 int PciDriverCore::really_probe(pci_driver& drv, pci_dev& dev) {
   Binding& b = binding(dev);
-  if (dev.dev.dead) return -ENODEV;  // dev->p->dead
+  if (dev.dev.dead || !device_is_registered(&dev.dev)) return -ENODEV;  // dev->p->dead
   if (b.driver) return -EBUSY;
   // pci_dma_configure(): a driver that uses the kernel DMA API takes the group's default domain
   // (iommu_device_use_default_domain), which fails with -EBUSY while userspace owns the group.
@@ -166,6 +166,7 @@ void PciDriverCore::notify(unsigned long action, pci_dev& dev) {
 }
 
 void PciDriverCore::device_add(pci_dev& dev) {
+  dev.dev.registered = true;  // bus_add_device(): on the bus's list from now on
   notify(BUS_NOTIFY_ADD_DEVICE, dev);
   probe_device(dev);  // bind() applies pci_device_can_probe()
 }
@@ -179,6 +180,7 @@ void PciDriverCore::device_del(pci_dev& dev) {
     device_lock_guard lock(&dev.dev);
     kill_device(&dev.dev);
     release_driver(dev);
+    dev.dev.registered = false;  // bus_remove_device(): off the bus's list
   }
   notify(BUS_NOTIFY_DEL_DEVICE, dev);
   notify(BUS_NOTIFY_REMOVED_DEVICE, dev);

@@ -351,6 +351,7 @@ void PciCore::scan(const BusSettings& settings) {
   root_->busn_end = static_cast<uint8_t>(scan_child_bus(root_.get()));
   size_and_assign();
   configure_mps(settings);
+  for (pci_dev* d : devs_) d->dev.registered = true;  // pci_bus_add_devices() of the boot scan
 }
 
 void pci_walk_bus(pci_bus* bus, const std::function<void(pci_dev&)>& fn) {

@@ -62,7 +62,12 @@ bool parse_ulong(const std::string& text, unsigned long& v) {
 
 }  // namespace
 
-pci_dev* Sysfs::device(const std::string& bdf) const { return pci_.find(bdf); }
+// bus_find_device_by_name(): only a device the driver core has added is on the bus's list; one a
+// rescan is still setting up (or one being deleted) is not there yet (any more).
+pci_dev* Sysfs::device(const std::string& bdf) const {
+  pci_dev* d = pci_.find(bdf);
+  return d && device_is_registered(&d->dev) ? d : nullptr;
+}
 
 // pci_rescan_bus() under pci_lock_rescan_remove(), then pci_bus_add_devices(): every new
 // function is added to the driver core (bus notifiers, then a driver probe), parents first.
@@ -206,7 +211,8 @@ SysfsResult Sysfs::list(const std::string& path) const {
     return true;
   };
   if (is({"sys", "bus", "pci", "devices"})) {
-    for (const auto& d : pci_.devices()) r.entries.push_back(d->name());
+    for (const auto& d : pci_.devices())
+      if (device_is_registered(&d->dev)) r.entries.push_back(d->name());
   } else if (p.size() == 5 && is({"sys", "bus", "pci", "devices", p.size() == 5 ? p[4].c_str() : ""})) {
     pci_dev* dev = device(p[4]);
     if (!dev) return error(ENOENT);
