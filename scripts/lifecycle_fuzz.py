@@ -17,13 +17,14 @@ import random
 import subprocess
 import sys
 
-DEVICES = ["0000:01:00.0", "0000:02:00.0", "0000:03:00.0"]
+DEVICES = ["0000:01:00.0", "0000:02:00.0", "0000:03:00.0", "0000:01:00.1", "0000:01:00.2"]
 DRIVERS = ["vfiosim-dmae", "vfio-pci"]
 PLATFORM = {
     "memory": {"size": "4GiB"},
     "iommu": {"preset": "broadwell-vtd"},
+    "kernel": {"vfio_pci": {"enable_sriov": True}},
     "pci": {"root_ports": [
-        {"bdf": "00:01.0", "children": [{"bdf": "01:00.0", "model": "dma-engine"}]},
+        {"bdf": "00:01.0", "children": [{"bdf": "01:00.0", "model": "dma-engine", "sriov": {"total_vfs": 2}}]},
         {"bdf": "00:02.0", "children": [{"bdf": "02:00.0", "model": "dma-engine"}]},
         {"bdf": "00:03.0", "children": [{"bdf": "03:00.0", "model": "dma-engine"}]},
     ]},
@@ -34,7 +35,7 @@ class Gen:
     def __init__(self, rng, processes):
         self.rng = rng
         self.procs = processes
-        self.names = {p: {"C": [], "G": [], "D": [], "B": []} for p in processes}
+        self.names = {p: {"C": [], "G": [], "D": [], "B": [], "E": []} for p in processes}
         self.n = 0
 
     def fresh(self, proc, kind):
@@ -50,7 +51,7 @@ class Gen:
     def step(self, proc):
         r = self.rng
         dev = r.choice(DEVICES)
-        choice = r.randrange(22)
+        choice = r.randrange(30)
         s = None
         if choice == 0:
             s = {"op": "sysfs_write", "path": "/sys/bus/pci/drivers/%s/unbind" % r.choice(DRIVERS), "value": dev}
@@ -118,6 +119,47 @@ class Gen:
                  "size": 256, "count": r.choice([1, 16, 256])}
         elif choice == 20:
             s = {"op": "set_limits", "rlimit_memlock": r.choice(["64KiB", "1MiB", "64MiB"])}
+        elif choice == 21:
+            s = {"op": "sysfs_write", "path": "/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs",
+                 "value": r.choice(["0", "1", "2", "3"])}
+        elif choice == 22:
+            d = self.pick(proc, "D")
+            if d:  # memory decode and bus mastering, or something else in the command register
+                s = {"op": "pwrite", "fd": d, "region": "VFIO_PCI_CONFIG_REGION_INDEX", "offset": 4, "size": 2,
+                     "value": r.choice([6, 6, 0, 0x406])}
+        elif choice == 23:
+            d = self.pick(proc, "D")
+            if d:  # a DMA engine register: address, count, doorbell, status
+                off, size, value = r.choice([(0x18, 8, r.choice([0, 0x100000, 0x10000000])), (0x30, 8, r.choice([1, 64])),
+                                             (0x28, 4, 256), (0x2c, 4, 4), (0x0c, 4, 1), (0x10, 4, 6)])
+                s = {"op": "pwrite", "fd": d, "region": "VFIO_PCI_BAR0_REGION_INDEX", "offset": off, "size": size,
+                     "value": value}
+        elif choice == 24:
+            d = self.pick(proc, "D")
+            if d:
+                s = {"op": "pread", "fd": d, "region": r.choice(["VFIO_PCI_BAR0_REGION_INDEX",
+                                                                  "VFIO_PCI_CONFIG_REGION_INDEX"]),
+                     "offset": r.choice([0, 0x10, 0x58]), "size": 4}
+        elif choice == 25:
+            s = {"op": "eventfd", "as": self.fresh(proc, "E")}
+        elif choice == 26:
+            d, e = self.pick(proc, "D"), self.pick(proc, "E")
+            if d and e:
+                s = {"op": "ioctl", "fd": d, "request": "VFIO_DEVICE_SET_IRQS",
+                     "arg": {"flags": ["VFIO_IRQ_SET_DATA_EVENTFD", "VFIO_IRQ_SET_ACTION_TRIGGER"],
+                             "index": r.choice(["VFIO_PCI_MSIX_IRQ_INDEX", "VFIO_PCI_MSI_IRQ_INDEX",
+                                                "VFIO_PCI_INTX_IRQ_INDEX", "VFIO_PCI_REQ_IRQ_INDEX"]),
+                             "start": 0, "count": 1, "data": [e]}}
+        elif choice == 27:
+            e = self.pick(proc, "E")
+            if e:
+                s = {"op": "wait_eventfd", "fd": e, "timeout_ns": r.choice([0, 1000, 100000])}
+        elif choice == 28 and r.random() < 0.3:
+            s = {"op": "exec"}
+            for kind in ("C", "G", "D", "B", "E"):  # descriptors and mappings go (no CLOEXEC is set, but
+                self.names[proc][kind] = []        # the generator stops using them: names stay simple)
+        elif choice == 29:
+            s = {"op": "pci_config_write", "device": dev[5:], "offset": 4, "size": 2, "value": r.choice([0, 6])}
         if s is None:
             s = {"op": "delay", "duration_ns": r.choice([1, 100, 1000, 10000, 100000])}
         s["process"] = proc

@@ -32,16 +32,17 @@ struct Proc {
   Task* t = nullptr;
   int container = -1, group = -1, device = -1;
   uint64_t buf = 0;
+  uint64_t arg = 0;  // 8 bytes of user memory for register values (one area, reused)
   std::map<uint64_t, uint64_t> shadow;                  // iova page -> buffer page
   std::vector<std::pair<uint64_t, uint64_t>> mappings;  // (first iova page, pages)
   std::set<uint64_t> written;                           // buffer pages a permitted write reached
 };
 
-long region_rw(Task& t, int fd, unsigned index, uint64_t off, uint64_t value, unsigned size, bool write,
-               uint64_t* out = nullptr) {
+long region_rw(Task& t, uint64_t arg, int fd, unsigned index, uint64_t off, uint64_t value, unsigned size,
+               bool write, uint64_t* out = nullptr) {
   CurrentScope s(t);
   file* f = t.fget(fd);
-  const uint64_t arg = t.alloc_arg(&value, 8);
+  t.copy_to_user(arg, &value, 8);
   const uint64_t pos = (uint64_t{index} << kRegionShift) + off;
   const long r = write ? f->f_op->write(*f, arg, size, pos) : f->f_op->read(*f, arg, size, pos);
   if (out) {
@@ -58,23 +59,23 @@ bool device_dma(Proc& p, uint64_t iova, bool write, uint32_t seed) {
   using namespace vfiosim::pci::dmae;
   Task& t = *p.t;
   const unsigned bar = VFIO_PCI_BAR0_REGION_INDEX;
-  region_rw(t, p.device, bar, ADDR, iova, 8, true);
-  region_rw(t, p.device, bar, WINDOW, 256, 8, true);
-  region_rw(t, p.device, bar, SIZE, 256, 4, true);
-  region_rw(t, p.device, bar, COUNT, 1, 8, true);
-  region_rw(t, p.device, bar, OUTSTANDING, 1, 4, true);
-  region_rw(t, p.device, bar, DATA_SEED, seed, 4, true);
-  region_rw(t, p.device, bar, CONTROL, write ? uint64_t{CTRL_WRITE} : uint64_t{0}, 4, true);
-  region_rw(t, p.device, bar, DOORBELL, 1, 4, true);
+  region_rw(t, p.arg, p.device, bar, ADDR, iova, 8, true);
+  region_rw(t, p.arg, p.device, bar, WINDOW, 256, 8, true);
+  region_rw(t, p.arg, p.device, bar, SIZE, 256, 4, true);
+  region_rw(t, p.arg, p.device, bar, COUNT, 1, 8, true);
+  region_rw(t, p.arg, p.device, bar, OUTSTANDING, 1, 4, true);
+  region_rw(t, p.arg, p.device, bar, DATA_SEED, seed, 4, true);
+  region_rw(t, p.arg, p.device, bar, CONTROL, write ? uint64_t{CTRL_WRITE} : uint64_t{0}, 4, true);
+  region_rw(t, p.arg, p.device, bar, DOORBELL, 1, 4, true);
   uint64_t status = 0;
   for (int i = 0; i < 100000 && !(status & STATUS_DONE); ++i) {
-    region_rw(t, p.device, bar, STATUS, 0, 4, false, &status);
+    region_rw(t, p.arg, p.device, bar, STATUS, 0, 4, false, &status);
     if (!(status & STATUS_DONE)) sc_core::wait(1, sc_core::SC_US);
   }
   EXPECT_TRUE(status & STATUS_DONE) << "the job did not finish";
   uint64_t errors = 0;
-  region_rw(t, p.device, bar, RES_ERRORS, 0, 8, false, &errors);
-  region_rw(t, p.device, bar, STATUS, STATUS_DONE | STATUS_ERROR, 4, true);  // acknowledge
+  region_rw(t, p.arg, p.device, bar, RES_ERRORS, 0, 8, false, &errors);
+  region_rw(t, p.arg, p.device, bar, STATUS, STATUS_DONE | STATUS_ERROR, 4, true);  // acknowledge
   return errors == 0;
 }
 
@@ -97,7 +98,9 @@ Proc open_device(Machine& m, const std::string& task, const std::string& bdf) {
   EXPECT_EQ(m.sys_ioctl(t, p.container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
   p.device = static_cast<int>(m.sys_ioctl(t, p.group, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(bdf.c_str(), bdf.size() + 1)));
   EXPECT_GE(p.device, 0);
-  region_rw(t, p.device, VFIO_PCI_CONFIG_REGION_INDEX, 4, 6, 2, true);  // memory decode, bus master
+  const uint64_t zero = 0;
+  p.arg = t.alloc_arg(&zero, 8);
+  region_rw(t, p.arg, p.device, VFIO_PCI_CONFIG_REGION_INDEX, 4, 6, 2, true);  // memory decode, bus master
   p.buf = t.mmap_anonymous(kBufPages * kPage, false);
   return p;
 }
