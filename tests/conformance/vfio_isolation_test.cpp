@@ -109,3 +109,38 @@ TEST(VfioIsolation, MapFailingOnAHoleInTheBufferLeavesNothingMapped) {
   EXPECT_EQ(locked, 0u);
   for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
 }
+
+// Device lifetime: every struct device the PCI core made is freed with the platform, VFs included
+// (a VF holds its PF until the VF itself goes), and a device removed while another thread holds a
+// reference is freed only at that thread's put.
+TEST(DeviceLifetime, EveryPciDevIsFreedVfsAndHeldReferencesIncluded) {
+  const json ports = {{{"bdf", "00:01.0"},
+                       {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}, {"sriov", {{"total_vfs", 2}}}}}}}};
+  const size_t before = live_struct_devices();
+  size_t with_vfs = 0, held_after_remove = 0, after_put = 0;
+  int numvfs = 0;
+  std::string name_after_remove;
+  {
+    Machine m({{"preset", "broadwell-vtd"}}, json::object(), ports);
+    sctest::run_in_thread([&] {
+      m.platform->wait_until_booted();
+      PciPlatform& pci = *m.platform->pci();
+      numvfs = pci.sysfs().write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "2").err;
+      with_vfs = live_struct_devices();
+      pci_dev* vf = pci.kernel().find("0000:01:00.2");
+      pci_dev_get(vf);
+      pci.sysfs().write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "0");  // the VFs are removed
+      held_after_remove = live_struct_devices();
+      name_after_remove = vf->name();  // still valid memory: our reference keeps it
+      pci_dev_put(vf);
+      after_put = live_struct_devices();
+      pci.sysfs().write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "2");  // and again, left enabled
+    });
+  }
+  EXPECT_EQ(numvfs, 1);  // bytes written
+  EXPECT_EQ(with_vfs, before + 4);  // root port, PF, two VFs
+  EXPECT_EQ(held_after_remove, before + 3);
+  EXPECT_EQ(name_after_remove, "0000:01:00.2");
+  EXPECT_EQ(after_put, before + 2);
+  EXPECT_EQ(live_struct_devices(), before) << "struct devices left after the platform went";
+}

@@ -88,7 +88,7 @@ int PciIov::pci_iov_add_virtfn(pci_dev& dev, int id) {
   vf.vendor = dev.vendor;
   vf.device = iov.vf_device;
   vf.is_virtfn = true;
-  vf.physfn = pci_dev_get(&dev);  // put when the VF is removed
+  vf.physfn = pci_dev_get(&dev);  // put when the VF is freed
   pci_.pci_setup_device(vf);
   vf.multifunction = false;
   for (int i = 0; i < PCI_SRIOV_NUM_BARS; ++i) {
@@ -112,7 +112,6 @@ void PciIov::pci_iov_remove_virtfn(pci_dev& dev, int id) {
   iov.vfs.erase(iov.vfs.begin() + id);
   drivers_.device_del(*vf);
   pci_.pci_destroy_dev(vf);
-  pci_dev_put(&dev);  // the VF's reference to its PF
 }
 
 // sriov_enable()

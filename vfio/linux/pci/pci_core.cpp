@@ -35,7 +35,12 @@ namespace {
 pci_dev* new_pci_dev(pci_bus* bus, unsigned devfn) {
   auto* d = new pci_dev();
   device_initialize(&d->dev);
-  d->dev.release = [](device* dev) { delete to_pci_dev(dev); };  // pci_release_dev()
+  d->dev.release = [](device* dev) {  // pci_release_dev()
+    pci_dev* p = to_pci_dev(dev);
+    pci_dev* pf = p->is_virtfn ? p->physfn : nullptr;
+    delete p;
+    pci_dev_put(pf);  // a VF's reference to its PF (pci_iov_add_virtfn)
+  };
   d->bus = bus;
   d->devfn = devfn;
   d->dev.init_name = d->name();
