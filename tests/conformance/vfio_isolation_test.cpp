@@ -144,3 +144,28 @@ TEST(DeviceLifetime, EveryPciDevIsFreedVfsAndHeldReferencesIncluded) {
   EXPECT_EQ(after_put, before + 2);
   EXPECT_EQ(live_struct_devices(), before) << "struct devices left after the platform went";
 }
+
+// A VF removed through its own sysfs `remove` is not removed again when its PF disables SR-IOV
+// (the lifecycle fuzzer found the second removal freeing it twice); every device is freed at the end.
+TEST(DeviceLifetime, AVfRemovedOnItsOwnIsNotRemovedAgainBySriovDisable) {
+  const json ports = {{{"bdf", "00:01.0"},
+                       {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}, {"sriov", {{"total_vfs", 2}}}}}}}};
+  const size_t before = live_struct_devices();
+  int removed = 0, disabled = 0;
+  size_t after_disable = 0;
+  {
+    Machine m({{"preset", "broadwell-vtd"}}, json::object(), ports);
+    sctest::run_in_thread([&] {
+      m.platform->wait_until_booted();
+      Sysfs& fs = m.platform->pci()->sysfs();
+      fs.write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "2");
+      removed = fs.write("/sys/bus/pci/devices/0000:01:00.1/remove", "1").err;
+      disabled = fs.write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "0").err;
+      after_disable = live_struct_devices();
+    });
+  }
+  EXPECT_EQ(removed, 1);
+  EXPECT_EQ(disabled, 1);
+  EXPECT_EQ(after_disable, before + 2);  // the root port and the PF
+  EXPECT_EQ(live_struct_devices(), before);
+}

@@ -99,7 +99,7 @@ int PciIov::pci_iov_add_virtfn(pci_dev& dev, int id) {
     vf.res[i].start = r.start + size * static_cast<uint64_t>(id);
     vf.res[i].end = vf.res[i].start + size - 1;
   }
-  iov.vfs.push_back(&vf);
+  iov.vfs.push_back(pci_dev_get(&vf));  // the PF's list holds the VF (pci_get_domain_bus_and_slot)
   drivers_.device_add(vf);  // pci_device_add() + pci_bus_add_device()
   return 0;
 }
@@ -110,8 +110,12 @@ void PciIov::pci_iov_remove_virtfn(pci_dev& dev, int id) {
   if (id < 0 || static_cast<size_t>(id) >= iov.vfs.size()) return;
   pci_dev* vf = iov.vfs[static_cast<size_t>(id)];
   iov.vfs.erase(iov.vfs.begin() + id);
-  drivers_.device_del(*vf);
-  pci_.pci_destroy_dev(vf);
+  // A VF already removed on its own (its sysfs remove) is not found again: only the reference goes.
+  if (!vf->dev.dead) {
+    drivers_.device_del(*vf);
+    pci_.pci_destroy_dev(vf);
+  }
+  pci_dev_put(vf);
 }
 
 // sriov_enable()

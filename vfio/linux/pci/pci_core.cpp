@@ -27,6 +27,11 @@ PciCore::PciCore(HostPort& cpu, const HostBridgeInfo& bridge) : cpu_(cpu), bridg
 // The list's references go with the core; a device still referenced elsewhere at that point is
 // a leak the end-of-run check reports (struct devices left).
 PciCore::~PciCore() {
+  for (pci_dev* d : devs_)  // a PF's VF list and each VF's PF reference would keep each other
+    if (d->sriov) {
+      for (pci_dev* vf : d->sriov->vfs) pci_dev_put(vf);
+      d->sriov->vfs.clear();
+    }
   for (pci_dev* d : devs_) pci_dev_put(d);
 }
 
