@@ -186,6 +186,9 @@ int PciIov::sriov_numvfs_store(pci_dev& dev, const std::string& buf) {
   uint16_t num_vfs = 0;
   if (!parse_u16(buf, num_vfs)) return -EINVAL;
   if (num_vfs > dev.sriov->driver_max_VFs) return -ERANGE;  // pci_sriov_get_totalvfs()
+  // Under the PF's device lock, as in the kernel: a removal or unbind that comes while the VFs
+  // are being enabled (100 ms) waits, and then its driver's remove takes them down again.
+  device_lock_guard lock(&dev.dev);
   int ret = 0;
   if (num_vfs == dev.sriov->num_VFs) return static_cast<int>(buf.size());
   pci_driver* drv = drivers_.driver_of(dev);
