@@ -39,6 +39,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/pci/function.h"
+#include "models/pci/msi_window.h"
 #include "models/pci/pcie_extension.h"
 #include "models/pci/pcie_link.h"
 #include "sim/base/clock.h"
@@ -59,8 +60,6 @@ struct RootComplexParams {
   uint64_t mmio64_size = 0x4000000000;  // 256 GiB
 };
 
-constexpr uint64_t kMsiBase = 0xFEE00000;
-constexpr uint64_t kMsiSize = 0x100000;
 constexpr uint64_t kEcamSize = 256ULL << 20;
 
 class RootComplex : public sc_core::sc_module {

@@ -143,10 +143,13 @@ int PciDriverCore::probe_device(pci_dev& dev) {
 void PciDriverCore::register_driver(std::unique_ptr<pci_driver> drv) {
   pci_driver* d = drv.get();
   drivers_.push_back(std::move(drv));
-  // driver_attach(): each device under its lock (a reference held across the probe).
+  // driver_attach(): each device under its lock, with references on all of them taken before
+  // the first probe sleeps (a probe may remove others, e.g. a PF driver's VFs).
   const std::vector<pci_dev*> devs = pci_.devices();
+  for (pci_dev* dev : devs) pci_dev_get(dev);
   for (pci_dev* dev : devs)
-    if (!binding(*dev).driver && matches(*d, *dev)) bind(*d, *dev);
+    if (!dev->dev.dead && !binding(*dev).driver && matches(*d, *dev)) bind(*d, *dev);
+  for (pci_dev* dev : devs) pci_dev_put(dev);
 }
 
 }  // namespace vfiosim::kernel

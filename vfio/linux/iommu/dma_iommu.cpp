@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "models/pci/root_complex.h"
+#include "models/pci/msi_window.h"
 
 namespace vfiosim::kernel {
 

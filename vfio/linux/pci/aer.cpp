@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "models/pci/root_complex.h"
+#include "models/pci/msi_window.h"
 #include "vfio/linux/kernel/sync.h"
 
 namespace vfiosim::kernel {

@@ -8,13 +8,13 @@ namespace vfiosim::kernel {
 
 void pci_stop_and_remove_bus_device(PciCore& pci, PciDriverCore& drivers, pci_dev& dev) {
   if (dev.subordinate) {  // pci_stop_bus_device() / pci_remove_bus_device() of the children
+    // References on every child before any removal sleeps: a PF's driver may take its VFs
+    // (siblings on this bus) away meanwhile.
     const std::vector<pci_dev*> children = dev.subordinate->devices;
-    for (auto it = children.rbegin(); it != children.rend(); ++it) {
-      if ((*it)->dev.dead) continue;  // a VF its PF's driver removed meanwhile
-      pci_dev_get(*it);
-      pci_stop_and_remove_bus_device(pci, drivers, **it);
-      pci_dev_put(*it);
-    }
+    for (pci_dev* c : children) pci_dev_get(c);
+    for (auto it = children.rbegin(); it != children.rend(); ++it)
+      if (!(*it)->dev.dead) pci_stop_and_remove_bus_device(pci, drivers, **it);
+    for (pci_dev* c : children) pci_dev_put(c);
   }
   kernel_warn("pci_info", dev.name() + ": removing");
   drivers.device_del(dev);  // device_release_driver(), then BUS_NOTIFY_DEL_DEVICE / _REMOVED_DEVICE

@@ -4,7 +4,7 @@
 #include <cerrno>
 
 #include "models/iommu/vtd_defs.h"
-#include "models/pci/root_complex.h"
+#include "models/pci/msi_window.h"
 #include "vfio/linux/pci/acs.h"
 
 namespace vfiosim::kernel {
