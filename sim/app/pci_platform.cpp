@@ -264,10 +264,10 @@ void PciPlatform::boot() {
   }
   // iommu_bus_notifier(): devices added later (SR-IOV VFs) get a group and the default domain.
   drivers_->bus_register_notifier([this](unsigned long action, kernel::pci_dev& d) {
-    if (action == kernel::PciDriverCore::BUS_NOTIFY_ADD_DEVICE) {
+    if (action == kernel::BUS_NOTIFY_ADD_DEVICE) {
       if (iommu_core_) iommu_core_->iommu_probe_device(d);
       else groups_->probe(d);
-    } else if (action == kernel::PciDriverCore::BUS_NOTIFY_REMOVED_DEVICE) {
+    } else if (action == kernel::BUS_NOTIFY_REMOVED_DEVICE) {
       if (iommu_core_) iommu_core_->iommu_release_device(d);
       else groups_->remove(d);
     }

@@ -1,5 +1,8 @@
 #include "vfio/linux/base/core.h"
 
+#include "vfio/linux/base/bus.h"
+#include "vfio/linux/base/driver.h"
+
 namespace vfiosim::kernel {
 
 namespace {
@@ -43,6 +46,54 @@ bool kill_device(device* dev) {
   if (dev->dead) return false;
   dev->dead = true;
   return true;
+}
+
+// device_add(): the parent is held while the device is registered; on the bus
+// (bus_add_device), BUS_NOTIFY_ADD_DEVICE, then drivers are probed (bus_probe_device).
+int device_add(device* dev) {
+  dev = get_device(dev);
+  if (!dev) return -EINVAL;
+  if (dev->init_name.empty()) {
+    put_device(dev);
+    return -EINVAL;
+  }
+  get_device(dev->parent);
+  if (int err = bus_add_device(dev)) {
+    put_device(dev->parent);
+    put_device(dev);
+    return err;
+  }
+  dev->registered = true;  // kobject_add(): state_in_sysfs
+  bus_notify(dev, BUS_NOTIFY_ADD_DEVICE);
+  bus_probe_device(dev);
+  put_device(dev);
+  return 0;
+}
+
+// device_del(): killed under its lock first, so that no driver binds any more.
+void device_del(device* dev) {
+  device_ref ref(dev);
+  {
+    device_lock_guard lock(dev);
+    kill_device(dev);
+  }
+  bus_notify(dev, BUS_NOTIFY_DEL_DEVICE);
+  bus_remove_device(dev);
+  bus_notify(dev, BUS_NOTIFY_REMOVED_DEVICE);
+  dev->registered = false;  // kobject_del()
+  put_device(dev->parent);
+}
+
+// device_register()
+int device_register(device* dev) {
+  device_initialize(dev);
+  return device_add(dev);
+}
+
+// device_unregister()
+void device_unregister(device* dev) {
+  device_del(dev);
+  put_device(dev);
 }
 
 }  // namespace vfiosim::kernel

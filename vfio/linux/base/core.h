@@ -4,10 +4,13 @@
 // checks after taking it (device_is_registered, dev->p->dead). A bus's device (pci_dev, later the
 // mdev and css devices) embeds one; whoever may sleep while using a device holds a reference, as
 // in the kernel, so a removal that runs meanwhile cannot free it.
+// The bus and driver half of the driver model (bus_type, device_driver, probing and binding) is in
+// bus.h and driver.h; device_add()/device_del() here put a device on its bus and take it off.
 // Not modelled: the kobject hierarchy itself (sysfs is computed), device links, class devices,
 // devres, uevents.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -16,10 +19,14 @@
 namespace vfiosim::kernel {
 
 struct iommu_group;
+struct bus_type;
+struct device_driver;
 
 struct device {
   device* parent = nullptr;
   std::string init_name;               // dev_name()
+  struct bus_type* bus = nullptr;      // the bus the device sits on (nullptr: a class device)
+  struct device_driver* driver = nullptr;  // the driver bound to it (set from really_probe on)
   void* driver_data = nullptr;         // dev_get_drvdata()
   struct iommu_group* iommu_group = nullptr;
   /// Frees the embedding object when the last reference goes (the kernel warns without one).
@@ -37,6 +44,20 @@ struct device {
 };
 
 inline const std::string& dev_name(const device& dev) { return dev.init_name; }
+inline const std::string& dev_name(const device* dev) { return dev->init_name; }
+inline void* dev_get_drvdata(const device* dev) { return dev->driver_data; }
+inline void dev_set_drvdata(device* dev, void* data) { dev->driver_data = data; }
+
+/// container_of() for a member embedded in a struct that is not standard-layout: `ptr` must point
+/// at the `member` of a live T.
+template <class T, class M>
+T* container_of(M* ptr, M T::*member) {
+  if (!ptr) return nullptr;
+  // The member's offset, from an aligned address nothing lives at (never dereferenced).
+  const T* base = reinterpret_cast<const T*>(static_cast<uintptr_t>(alignof(T) * 4096));
+  const auto offset = reinterpret_cast<const char*>(&(base->*member)) - reinterpret_cast<const char*>(base);
+  return reinterpret_cast<T*>(reinterpret_cast<char*>(ptr) - offset);
+}
 
 /// device_initialize(): one reference, not registered.
 void device_initialize(device* dev);
@@ -52,6 +73,18 @@ inline void device_unlock(device* dev) { dev->lock.unlock(); }
 
 /// kill_device(): under the device lock; true if it was alive until now.
 bool kill_device(device* dev);
+
+/// device_add(): takes a reference on the parent, puts the device on its bus (bus_add_device,
+/// BUS_NOTIFY_ADD_DEVICE) and probes drivers for it (bus_probe_device). 0 or -errno.
+int device_add(device* dev);
+/// device_del(): kills the device, BUS_NOTIFY_DEL_DEVICE, takes it off its bus (releasing its
+/// driver), BUS_NOTIFY_REMOVED_DEVICE, and drops the parent's reference. The caller's reference
+/// (from device_initialize) stays.
+void device_del(device* dev);
+/// device_register() = device_initialize() + device_add(); device_unregister() = device_del()
+/// + put_device().
+int device_register(device* dev);
+void device_unregister(device* dev);
 
 /// A reference for a scope: get_device() now, put_device() at the end.
 class device_ref {

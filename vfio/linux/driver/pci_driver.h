@@ -1,6 +1,8 @@
-// The PCI bus's driver model (drivers/base/dd.c, drivers/pci/pci-driver.c): drivers with ID
-// matching, driver_override, probe/remove, and the bind/unbind/drivers_probe operations sysfs
-// exposes, with the kernel's error codes.
+// The PCI bus's side of the driver model (drivers/pci/pci-driver.c, v6.1): pci_driver embedding a
+// device_driver, the pci_bus_type callbacks (pci_bus_match with driver_override, pci_device_probe
+// with pci_device_can_probe and runtime PM, pci_device_remove, pci_dma_configure), and
+// pci_register_driver. Binding itself is the generic driver core's (vfio/linux/base/dd.cpp); the
+// methods here are the PCI-typed entry points the rest of the port calls.
 #pragma once
 
 #include <functional>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "vfio/linux/base/driver.h"
 #include "vfio/linux/pci/pci_core.h"
 
 namespace vfiosim::kernel {
@@ -34,6 +37,7 @@ struct pci_error_handlers {
 };
 
 struct pci_driver {
+  struct device_driver driver;           // driver.name == name, driver.bus == &pci_bus_type
   std::string name;
   /// The driver's ID table as a predicate (pci_match_id).
   std::function<bool(const pci_dev&)> id_table;
@@ -46,9 +50,17 @@ struct pci_driver {
   const pci_error_handlers* err_handler = nullptr;  // AER recovery callbacks, if the driver has them
 };
 
+/// to_pci_driver()
+inline pci_driver* to_pci_driver(device_driver* drv) { return container_of(drv, &pci_driver::driver); }
+
 class PciDriverCore {
  public:
-  explicit PciDriverCore(PciCore& pci) : pci_(pci) {}
+  /// pci_driver_init(): fills in pci_bus_type's callbacks.
+  explicit PciDriverCore(PciCore& pci);
+  ~PciDriverCore();
+  PciDriverCore(const PciDriverCore&) = delete;
+  PciDriverCore& operator=(const PciDriverCore&) = delete;
+  bus_type& bus() { return pci_.pci_bus_type; }
 
   /// pci_register_driver(): adds the driver and binds it to matching unbound devices.
   void register_driver(std::unique_ptr<pci_driver> drv);
@@ -71,44 +83,28 @@ class PciDriverCore {
   /// pci_match_device() as the driver core calls it.
   bool matches(const pci_driver& drv, const pci_dev& dev) const;
 
-  // Devices that come and go after boot (SR-IOV VFs), and the bus notifiers that see them
-  // (include/linux/device/bus.h BUS_NOTIFY_*).
-  static constexpr unsigned long BUS_NOTIFY_ADD_DEVICE = 0x1;
-  static constexpr unsigned long BUS_NOTIFY_DEL_DEVICE = 0x2;
-  static constexpr unsigned long BUS_NOTIFY_REMOVED_DEVICE = 0x3;
-  static constexpr unsigned long BUS_NOTIFY_BOUND_DRIVER = 0x5;
+  // Devices that come and go after boot (SR-IOV VFs, rescans), and the bus notifiers that see
+  // them (bus.h BUS_NOTIFY_*).
   using BusNotifier = std::function<void(unsigned long action, pci_dev& dev)>;
   /// bus_register_notifier(&pci_bus_type, ...): returns an id for bus_unregister_notifier.
   int bus_register_notifier(BusNotifier fn);
   void bus_unregister_notifier(int id);
-  /// device_add() then bus_probe_device(): ADD_DEVICE notifiers, then the first matching
-  /// driver if the device may be probed automatically (match_driver).
+  /// pci_device_add() then pci_bus_add_device(): on the bus (device_add: ADD_DEVICE notifiers),
+  /// then open to drivers (match_driver) and attached to the first that binds.
   void device_add(pci_dev& dev);
-  /// device_del(): the driver is released (its remove runs), DEL_DEVICE and REMOVED_DEVICE
-  /// notifiers, and the device's driver-core state is dropped.
+  /// pci_stop_dev() + pci_destroy_dev()'s device_del(): the driver is released (its remove
+  /// runs), DEL_DEVICE and REMOVED_DEVICE notifiers, off the bus.
   void device_del(pci_dev& dev);
 
   /// Set when an IOMMU manages the bus: iommu_device_use_default_domain() /
-  /// iommu_device_unuse_default_domain() around drivers that use the DMA API.
+  /// iommu_device_unuse_default_domain() around drivers that use the DMA API (pci_dma_configure,
+  /// pci_dma_cleanup).
   std::function<int(pci_dev&)> dma_configure;
   std::function<void(pci_dev&)> dma_cleanup;
 
  private:
-  int really_probe(pci_driver& drv, pci_dev& dev);  // device lock held
-  void release_driver(pci_dev& dev);                // __device_release_driver(), device lock held
-  struct Binding {
-    pci_dev* dev;
-    pci_driver* driver = nullptr;
-    std::unique_ptr<std::string> override_name;
-  };
-  Binding& binding(const pci_dev& dev) const;
-
   PciCore& pci_;
   std::vector<std::unique_ptr<pci_driver>> drivers_;
-  void notify(unsigned long action, pci_dev& dev);
-  mutable std::list<Binding> bindings_;  // references stay valid while devices come and go
-  std::map<int, BusNotifier> notifiers_;
-  int next_notifier_ = 1;
 };
 
 }  // namespace vfiosim::kernel

@@ -3,6 +3,7 @@
 #include "vfio/linux/pci/pci_core.h"
 
 #include "models/pci/pcie_extension.h"
+#include "vfio/linux/base/driver.h"
 #include "vfio/linux/pci/acs.h"
 #include "vfio/linux/pci/iov.h"
 
@@ -22,7 +23,10 @@ std::string pci_name(uint8_t bus, unsigned int devfn) {
 
 std::string pci_dev::name() const { return pci_name(bus ? bus->number : 0, devfn); }
 
-PciCore::PciCore(HostPort& cpu, const HostBridgeInfo& bridge) : cpu_(cpu), bridge_(bridge) {}
+PciCore::PciCore(HostPort& cpu, const HostBridgeInfo& bridge) : cpu_(cpu), bridge_(bridge) {
+  pci_bus_type.name = "pci";
+  bus_register(&pci_bus_type);  // pci_driver_init()
+}
 
 // The list's references go with the core; a device still referenced elsewhere at that point is
 // a leak the end-of-run check reports (struct devices left).
@@ -32,6 +36,8 @@ PciCore::~PciCore() {
       for (pci_dev* vf : d->sriov->vfs) pci_dev_put(vf);
       d->sriov->vfs.clear();
     }
+  for (device* d : std::vector<device*>(pci_bus_type.devices)) put_device(d);  // the bus's list
+  pci_bus_type.devices.clear();
   for (pci_dev* d : devs_) pci_dev_put(d);
 }
 
@@ -361,7 +367,14 @@ void PciCore::scan(const BusSettings& settings) {
   root_->busn_end = static_cast<uint8_t>(scan_child_bus(root_.get()));
   size_and_assign();
   configure_mps(settings);
-  for (pci_dev* d : devs_) d->dev.registered = true;  // pci_bus_add_devices() of the boot scan
+  // pci_bus_add_devices() of the boot scan: each device on the PCI bus (pci_device_add ->
+  // device_add), then open to drivers (pci_bus_add_device).
+  for (pci_dev* d : devs_) {
+    d->dev.bus = &pci_bus_type;
+    device_add(&d->dev);
+    d->match_driver = true;
+    device_attach(&d->dev);
+  }
 }
 
 void pci_walk_bus(pci_bus* bus, const std::function<void(pci_dev&)>& fn) {

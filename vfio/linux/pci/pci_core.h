@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/cpu/host_port.h"
+#include "vfio/linux/base/bus.h"
 #include "vfio/linux/pci/pci.h"
 
 namespace vfiosim::kernel {
@@ -40,6 +41,9 @@ class PciCore {
   ~PciCore();
   PciCore(const PciCore&) = delete;
   PciCore& operator=(const PciCore&) = delete;
+
+  /// pci_bus_type: registered here, its callbacks filled in by the driver side (PciDriverCore).
+  bus_type pci_bus_type;
 
   /// pci_lock_rescan_remove(): serialises rescans and removals (pci_rescan_remove_lock).
   mutex& rescan_remove_lock() { return rescan_remove_lock_; }

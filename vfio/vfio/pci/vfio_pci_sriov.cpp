@@ -42,10 +42,10 @@ int VfioPci::vf_init(vfio_pci_core_device& v) {
   // vfio_pci_bus_notifier()
   v.bus_notifier = drivers_.bus_register_notifier([this, &v](unsigned long action, pci_dev& d) {
     if (!d.is_virtfn || d.physfn != v.pdev) return;
-    if (action == PciDriverCore::BUS_NOTIFY_ADD_DEVICE) {
+    if (action == BUS_NOTIFY_ADD_DEVICE) {
       kernel_warn("pci_info", v.pdev->name() + ": Captured SR-IOV VF " + d.name() + " driver_override");
       drivers_.set_driver_override(d, ops_.name);
-    } else if (action == PciDriverCore::BUS_NOTIFY_BOUND_DRIVER) {
+    } else if (action == BUS_NOTIFY_BOUND_DRIVER) {
       const pci_driver* drv = drivers_.driver_of(d);
       if (drv && drv != drivers_.driver_of(*v.pdev))
         kernel_warn("pci_warn", v.pdev->name() + ": VF " + d.name() + " bound to driver " + drv->name +

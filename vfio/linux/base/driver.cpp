@@ -1,0 +1,53 @@
+#include "vfio/linux/base/driver.h"
+
+#include <algorithm>
+
+#include "vfio/linux/base/errno.h"
+
+namespace vfiosim::kernel {
+
+// driver_find()
+device_driver* driver_find(const std::string& name, bus_type* bus) {
+  if (!bus) return nullptr;
+  for (device_driver* d : bus->drivers)
+    if (d->name == name) return d;
+  return nullptr;
+}
+
+// driver_register() -> bus_add_driver(): on the bus's list, then driver_attach() when the bus
+// probes automatically.
+int driver_register(device_driver* drv) {
+  if (!drv->bus || !drv->bus->registered) {
+    kernel_warn("pr_err", "Driver '" + drv->name + "' was unable to register with bus_type '" +
+                              (drv->bus ? drv->bus->name : std::string("(null)")) +
+                              "' because the bus was not initialized.");
+    return -EINVAL;
+  }
+  if (driver_find(drv->name, drv->bus)) {
+    kernel_warn("pr_err", "Error: Driver '" + drv->name + "' is already registered, aborting...");
+    return -EBUSY;
+  }
+  drv->bus->drivers.push_back(drv);
+  drv->registered = true;
+  if (drv->bus->drivers_autoprobe) driver_attach(drv);
+  return 0;
+}
+
+// driver_unregister() -> bus_remove_driver(): detached from every device, then off the bus.
+void driver_unregister(device_driver* drv) {
+  if (!drv->registered) {
+    kernel_warn("WARNING", "Unexpected driver unregister!");
+    return;
+  }
+  driver_detach(drv);
+  auto& list = drv->bus->drivers;
+  list.erase(std::remove(list.begin(), list.end(), drv), list.end());
+  drv->registered = false;
+}
+
+// driver_match_device()
+int driver_match_device(device_driver* drv, device* dev) {
+  return drv->bus->match ? drv->bus->match(dev, drv) : 1;
+}
+
+}  // namespace vfiosim::kernel
