@@ -49,6 +49,7 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   sysfs_->set_iov(iov_.get());
   auto& k = root.child("kernel");
   costs_ = std::make_unique<kernel::CpuCosts>(kernel_config_.cpu_mhz, kernel_config_.costs, k.child("cpu"));
+  syscalls_ = std::make_unique<kernel::Syscalls>(vfs_, *costs_);
   boot_config_accesses_ = &k.counter("pci_boot_config_accesses", "accesses", "Config accesses of PCI enumeration");
   boot_time_ = &k.gauge("pci_boot_ns", "ns", "Simulated time PCI enumeration and resource assignment took");
 }

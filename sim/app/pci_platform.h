@@ -19,6 +19,7 @@
 #include "sim/base/event_log.h"
 #include "vfio/linux/iommu/dma_iommu.h"
 #include "vfio/linux/iommu/intel/intel_iommu.h"
+#include "vfio/linux/kernel/syscalls.h"
 #include "vfio/linux/kernel/task.h"
 #include "vfio/vfio/pci/vfio_pci.h"
 #include "vfio/vfio/vfio_iommu_type1.h"
@@ -65,6 +66,8 @@ class PciPlatform {
   kernel::IntelIommu* intel_iommu() { return intel_.get(); }
   kernel::IommuDma* dma_api() { return dma_api_.get(); }
   kernel::Vfs& vfs() { return vfs_; }
+  /// The system calls userspace makes (set up with the cost model).
+  kernel::Syscalls& syscalls() { return *syscalls_; }
   kernel::Vfio& vfio() { return *vfio_; }
   kernel::VfioPci& vfio_pci() { return *vfio_pci_; }
   kernel::VfioIommuType1& type1() { return *type1_; }
@@ -103,6 +106,7 @@ class PciPlatform {
   std::unique_ptr<kernel::IommuDma> dma_api_;
   KernelConfig kernel_config_;
   kernel::Vfs vfs_;
+  std::unique_ptr<kernel::Syscalls> syscalls_;
   std::unique_ptr<kernel::UserPageAllocator> user_pages_;
   std::unique_ptr<kernel::Vfio> vfio_;
   std::unique_ptr<kernel::VfioIommuType1> type1_;

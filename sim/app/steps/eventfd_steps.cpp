@@ -18,12 +18,7 @@ class EventfdStep : public Step {
  public:
   EventfdStep(uint64_t initval, std::string as) : initval_(initval), as_(std::move(as)) {}
   void run(StepContext& ctx) override {
-    const long ret = syscall(ctx, [&](kernel::Task& t) -> long {
-      kernel::file* f = kernel::eventfd_file(initval_);
-      const int fd = t.install_fd(f, false);
-      if (fd < 0) kernel::fput(f);
-      return fd;
-    });
+    const long ret = sys(ctx).eventfd2(task_of(ctx), static_cast<unsigned>(initval_), 0);
     ctx.outputs = errno_outputs(ret);
     if (ret >= 0 && !as_.empty()) ctx.platform.pci()->names(ctx.process)[as_] = ret;
   }
@@ -61,20 +56,16 @@ class WaitEventfdStep : public Step {
   double timeout_ns_;
 };
 
-// write(fd, &value, 8): adds to the count and wakes the waiters (eventfd_write()).
+// write(fd, &value, 8): on an eventfd, adds to the count and wakes the waiters (eventfd_write());
+// on any other descriptor, whatever that file's write does.
 class EventfdWriteStep : public Step {
  public:
   EventfdWriteStep(json fd, uint64_t value) : fd_(std::move(fd)), value_(value) {}
   void run(StepContext& ctx) override {
     auto& names = ctx.platform.pci()->names(ctx.process);
-    const long ret = syscall(ctx, [&](kernel::Task& t) -> long {
-      int err = 0;
-      kernel::eventfd_ctx* e = kernel::eventfd_ctx_fdget(t, static_cast<int>(resolve(fd_, names)), err);
-      if (!e) return err;
-      if (value_ != ~0ULL) kernel::eventfd_signal(e, value_);  // ULLONG_MAX is not a valid increment
-      kernel::eventfd_ctx_put(e);
-      return value_ != ~0ULL ? 8 : -EINVAL;
-    });
+    kernel::Task& t = task_of(ctx);
+    const uint64_t ubuf = t.alloc_arg(&value_, sizeof value_);
+    const long ret = sys(ctx).write(t, static_cast<int>(resolve(fd_, names)), ubuf, sizeof value_);
     ctx.outputs = errno_outputs(ret);
   }
 
@@ -91,7 +82,7 @@ std::vector<StepType> eventfd_step_types() {
     StepType t;
     t.op = "eventfd";
     t.desc = "eventfd(initval, 0): a counter descriptor, e.g. for VFIO_DEVICE_SET_IRQS";
-    t.fields = {Field::integer("initval").describe("Initial count").defaults(0).at_least(0),
+    t.fields = {Field::integer("initval").describe("Initial count (an unsigned int)").defaults(0).at_least(0).at_most(0xffffffffLL),
                 Field::string("as").describe("Name for the descriptor")};
     t.outputs = errno_fields();
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)

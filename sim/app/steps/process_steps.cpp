@@ -32,15 +32,13 @@ class ExecStep : public Step {
  public:
   void run(StepContext& ctx) override {
     auto& names = ctx.platform.pci()->names(ctx.process);
-    syscall(ctx, [&](kernel::Task& t) -> long {
-      t.exec();
-      for (auto it = names.begin(); it != names.end();) {  // what no longer names anything
-        kernel::file* f = it->second >= 0 && it->second < (1 << 20) ? t.fget(static_cast<int>(it->second)) : nullptr;
-        if (f) kernel::fput(f);
-        it = f ? std::next(it) : names.erase(it);
-      }
-      return 0;
-    });
+    kernel::Task& t = task_of(ctx);
+    sys(ctx).execve(t);
+    for (auto it = names.begin(); it != names.end();) {  // what no longer names anything
+      kernel::file* f = it->second >= 0 && it->second < (1 << 20) ? t.fget(static_cast<int>(it->second)) : nullptr;
+      if (f) kernel::fput(f);
+      it = f ? std::next(it) : names.erase(it);
+    }
     ctx.outputs = {{"ret", 0}, {"locked_vm", task_of(ctx).mm()->locked_vm}};
   }
 };

@@ -1,7 +1,7 @@
 // What the userspace steps share: a value in a step argument resolved against the process's
 // names and the VFIO constants, ret/errno outputs as userspace sees them, the task of the step's
-// process, one system call entered with its CPU cost, and the check that an op has a PCI
-// hierarchy to talk to.
+// process, the system-call layer (vfio/linux/kernel/syscalls.h), and the check that an op has a
+// PCI hierarchy to talk to.
 #pragma once
 
 #include <cstdint>
@@ -25,14 +25,7 @@ inline kernel::Task& task_of(StepContext& ctx) { return ctx.platform.pci()->task
 /// An issue at `ptr` when the platform has no PCI hierarchy.
 bool needs_pci(const PlatformConfig& p, const std::string& ptr, config::Issues& issues);
 
-/// One system call: entered from userspace in the process's task, with its CPU cost.
-template <typename Fn>
-long syscall(StepContext& ctx, Fn fn) {
-  PciPlatform& pci = *ctx.platform.pci();
-  kernel::Task& t = task_of(ctx);
-  kernel::CurrentScope scope(t);
-  pci.costs().charge(kernel::Cost::SyscallEntry);
-  return fn(t);
-}
+/// The system-call layer of the step's platform (every step that enters the kernel goes through it).
+inline kernel::Syscalls& sys(StepContext& ctx) { return ctx.platform.pci()->syscalls(); }
 
 }  // namespace vfiosim::userspace

@@ -95,7 +95,7 @@ class OpenStep : public Step {
  public:
   OpenStep(std::string path, std::string as) : path_(std::move(path)), as_(std::move(as)) {}
   void run(StepContext& ctx) override {
-    const long ret = syscall(ctx, [&](kernel::Task& t) { return ctx.platform.pci()->vfs().open(t, path_); });
+    const long ret = sys(ctx).open(task_of(ctx), path_);
     ctx.outputs = errno_outputs(ret);
     if (ret >= 0 && !as_.empty()) ctx.platform.pci()->names(ctx.process)[as_] = ret;
   }
@@ -110,7 +110,7 @@ class CloseStep : public Step {
   void run(StepContext& ctx) override {
     auto& names = ctx.platform.pci()->names(ctx.process);
     const int fd = static_cast<int>(resolve(fd_, names));
-    ctx.outputs = errno_outputs(syscall(ctx, [&](kernel::Task& t) { return t.close_fd(fd); }));
+    ctx.outputs = errno_outputs(sys(ctx).close(task_of(ctx), fd));
   }
 
  private:
@@ -123,17 +123,11 @@ class MmapStep : public Step {
       : size_(size), huge_(huge), as_(std::move(as)), fd_(std::move(fd)), offset_(offset), shared_(shared) {}
   void run(StepContext& ctx) override {
     auto& names = ctx.platform.pci()->names(ctx.process);
-    const long ret = syscall(ctx, [&](kernel::Task& t) -> long {
-      if (!fd_.is_null()) {  // a file mapping: the driver's mmap decides
-        kernel::file* f = t.fget(static_cast<int>(resolve(fd_, names)));
-        if (!f) return -EBADF;
-        const long r = t.mmap_file(f, size_, offset_, shared_);
-        kernel::fput(f);
-        return r;
-      }
-      const uint64_t a = t.mmap_anonymous(size_, huge_);
-      return a ? static_cast<long>(a) : -ENOMEM;
-    });
+    // A file mapping (the driver's mmap decides), or anonymous [hugetlb] memory.
+    const int fd = fd_.is_null() ? -1 : static_cast<int>(resolve(fd_, names));
+    const int flags = fd_.is_null() ? kernel::SYS_MAP_PRIVATE | kernel::SYS_MAP_ANONYMOUS | (huge_ ? kernel::SYS_MAP_HUGETLB : 0)
+                                    : shared_ ? kernel::SYS_MAP_SHARED : kernel::SYS_MAP_PRIVATE;
+    const long ret = sys(ctx).mmap(task_of(ctx), 0, size_, kernel::SYS_PROT_READ | kernel::SYS_PROT_WRITE, flags, fd, offset_);
     ctx.outputs = errno_outputs(ret);
     if (ret >= 0) {
       ctx.outputs["vaddr"] = ret;
@@ -249,13 +243,7 @@ class IoctlStep : public Step {
         break;
       }
     }
-    const long ret = syscall(ctx, [&](kernel::Task& task) -> long {
-      kernel::file* f = task.fget(fd);
-      if (!f) return -EBADF;
-      const long r = f->f_op && f->f_op->unlocked_ioctl ? f->f_op->unlocked_ioctl(*f, info_->cmd, uarg) : -ENOTTY;
-      kernel::fput(f);
-      return r;
-    });
+    const long ret = sys(ctx).ioctl(t, fd, info_->cmd, uarg);
     ctx.outputs = errno_outputs(ret);
     if (ret >= 0 && !as_.empty()) names[as_] = ret;
     if (info_->arg == IoctlArg::Struct && uarg) {
@@ -327,14 +315,8 @@ class RwStep : public Step {
     const int fd = static_cast<int>(resolve(fd_, names));
     const uint64_t pos = (region_.is_null() ? 0 : static_cast<uint64_t>(resolve(region_, names)) << 40) + offset_;
     const uint64_t ubuf = t.alloc_arg(&value_, 8);
-    const long ret = syscall(ctx, [&](kernel::Task& task) -> long {
-      kernel::file* f = task.fget(fd);
-      if (!f) return -EBADF;
-      const auto& op = write_ ? f->f_op->write : f->f_op->read;
-      const long r = op ? op(*f, ubuf, size_, pos) : -EINVAL;
-      kernel::fput(f);
-      return r;
-    });
+    const int64_t spos = static_cast<int64_t>(pos);
+    const long ret = write_ ? sys(ctx).pwrite64(t, fd, ubuf, size_, spos) : sys(ctx).pread64(t, fd, ubuf, size_, spos);
     ctx.outputs = errno_outputs(ret);
     if (!write_ && ret > 0) {
       uint64_t v = 0;

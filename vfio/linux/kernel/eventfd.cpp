@@ -23,6 +23,19 @@ const file_operations& eventfd_fops() {
       if (t && t->copy_to_user(ubuf, &v, 8)) return -EFAULT;
       return 8;
     };
+    // eventfd_write(): adds the 8-byte value; ULLONG_MAX is not a valid increment. A count that
+    // would overflow blocks in the kernel; here it fails as a non-blocking write does.
+    f.write = [](file& file, uint64_t ubuf, uint64_t count, uint64_t) -> long {
+      auto* ctx = static_cast<eventfd_ctx*>(file.private_data);
+      if (count < 8) return -EINVAL;
+      uint64_t v = 0;
+      Task* t = current();
+      if (!t || t->copy_from_user(&v, ubuf, 8)) return -EFAULT;
+      if (v == ~0ULL) return -EINVAL;
+      if (~0ULL - ctx->count <= v) return -EAGAIN;
+      eventfd_signal(ctx, v);
+      return 8;
+    };
     return f;
   }();
   return fops;
