@@ -165,17 +165,17 @@ nlohmann::json PciPlatform::describe() const {
                           {"pcie_type", d->is_pcie() ? d->pcie_type() : -1},
                           {"bridge", d->is_bridge()},
                           {"bars", bars},
-                          {"iommu_group", d->iommu_group ? d->iommu_group->id : -1}};
+                          {"iommu_group", d->dev.iommu_group ? d->dev.iommu_group->id : -1}};
     if (d->res[kernel::PCI_ROM_RESOURCE].flags)
       dev["rom"] = {{"start", d->res[kernel::PCI_ROM_RESOURCE].start}, {"size", d->res[kernel::PCI_ROM_RESOURCE].size()}};
     if (intel_)  // the remapping unit the kernel found for it (device_to_iommu)
-      if (const kernel::intel_iommu* unit = intel_->device_to_iommu(*d)) dev["dmar_unit"] = unit->name;
+      if (const kernel::intel_iommu* unit = intel_->device_to_iommu(&d->dev)) dev["dmar_unit"] = unit->name;
     devices.push_back(std::move(dev));
   }
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& g : groups_->groups()) {
     nlohmann::json members = nlohmann::json::array();
-    for (const auto* d : g->devices) members.push_back(d->name());
+    for (const auto* d : g->devices) members.push_back(kernel::dev_name(d));
     groups.push_back({{"id", g->id}, {"devices", members}});
   }
   return {{"devices", devices}, {"iommu_groups", groups}};
@@ -260,17 +260,17 @@ void PciPlatform::boot() {
     if (int ret = iommu_core_->register_driver(intel_.get(), def))
       throw std::runtime_error("iommu default domains failed: " + std::to_string(ret));
     intel_->enable_translation();
-    drivers_->dma_configure = [this](kernel::pci_dev& d) { return iommu_core_->iommu_device_use_default_domain(d); };
-    drivers_->dma_cleanup = [this](kernel::pci_dev& d) { iommu_core_->iommu_device_unuse_default_domain(d); };
+    drivers_->dma_configure = [this](kernel::pci_dev& d) { return iommu_core_->iommu_device_use_default_domain(&d.dev); };
+    drivers_->dma_cleanup = [this](kernel::pci_dev& d) { iommu_core_->iommu_device_unuse_default_domain(&d.dev); };
   }
   // iommu_bus_notifier(): devices added later (SR-IOV VFs) get a group and the default domain.
   drivers_->bus_register_notifier([this](unsigned long action, kernel::pci_dev& d) {
     if (action == kernel::BUS_NOTIFY_ADD_DEVICE) {
-      if (iommu_core_) iommu_core_->iommu_probe_device(d);
-      else groups_->probe(d);
+      if (iommu_core_) iommu_core_->iommu_probe_device(&d.dev);
+      else groups_->probe(&d.dev);
     } else if (action == kernel::BUS_NOTIFY_REMOVED_DEVICE) {
-      if (iommu_core_) iommu_core_->iommu_release_device(d);
-      else groups_->remove(d);
+      if (iommu_core_) iommu_core_->iommu_release_device(&d.dev);
+      else groups_->remove(&d.dev);
     }
   });
   register_boot_drivers(*this);

@@ -1,6 +1,6 @@
-// A platform with one DMA engine (01:00.0) and an in-simulator emulated-IOMMU test driver
-// (an mdev-like vfio_device registered through vfio_register_emulated_iommu_dev under the engine's
-// pci_dev), shared by the emulated-IOMMU conformance tests.
+// A platform with one DMA engine (01:00.0) and an in-simulator emulated-IOMMU test driver (an
+// mdev-like vfio_device registered through vfio_register_emulated_iommu_dev on a parent device
+// that is not PCI, "emul0", under the engine), shared by the emulated-IOMMU conformance tests.
 #pragma once
 
 #include <linux/vfio.h>
@@ -35,6 +35,7 @@ struct Machine {
   std::unique_ptr<Platform> platform;
   vfio_device_ops ops;
   emul_device* dev = nullptr;
+  std::vector<device*> parents;  // from emul_parent(), put when the Machine goes
   /// `root_ports`: the PCI topology (default: one root port with the DMA engine at 01:00.0).
   explicit Machine(const json& iommu = {{"preset", "broadwell-vtd"}}, const json& kernel = json::object(),
                    const json& root_ports = {{{"bdf", "00:01.0"}, {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}}}}}}) {
@@ -56,7 +57,22 @@ struct Machine {
       }
     };
   }
+  ~Machine() {
+    for (device* d : parents) put_device(d);
+  }
   Vfio& vfio() { return platform->pci()->vfio(); }
+  /// A parent for an emulated vfio_device, as an mdev is one: a struct device on no bus, named
+  /// `name` (which VFIO_GROUP_GET_DEVICE_FD asks for), under the DMA engine.
+  device* emul_parent(const std::string& name) {
+    auto* d = new device();
+    device_initialize(d);
+    d->init_name = name;
+    pci_dev* engine = platform->pci()->kernel().find("0000:01:00.0");
+    d->parent = engine ? &engine->dev : nullptr;
+    d->release = [](device* p) { delete p; };
+    parents.push_back(d);
+    return d;
+  }
   long sys_ioctl(Task& t, int fd, unsigned cmd, uint64_t arg) {
     CurrentScope s(t);
     file* f = t.fget(fd);
@@ -64,8 +80,8 @@ struct Machine {
     fput(f);
     return r;
   }
-  // An emulated device under the DMA engine's pci_dev (unless a test registered `dev` already),
-  // its group in a container of `model`, and its device fd.
+  // An emulated device on the parent "emul0" (unless a test registered `dev` already), its group
+  // in a container of `model`, and its device fd (asked for by the parent's name).
   struct Setup {
     int container = -1, group = -1, device = -1;
   };
@@ -73,7 +89,7 @@ struct Machine {
     PciPlatform& pci = *platform->pci();
     if (!dev) {
       int err = 0;
-      dev = vfio().vfio_alloc_device<emul_device>(pci.kernel().find("0000:01:00.0"), "emul0", &ops, &err);
+      dev = vfio().vfio_alloc_device<emul_device>(emul_parent("emul0"), &ops, &err);
       EXPECT_EQ(vfio().vfio_register_emulated_iommu_dev(&dev->vdev), 0);
     }
     const std::string node = "/dev/vfio/" + dev->vdev.group->name;
@@ -85,7 +101,7 @@ struct Machine {
     }
     EXPECT_EQ(sys_ioctl(t, s.group, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container)), 0);
     EXPECT_EQ(sys_ioctl(t, s.container, VFIO_SET_IOMMU, model), 0);
-    const std::string name = "emul0";
+    const std::string name = dev_name(dev->vdev.dev);
     s.device = static_cast<int>(sys_ioctl(t, s.group, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1)));
     return s;
   }

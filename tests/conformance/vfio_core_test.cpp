@@ -83,7 +83,7 @@ struct Machine {
   }
   vfio_test_device* alloc(const char* bdf, int* err = nullptr) {
     int e = 0;
-    auto* d = vfio().vfio_alloc_device<vfio_test_device>(&dev(bdf), bdf, &ops, &e);
+    auto* d = vfio().vfio_alloc_device<vfio_test_device>(&dev(bdf).dev, &ops, &e);
     if (err) *err = e;
     return d;
   }
@@ -145,8 +145,8 @@ struct NonCoherentIommu : IommuDriver {
   bool capable(iommu_cap cap) const override { return cap != IOMMU_CAP_CACHE_COHERENCY && real.capable(cap); }
   std::unique_ptr<iommu_domain> domain_alloc(unsigned type) override { return real.domain_alloc(type); }
   void domain_free(iommu_domain& d) override { real.domain_free(d); }
-  int attach_dev(iommu_domain& d, pci_dev& dev) override { return real.attach_dev(d, dev); }
-  void detach_dev(iommu_domain& d, pci_dev& dev) override { real.detach_dev(d, dev); }
+  int attach_dev(iommu_domain& d, device* dev) override { return real.attach_dev(d, dev); }
+  void detach_dev(iommu_domain& d, device* dev) override { real.detach_dev(d, dev); }
   int map_pages(iommu_domain& d, uint64_t iova, uint64_t pa, size_t pgsize, size_t n, int prot, size_t* mapped) override {
     return real.map_pages(d, iova, pa, pgsize, n, prot, mapped);
   }
@@ -156,9 +156,9 @@ struct NonCoherentIommu : IommuDriver {
   void flush_iotlb_all(iommu_domain& d) override { real.flush_iotlb_all(d); }
   void iotlb_sync(iommu_domain& d, iommu_iotlb_gather& g) override { real.iotlb_sync(d, g); }
   uint64_t iova_to_phys(iommu_domain& d, uint64_t iova) override { return real.iova_to_phys(d, iova); }
-  void get_resv_regions(pci_dev& dev, std::vector<iommu_resv_region>& out) override { real.get_resv_regions(dev, out); }
+  void get_resv_regions(device* dev, std::vector<iommu_resv_region>& out) override { real.get_resv_regions(dev, out); }
   bool enforce_cache_coherency(iommu_domain& d) override { return real.enforce_cache_coherency(d); }
-  void release_device(pci_dev& dev) override { real.release_device(dev); }
+  void release_device(device* dev) override { real.release_device(dev); }
 };
 
 TEST(VfioRegistration, C_2_C_8_IommuWithoutCacheCoherencyIsEinvalAndReleaseRunsOnce) {
@@ -285,7 +285,7 @@ TEST(VfioUnregister, C_10_BlocksAndRequestsUntilTheLastFdCloses) {
         [&, d, t0] {
           m.vfio().vfio_unregister_group_dev(&d->vdev);
           returned_at = sc_core::sc_time_stamp().to_seconds() - t0;
-          added_after = d->vdev.device_added;
+          added_after = device_is_registered(&d->vdev.device);
           m.vfio().vfio_put_device(&d->vdev);
         },
         "unregister");
@@ -550,12 +550,12 @@ TEST(VfioGroupFd, C_25_AGroupOnAForeignDomainCannotJoinAContainer) {
     // Another kernel user attached the group to its own unmanaged domain.
     IommuCore& core = *m.pci().iommu();
     iommu_domain* foreign = core.iommu_domain_alloc();
-    ASSERT_EQ(core.iommu_attach_group(foreign, m.dev("0000:01:00.0").iommu_group), 0);
+    ASSERT_EQ(core.iommu_attach_group(foreign, m.dev("0000:01:00.0").dev.iommu_group), 0);
     Task& t = m.pci().task("qemu");
     const int c = static_cast<int>(m.sys_open(t, "/dev/vfio/vfio"));
     const int g = static_cast<int>(m.sys_open(t, "/dev/vfio/1"));
     ret = m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));
-    core.iommu_detach_group(foreign, m.dev("0000:01:00.0").iommu_group);
+    core.iommu_detach_group(foreign, m.dev("0000:01:00.0").dev.iommu_group);
     core.iommu_domain_free(foreign);
     t.close_all();
     CurrentScope s(t);

@@ -96,7 +96,7 @@ TEST(VfioDeviceFeature, C_52_DmaLoggingChecksItsRangesAndFillsTheBitmap) {
     PciPlatform& pci = *m.platform->pci();
     Task& t = pci.task("qemu");
     int err = 0;
-    m.dev = m.vfio().vfio_alloc_device<emul_device>(pci.kernel().find("0000:01:00.0"), "emul0", &m.ops, &err);
+    m.dev = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emul0"), &m.ops, &err);
     m.dev->vdev.log_ops = &log_ops;  // set before registration
     ASSERT_EQ(m.vfio().vfio_register_emulated_iommu_dev(&m.dev->vdev), 0);
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
@@ -178,7 +178,7 @@ TEST(VfioDeviceFeature, C_53_RuntimeResumeFailureMakesDeviceIoctlsEio) {
     drv->pm = &test_pm;
     drv->probe = [](pci_dev& d) {
       int err = 0;
-      machine->dev = machine->vfio().vfio_alloc_device<emul_device>(&d, "emul0", &machine->ops, &err);
+      machine->dev = machine->vfio().vfio_alloc_device<emul_device>(&d.dev, &machine->ops, &err);
       if (int ret = machine->vfio().vfio_register_emulated_iommu_dev(&machine->dev->vdev)) return ret;
       pm_runtime_allow(d);
       pm_runtime_put_noidle(d);

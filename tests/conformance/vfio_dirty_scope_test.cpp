@@ -27,17 +27,17 @@ TEST(VfioDirty, C_98_PinningPhysicalGroupNarrowsTheDirtyScope) {
     pci.drivers().set_driver_override(db, "vfio-pci");
     pci.drivers().probe_device(db);
     int err = 0;
-    m.dev = m.vfio().vfio_alloc_device<emul_device>(&da, "0000:01:00.0", &m.ops, &err);
+    m.dev = m.vfio().vfio_alloc_device<emul_device>(&da.dev, &m.ops, &err);
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&m.dev->vdev), 0);
     Task& t = pci.task("qemu");
     int c, a, b;
     {
       CurrentScope cs(t);
       c = pci.vfs().open(t, "/dev/vfio/vfio");
-      a = pci.vfs().open(t, "/dev/vfio/" + std::to_string(da.iommu_group->id));
-      b = pci.vfs().open(t, "/dev/vfio/" + std::to_string(db.iommu_group->id));
+      a = pci.vfs().open(t, "/dev/vfio/" + std::to_string(da.dev.iommu_group->id));
+      b = pci.vfs().open(t, "/dev/vfio/" + std::to_string(db.dev.iommu_group->id));
     }
-    ASSERT_NE(da.iommu_group, db.iommu_group);
+    ASSERT_NE(da.dev.iommu_group, db.dev.iommu_group);
     ASSERT_EQ(m.sys_ioctl(t, a, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
     ASSERT_EQ(m.sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
     ASSERT_EQ(m.sys_ioctl(t, b, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);

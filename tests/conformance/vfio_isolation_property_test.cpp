@@ -85,7 +85,7 @@ Proc open_device(Machine& m, const std::string& task, const std::string& bdf) {
   pci.drivers().unbind(*pci.drivers().find_driver("vfiosim-dmae"), *dev);
   pci.drivers().set_driver_override(*dev, "vfio-pci");
   pci.drivers().probe_device(*dev);
-  const std::string group = std::to_string(dev->iommu_group->id);
+  const std::string group = std::to_string(dev->dev.iommu_group->id);
   Proc p;
   p.t = &pci.task(task);
   Task& t = *p.t;

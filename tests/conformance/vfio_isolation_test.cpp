@@ -36,7 +36,7 @@ Physical bind_physical(Machine& m, Task& t) {
 // What the IOMMU translates for the device's group at each page of [iova, iova + size).
 size_t translated_pages(Machine& m, uint64_t iova, uint64_t size) {
   IommuCore& core = *m.platform->pci()->iommu();
-  iommu_group* g = core.iommu_group_get(*m.platform->pci()->kernel().find("0000:01:00.0"));
+  iommu_group* g = core.iommu_group_get(&m.platform->pci()->kernel().find("0000:01:00.0")->dev);
   size_t n = 0;
   for (uint64_t off = 0; g && g->domain && off < size; off += 4096) n += core.iommu_iova_to_phys(g->domain, iova + off) != 0;
   if (g) core.iommu_group_put(g);

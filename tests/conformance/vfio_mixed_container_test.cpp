@@ -48,7 +48,7 @@ TEST(VfioMixedContainer, FirstPhysicalGroupPinsAndMapsTheMdevOnlyMappings) {
     attach = join_physical_group(m, t, s, g);
     locked_after = t.mm()->locked_vm;  // the replay pinned the whole mapping; the pinned page once
     IommuCore& core = *m.platform->pci()->iommu();
-    iommu_group* grp = core.iommu_group_get(*m.platform->pci()->kernel().find("0000:01:00.0"));
+    iommu_group* grp = core.iommu_group_get(&m.platform->pci()->kernel().find("0000:01:00.0")->dev);
     phys = grp && grp->domain ? core.iommu_iova_to_phys(grp->domain, 0x100000) : 0;
     if (grp) core.iommu_group_put(grp);
     m.teardown(t);

@@ -143,7 +143,7 @@ TEST(VfioRegressions, C_134_DeviceRegisteredWithType1ExactlyWhileOpen) {
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     PciPlatform& pci = *m.platform->pci();
     int err = 0;
-    auto* b = m.vfio().vfio_alloc_device<emul_device>(pci.kernel().find("0000:01:00.0"), "emulB", &bops, &err);
+    auto* b = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emulB"), &bops, &err);
     ASSERT_EQ(m.vfio().vfio_register_emulated_iommu_dev(&b->vdev), 0);
     int bgroup;
     {
@@ -198,7 +198,7 @@ TEST(VfioRegressions, C_136_InjectedGroupAllocFailureLeaksNothing) {
     PciPlatform& pci = *m.platform->pci();
     groups_before = pci.iommu_groups().groups().size();
     int err = 0;
-    auto* d = m.vfio().vfio_alloc_device<emul_device>(pci.kernel().find("0000:01:00.0"), "emul0", &m.ops, &err);
+    auto* d = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emul0"), &m.ops, &err);
     FaultInjection::instance().arm(fault_site::kVfioGroupAlloc, 1);
     failed = m.vfio().vfio_register_emulated_iommu_dev(&d->vdev);
     groups_failed = pci.iommu_groups().groups().size();
@@ -206,7 +206,7 @@ TEST(VfioRegressions, C_136_InjectedGroupAllocFailureLeaksNothing) {
     id_ok = d->vdev.group->group->id;
     m.vfio().vfio_unregister_group_dev(&d->vdev);
     m.vfio().vfio_put_device(&d->vdev);
-    auto* e = m.vfio().vfio_alloc_device<emul_device>(pci.kernel().find("0000:01:00.0"), "emul1", &m.ops, &err);
+    auto* e = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emul1"), &m.ops, &err);
     EXPECT_EQ(m.vfio().vfio_register_emulated_iommu_dev(&e->vdev), 0);
     id_next = e->vdev.group->group->id;
     m.vfio().vfio_unregister_group_dev(&e->vdev);
@@ -280,7 +280,7 @@ TEST(VfioRegressions, C_133_RemovalRacingAttachNeverUsesAFreedDevice) {
       pci.drivers().unbind(*harness, d);
       pci.drivers().set_driver_override(d, "vfio-pci");
       pci.drivers().probe_device(d);
-      groups.push_back("/dev/vfio/" + std::to_string(d.iommu_group->id));
+      groups.push_back("/dev/vfio/" + std::to_string(d.dev.iommu_group->id));
     }
     Task& t = pci.task("qemu");
     std::vector<int> g(5);

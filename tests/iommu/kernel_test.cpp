@@ -1,14 +1,15 @@
 // The kernel IOMMU layer on a booted platform with the VT-d model: iommu_pgsize() splitting,
 // iommu_map()/iommu_unmap() and the tables they build, DMA through mapped and unmapped IOVAs,
 // strict vs lazy (flush-queue) invalidation and its thresholds, the cost of a strict unmap,
-// reserved regions, DMA ownership, attaching groups to unmanaged domains, and fault reporting
-// up to the kernel log.
+// reserved regions, DMA ownership, attaching groups to unmanaged domains, fault reporting up to
+// the kernel log, and a device of another bus in a group of its own.
 #include <gtest/gtest.h>
 
 #include "sim/app/platform.h"
 #include "sim/app/steps/dma_engine_driver.h"
 #include "sim/config/spec.h"
 #include "tests/support/sc_test.h"
+#include "tests/support/test_bus.h"
 #include "vfio/linux/iommu/dma_iommu.h"
 
 using namespace vfiosim;
@@ -93,7 +94,7 @@ TEST(IommuCoreMap, UnmanagedDomainMapsTranslatesAndUnmaps) {
     // device's unit narrows it (md_domain_init, then domain_update_iommu_cap at attach).
     EXPECT_EQ(d->pgsize_bitmap, 0x1000u);
     EXPECT_EQ(d->geometry.aperture_end, (1ULL << 57) - 1);
-    kernel::iommu_group* g = core.iommu_group_get(m.dev("0000:01:00.0"));
+    kernel::iommu_group* g = core.iommu_group_get(&m.dev("0000:01:00.0").dev);
     ASSERT_EQ(core.iommu_attach_group(d, g), 0);
     EXPECT_EQ(d->pgsize_bitmap, 0x1000u | 0x200000u | 0x40000000u);
     EXPECT_EQ(d->geometry.aperture_end, (1ULL << 48) - 1);
@@ -128,10 +129,10 @@ TEST(IommuDmaApi, DeviceReachesMemoryOnlyThroughItsMapping) {
   sctest::run_in_thread([&] {
     m.platform->wait_until_booted();
     auto& dev = m.dev("0000:01:00.0");
-    iova = m.pci().dma_api()->map(dev, 0x20000000, 0x1000, kernel::IOMMU_READ | kernel::IOMMU_WRITE);
+    iova = m.pci().dma_api()->map(&dev.dev, 0x20000000, 0x1000, kernel::IOMMU_READ | kernel::IOMMU_WRITE);
     mapped = m.read_at("0000:01:00.0", iova);
     unmapped_run = m.read_at("0000:01:00.0", 0x20000000);  // the physical address is no IOVA
-    m.pci().dma_api()->unmap(dev, iova, 0x1000);
+    m.pci().dma_api()->unmap(&dev.dev, iova, 0x1000);
     after_unmap = m.read_at("0000:01:00.0", iova);  // strict: invalidated at once
   });
   EXPECT_NE(iova, 0x20000000u);
@@ -156,18 +157,18 @@ TEST(IommuDmaApi, StrictUnmapCostsAboutTwoThousandCycles) {
     m.platform->wait_until_booted();
     auto& dev = m.dev("0000:01:00.0");
     // Warm up: the first map allocates the page tables.
-    const uint64_t warm = m.pci().dma_api()->map(dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
-    m.pci().dma_api()->unmap(dev, warm, 0x1000);
+    const uint64_t warm = m.pci().dma_api()->map(&dev.dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
+    m.pci().dma_api()->unmap(&dev.dev, warm, 0x1000);
     // The mean of 16 unmaps, as a benchmark reports it: one unmap's time depends on where the
     // wait-descriptor polling falls against the invalidation (up to one memory read either way).
     // Each pair starts 37 ns further into a microsecond, so the phases spread.
     const uint64_t us = 1000000;
     for (unsigned i = 0; i < kRunsOfUnmap; ++i) {
-      const uint64_t iova = m.pci().dma_api()->map(dev, 0x20001000, 0x1000, kernel::IOMMU_READ);
+      const uint64_t iova = m.pci().dma_api()->map(&dev.dev, 0x20001000, 0x1000, kernel::IOMMU_READ);
       const uint64_t now = sc_core::sc_time_stamp().value();
       const uint64_t start = (now / us + 1) * us + static_cast<uint64_t>(i) * 37000;
       sc_core::wait(sc_core::sc_time(static_cast<double>(start - now), sc_core::SC_PS));
-      m.pci().dma_api()->unmap(dev, iova, 0x1000);
+      m.pci().dma_api()->unmap(&dev.dev, iova, 0x1000);
       unmap_ps += sc_core::sc_time_stamp().value() - start;
     }
     unmap_ps /= kRunsOfUnmap;
@@ -189,8 +190,8 @@ TEST(IommuDmaApi, LazyUnmapsFlushAtTheBatchLimit) {
     auto& dev = m.dev("0000:01:00.0");
     auto* api = m.pci().dma_api();
     for (int i = 0; i < 251; ++i) {
-      const uint64_t iova = api->map(dev, 0x20000000 + i * 0x1000ULL, 0x1000, kernel::IOMMU_READ);
-      api->unmap(dev, iova, 0x1000);
+      const uint64_t iova = api->map(&dev.dev, 0x20000000 + i * 0x1000ULL, 0x1000, kernel::IOMMU_READ);
+      api->unmap(&dev.dev, iova, 0x1000);
       if (i == 249) {
         flushes_at_250 = m.counter("system.kernel.iommu.dma.fq_flush_full");
         dsi_at_250 = m.counter("system.iommu.inv_iotlb_domain");
@@ -217,10 +218,10 @@ TEST(IommuDmaApi, LazyUnmapsFlushTenMillisecondsAfterTheFirst) {
     m.platform->wait_until_booted();
     auto& dev = m.dev("0000:01:00.0");
     auto* api = m.pci().dma_api();
-    const uint64_t iova = api->map(dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
+    const uint64_t iova = api->map(&dev.dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
     (void)m.read_at("0000:01:00.0", iova);  // the IOTLB now holds the translation
     const uint64_t t0 = sc_core::sc_time_stamp().value();
-    api->unmap(dev, iova, 0x1000);
+    api->unmap(&dev.dev, iova, 0x1000);
     stale = m.read_at("0000:01:00.0", iova);  // lazy: the stale IOTLB entry still translates
     sc_core::wait(sc_core::sc_time(static_cast<double>(t0 + 9000000000ULL - sc_core::sc_time_stamp().value()), sc_core::SC_PS));
     at_9ms = m.counter("system.kernel.iommu.dma.fq_flush_timeout");
@@ -239,7 +240,7 @@ TEST(IommuCoreGroups, ReservedRegionsIncludeTheMsiWindow) {
   std::vector<kernel::iommu_resv_region> regions;
   sctest::run_in_thread([&] {
     m.platform->wait_until_booted();
-    regions = m.core().iommu_get_group_resv_regions(m.dev("0000:01:00.0").iommu_group);
+    regions = m.core().iommu_get_group_resv_regions(m.dev("0000:01:00.0").dev.iommu_group);
   });
   ASSERT_EQ(regions.size(), 1u);
   EXPECT_EQ(regions[0].start, 0xFEE00000u);
@@ -257,7 +258,7 @@ TEST(IommuCoreGroups, DmaOwnershipExcludesOtherOwnersAndKernelDrivers) {
     auto& dev = m.dev("0000:02:00.0");
     auto& drivers = m.pci().drivers();
     kernel::pci_driver* dmae = drivers.find_driver(kDmaEngineDriver);
-    kernel::iommu_group* g = dev.iommu_group;
+    kernel::iommu_group* g = dev.dev.iommu_group;
     def = g->default_domain;
     while_driver_bound = m.core().iommu_group_claim_dma_owner(g, &a);  // a kernel DMA driver uses it
     drivers.unbind(*dmae, dev);
@@ -289,8 +290,8 @@ TEST(IommuCoreGroups, AttachedUnmanagedDomainReplacesTheDefaultOne) {
     m.platform->wait_until_booted();
     auto& core = m.core();
     auto& dev = m.dev("0000:01:00.0");
-    kernel::iommu_group* g = dev.iommu_group;
-    const uint64_t def_iova = m.pci().dma_api()->map(dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
+    kernel::iommu_group* g = dev.dev.iommu_group;
+    const uint64_t def_iova = m.pci().dma_api()->map(&dev.dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
     kernel::iommu_domain* d = core.iommu_domain_alloc();
     ASSERT_EQ(core.iommu_map(d, 0x700000, 0x30000000, 0x1000, kernel::IOMMU_READ), 0);
     attach = core.iommu_attach_group(d, g);  // the group is on its default domain: allowed
@@ -317,7 +318,7 @@ TEST(IommuPassthrough, IdentityDomainsUsePhysicalAddresses) {
   EngineRun run;
   sctest::run_in_thread([&] {
     m.platform->wait_until_booted();
-    addr = m.pci().dma_api()->map(m.dev("0000:01:00.0"), 0x20000000, 0x1000, kernel::IOMMU_READ);
+    addr = m.pci().dma_api()->map(&m.dev("0000:01:00.0").dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
     run = m.read_at("0000:01:00.0", addr);
   });
   EXPECT_EQ(addr, 0x20000000u);
@@ -336,21 +337,21 @@ TEST(IommuCoreGroups, MembershipNotifierAndGroupReferences) {
     m.platform->wait_until_booted();
     auto& core = m.core();
     auto& dev = m.dev("0000:01:00.0");
-    kernel::iommu_group* g = core.iommu_group_get(dev);  // +1
+    kernel::iommu_group* g = core.iommu_group_get(&dev.dev);  // +1
     ASSERT_NE(g, nullptr);
     leaks_while_held = core.leaks();
     const int id = core.iommu_group_register_notifier(
-        g, [&](unsigned long action, kernel::pci_dev& d) { seen.push_back({action, d.name()}); });
-    core.iommu_group_remove_device(dev);
+        g, [&](unsigned long action, kernel::device* d) { seen.push_back({action, kernel::dev_name(d)}); });
+    core.iommu_group_remove_device(&dev.dev);
     members_after_remove = g->devices.size();
-    core.iommu_group_add_device(g, dev);
+    core.iommu_group_add_device(g, &dev.dev);
     members_after_add = g->devices.size();
     // The device is attached to the group's current domain again: its DMA translates.
-    const uint64_t iova = m.pci().dma_api()->map(dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
+    const uint64_t iova = m.pci().dma_api()->map(&dev.dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
     attached_again = m.read_at("0000:01:00.0", iova).summary.errors == 0;
     core.iommu_group_unregister_notifier(g, id);
-    core.iommu_group_remove_device(dev);  // not notified any more
-    core.iommu_group_add_device(g, dev);
+    core.iommu_group_remove_device(&dev.dev);  // not notified any more
+    core.iommu_group_add_device(g, &dev.dev);
     core.iommu_group_put(g);
     leaks_after = core.leaks();
   });
@@ -363,4 +364,65 @@ TEST(IommuCoreGroups, MembershipNotifierAndGroupReferences) {
   ASSERT_EQ(leaks_while_held.size(), 1u);  // the extra reference is reported
   EXPECT_NE(leaks_while_held[0].find("extra reference"), std::string::npos);
   EXPECT_TRUE(leaks_after.empty());
+}
+
+// A device that is not PCI (on a test bus, as an mdev or css device would be) joins a group
+// allocated with iommu_group_alloc(): the group's notifier sees it, iommu_group_get() finds the
+// group through dev->iommu_group and sysfs lists it by its name. The PCI grouping, the iommu core's
+// probe and the VT-d driver refuse it without touching any pci_dev.
+TEST(IommuCoreGroups, ANonPciDeviceInAnAllocatedGroup) {
+  const size_t before = kernel::live_struct_devices();
+  testbus::TestBus tb;
+  std::vector<std::pair<unsigned long, std::string>> seen;
+  kernel::iommu_group *got = nullptr, *after_remove = nullptr;
+  kernel::iommu_domain* domain_for_dev = nullptr;
+  int probe = 0, attach = 0, group_id = -1, got_id = -2;
+  bool pci_grouped = true, unit = true;
+  std::vector<std::string> listed, leaks;
+  {
+    Machine m(platform_json(true));
+    sctest::run_in_thread([&] {
+      m.platform->wait_until_booted();
+      auto& core = m.core();
+      auto& groups = m.pci().iommu_groups();
+      kernel::device* dev = tb.add("t0");
+      probe = core.iommu_probe_device(dev);  // no IOMMU serves the test bus
+      pci_grouped = groups.device_group(dev) != nullptr;
+      unit = m.pci().intel_iommu()->device_to_iommu(dev) != nullptr;
+      kernel::iommu_domain* d = core.iommu_domain_alloc();
+      attach = core.driver()->attach_dev(*d, dev);
+      core.iommu_domain_free(d);
+
+      kernel::iommu_group* g = groups.iommu_group_alloc();
+      group_id = g->id;
+      const int id = core.iommu_group_register_notifier(
+          g, [&](unsigned long action, kernel::device* d) { seen.push_back({action, kernel::dev_name(d)}); });
+      core.iommu_group_add_device(g, dev);
+      got = core.iommu_group_get(dev);
+      got_id = got ? got->id : -1;
+      core.iommu_group_put(got);
+      domain_for_dev = core.iommu_get_domain_for_dev(dev);  // no IOMMU driver domain for the group
+      listed = m.pci().sysfs().list("/sys/kernel/iommu_groups/" + std::to_string(group_id) + "/devices").entries;
+      core.iommu_group_remove_device(dev);
+      after_remove = dev->iommu_group;
+      core.iommu_group_unregister_notifier(g, id);
+      groups.iommu_group_release(g);
+      kernel::device_unregister(dev);
+      leaks = core.leaks();
+    });
+  }
+  EXPECT_EQ(probe, -ENODEV);
+  EXPECT_FALSE(pci_grouped);
+  EXPECT_FALSE(unit);
+  EXPECT_EQ(attach, -ENODEV);
+  EXPECT_EQ(got_id, group_id);
+  EXPECT_EQ(domain_for_dev, nullptr);
+  EXPECT_EQ(listed, std::vector<std::string>{"t0"});
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], (std::pair<unsigned long, std::string>{kernel::IOMMU_GROUP_NOTIFY_ADD_DEVICE, "t0"}));
+  EXPECT_EQ(seen[1], (std::pair<unsigned long, std::string>{kernel::IOMMU_GROUP_NOTIFY_DEL_DEVICE, "t0"}));
+  EXPECT_EQ(after_remove, nullptr);
+  EXPECT_TRUE(leaks.empty());
+  EXPECT_EQ(tb.freed, 1);
+  EXPECT_EQ(kernel::live_struct_devices(), before);
 }

@@ -118,14 +118,14 @@ TEST(IommuGroups, C3_11_AliasGroupIsFoundWhicheverFunctionProbesFirst) {
     m.pci->kernel().scan(s);
     auto& k = m.pci->kernel();
     auto& g = m.pci->iommu_groups();
-    g.probe(*k.find("0000:00:02.0"));
-    g.probe(*k.find("0000:05:00.1"));
-    g.probe(*k.find("0000:05:00.0"));
+    g.probe(&k.find("0000:00:02.0")->dev);
+    g.probe(&k.find("0000:05:00.1")->dev);
+    g.probe(&k.find("0000:05:00.0")->dev);
   });
   const auto* a = m.pci->kernel().find("0000:05:00.0");
   const auto* b = m.pci->kernel().find("0000:05:00.1");
-  ASSERT_NE(a->iommu_group, nullptr);
-  EXPECT_EQ(a->iommu_group, b->iommu_group);
+  ASSERT_NE(a->dev.iommu_group, nullptr);
+  EXPECT_EQ(a->dev.iommu_group, b->dev.iommu_group);
 }
 
 TEST(IommuGroups, DmaFromTheQuirkyFunctionCarriesTheAliasRequesterId) {

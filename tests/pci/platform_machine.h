@@ -31,7 +31,7 @@ struct PlatformMachine {
     Groups out;
     for (const auto& g : pci->iommu_groups().groups()) {
       std::set<std::string> members;
-      for (const auto* d : g->devices) members.insert(d->name().substr(5));  // "bb:dd.f"
+      for (const auto* d : g->devices) members.insert(kernel::dev_name(d).substr(5));  // "bb:dd.f"
       out.insert(members);
     }
     return out;

@@ -104,7 +104,7 @@ vfio_device* Vfio::vfio_device_get_from_name(vfio_group* group, const std::strin
         return nullptr;
       }
     } else {
-      ret = d->dev_name == buf;
+      ret = dev_name(d->dev) == buf;
     }
     if (ret && vfio_device_try_get_registration(d)) return d;
   }
@@ -166,7 +166,7 @@ file* Vfio::vfio_device_open(vfio_device* device, int& err) {
     group->group_lock.unlock();
   }
   device->dev_set->lock.unlock();
-  if (group->type == VFIO_NO_IOMMU) kernel_warn("dev_warn", device->dev_name + ": vfio-noiommu device opened by user");
+  if (group->type == VFIO_NO_IOMMU) kernel_warn("dev_warn", dev_name(device->dev) + ": vfio-noiommu device opened by user");
   return alloc_file(&device_fops_, device, "[vfio-device]");
 }
 

@@ -1,5 +1,6 @@
 // The VFIO core (drivers/vfio/vfio.h, include/linux/vfio.h, v6.1.y): vfio_device with its two
-// counters (the struct device kref for memory, the registration refcount with a completion),
+// counters (its embedded struct device's reference count for memory, the registration refcount
+// with a completion) and its parent device of any bus,
 // device sets, vfio_group (one per iommu_group, /dev/vfio/<id>), vfio_container
 // (/dev/vfio/vfio) and the IOMMU-backend driver interface. `Vfio` holds the module state of
 // vfio_main.c and container.c. Names, lifecycles, locks and errnos follow the kernel; see
@@ -71,17 +72,17 @@ enum vfio_group_type { VFIO_IOMMU, VFIO_EMULATED_IOMMU, VFIO_NO_IOMMU };
 
 struct vfio_device {
   // Public (driver-visible)
-  pci_dev* dev = nullptr;  // the parent device (for PCI: the pci_dev)
-  std::string dev_name;    // dev_name(dev): "0000:01:00.0"
+  struct device* dev = nullptr;  // the parent device (vfio-pci: the pci_dev's; named by dev_name(dev))
   const vfio_device_ops* ops = nullptr;
   const vfio_log_ops* log_ops = nullptr;
   vfio_group* group = nullptr;
   vfio_device_set* dev_set = nullptr;
   // Private
   int index = -1;             // device_ida: "vfio<index>"
-  kref device_kref;           // struct device: the object's lifetime
-  bool device_initialized = false;
-  bool device_added = false;  // device_add() done: /sys/class/vfio-dev/vfioN exists
+  /// The vfio-dev class device "vfio<index>" under `dev`: its reference count is the object's
+  /// lifetime (vfio_put_device), its release vfio_device_release(); device_add()ed while
+  /// registered (/sys/class/vfio-dev/vfioN).
+  struct device device;
   refcount_t refcount;        // registration users
   unsigned open_count = 0;    // under dev_set->lock
   struct kvm* kvm = nullptr;  // group->kvm copied at first open, cleared at last close (dev_set->lock)
@@ -140,8 +141,8 @@ class Vfio {
   /// _vfio_alloc_device() for a driver struct T whose first member is `vfio_device vdev`
   /// (vfio_alloc_device(type, member, dev, ops) refuses to compile otherwise).
   template <typename T>
-  T* vfio_alloc_device(pci_dev* dev, const std::string& name, const vfio_device_ops* ops, int* err);
-  int vfio_init_device(vfio_device* device, pci_dev* dev, const std::string& name, const vfio_device_ops* ops);
+  T* vfio_alloc_device(struct device* dev, const vfio_device_ops* ops, int* err);
+  int vfio_init_device(vfio_device* device, struct device* dev, const vfio_device_ops* ops);
   void vfio_put_device(vfio_device* device);
   static void vfio_free_device(vfio_device* device);
   /// vfio_check_feature(): 1 to go on, 0 for a PROBE that is supported, -EINVAL otherwise.
@@ -186,8 +187,8 @@ class Vfio {
   vfio_device* alloc_raw(std::function<vfio_device*()> make, std::function<void(vfio_device*)> del);
   void device_release(vfio_device* device);  // vfio_device_release()
   int __vfio_register_dev(vfio_device* device, vfio_group* group);
-  vfio_group* vfio_group_find_or_alloc(pci_dev& dev, long& err);
-  vfio_group* vfio_noiommu_group_alloc(pci_dev& dev, vfio_group_type type, long& err);
+  vfio_group* vfio_group_find_or_alloc(struct device* dev, long& err);
+  vfio_group* vfio_noiommu_group_alloc(struct device* dev, vfio_group_type type, long& err);
   vfio_group* vfio_create_group(iommu_group* g, vfio_group_type type, long& err);
   void vfio_device_remove_group(vfio_device* device);
   void vfio_group_put_dev(vfio_group* group);
@@ -244,7 +245,7 @@ class Vfio {
 };
 
 template <typename T>
-T* Vfio::vfio_alloc_device(pci_dev* dev, const std::string& name, const vfio_device_ops* ops, int* err) {
+T* Vfio::vfio_alloc_device(struct device* dev, const vfio_device_ops* ops, int* err) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
   static_assert(offsetof(T, vdev) == 0, "struct vfio_device must be the first member (vdev) of the driver's struct");
@@ -252,7 +253,7 @@ T* Vfio::vfio_alloc_device(pci_dev* dev, const std::string& name, const vfio_dev
   static_assert(std::is_same_v<decltype(T::vdev), vfio_device>, "vdev must be a struct vfio_device");
   T* t = new T();
   t->vdev.free_fn = [](vfio_device* d) { delete reinterpret_cast<T*>(d); };
-  const int ret = vfio_init_device(&t->vdev, dev, name, ops);
+  const int ret = vfio_init_device(&t->vdev, dev, ops);
   if (ret) {
     delete t;  // _vfio_alloc_device frees on init failure; ops->release is not called
     if (err) *err = ret;

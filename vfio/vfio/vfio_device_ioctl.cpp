@@ -20,20 +20,27 @@ constexpr uint32_t kLogMaxRanges = 4096 / sizeof(vfio_device_feature_dma_logging
 
 bool is_aligned(uint64_t x, uint64_t a) { return (x & (a - 1)) == 0; }  // IS_ALIGNED()
 
+// The parent's runtime PM state: dev->power is modelled for PCI devices only (in pci_dev), so a
+// parent on another bus has none.
+pci_dev* runtime_pm_dev(vfio_device* device) {
+  return dev_is_pci(device->dev) ? to_pci_dev(device->dev) : nullptr;
+}
+
 // vfio_device_pm_runtime_get(): only a bound driver with PM ops resumes the device.
 int vfio_device_pm_runtime_get(vfio_device* device) {
-  pci_dev* dev = device->dev;
+  pci_dev* dev = runtime_pm_dev(device);
   if (dev && dev->power.ops) {
     if (int ret = pm_runtime_resume_and_get(*dev)) {
-      kernel_warn("dev_info", device->dev_name + ": vfio: runtime resume failed " + std::to_string(ret));
+      kernel_warn("dev_info", dev_name(device->dev) + ": vfio: runtime resume failed " + std::to_string(ret));
       return -EIO;
     }
   }
   return 0;
 }
 
+// vfio_device_pm_runtime_put()
 void vfio_device_pm_runtime_put(vfio_device* device) {
-  pci_dev* dev = device->dev;
+  pci_dev* dev = runtime_pm_dev(device);
   if (dev && dev->power.ops) pm_runtime_put(*dev);
 }
 

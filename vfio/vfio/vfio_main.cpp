@@ -102,13 +102,12 @@ static void release_device_set(std::map<const void*, std::unique_ptr<vfio_device
 // ---- the vfio_device life cycle ----
 
 // vfio_init_device()
-int Vfio::vfio_init_device(vfio_device* device, pci_dev* dev, const std::string& name, const vfio_device_ops* ops) {
+int Vfio::vfio_init_device(vfio_device* device, struct device* dev, const vfio_device_ops* ops) {
   const int index = ida_alloc(device_ida_, kMinorMask);
   if (index < 0) return index;
   device->index = index;
   device->comp.reinit();
   device->dev = dev;
-  device->dev_name = name;
   device->ops = ops;
   if (ops->init) {
     if (int ret = ops->init(*device)) {
@@ -118,14 +117,14 @@ int Vfio::vfio_init_device(vfio_device* device, pci_dev* dev, const std::string&
       return ret;
     }
   }
-  kref_init(device->device_kref);  // device_initialize(): release = vfio_device_release
-  device->device_initialized = true;
+  device_initialize(&device->device);
+  device->device.release = [this](struct device* d) { device_release(container_of(d, &vfio_device::device)); };
+  device->device.parent = device->dev;  // (the vfio-dev class is not modelled)
   return 0;
 }
 
-void Vfio::vfio_put_device(vfio_device* device) {
-  kref_put(device->device_kref, [this, device] { device_release(device); });
-}
+// vfio_put_device()
+void Vfio::vfio_put_device(vfio_device* device) { put_device(&device->device); }
 
 // vfio_device_release(): the last put of the struct device.
 void Vfio::device_release(vfio_device* device) {
@@ -133,9 +132,10 @@ void Vfio::device_release(vfio_device* device) {
   device_ida_.erase(device->index);
   --live_devices_;
   if (device->ops->release) device->ops->release(*device);  // must vfio_free_device()
-  else kernel_warn("WARNING", "vfio device " + device->dev_name + " has no release op: leaked");
+  else kernel_warn("WARNING", "vfio device " + dev_name(device->dev) + " has no release op: leaked");
 }
 
+// vfio_free_device()
 void Vfio::vfio_free_device(vfio_device* device) {
   if (device->free_fn) device->free_fn(device);
 }
@@ -188,11 +188,11 @@ vfio_group* Vfio::vfio_create_group(iommu_group* g, vfio_group_type type, long& 
 }
 
 // vfio_group_find_or_alloc()
-vfio_group* Vfio::vfio_group_find_or_alloc(pci_dev& dev, long& err) {
+vfio_group* Vfio::vfio_group_find_or_alloc(struct device* dev, long& err) {
   iommu_group* g = (iommu_ && iommu_->driver()) ? iommu_->iommu_group_get(dev) : nullptr;
   if (!g) {
     if (enable_unsafe_noiommu_mode) {
-      kernel_warn("taint", "Adding kernel taint for vfio-noiommu group on device " + dev.name());
+      kernel_warn("taint", "Adding kernel taint for vfio-noiommu group on device " + dev_name(dev));
       return vfio_noiommu_group_alloc(dev, VFIO_NO_IOMMU, err);
     }
     err = -EINVAL;
@@ -214,13 +214,15 @@ vfio_group* Vfio::vfio_group_find_or_alloc(pci_dev& dev, long& err) {
 }
 
 // vfio_noiommu_group_alloc(): a fake iommu_group named "vfio-noiommu" holding just this device.
-vfio_group* Vfio::vfio_noiommu_group_alloc(pci_dev& dev, vfio_group_type type, long& err) {
+vfio_group* Vfio::vfio_noiommu_group_alloc(struct device* dev, vfio_group_type type, long& err) {
   if (!fake_groups_) {
     err = -ENODEV;
     return nullptr;
   }
   iommu_group* g = fake_groups_->iommu_group_alloc();
-  g->devices.push_back(&dev);
+  // iommu_group_add_device() in the kernel, which also points dev->iommu_group at the group; the
+  // port only lists the device, so dev->iommu_group (and sysfs, reports) stay as they were.
+  g->devices.push_back(dev);
   vfio_group* group = vfio_create_group(g, type, err);
   if (!group) {
     g->devices.clear();
@@ -245,7 +247,12 @@ int Vfio::__vfio_register_dev(vfio_device* device, vfio_group* group) {
     device->group = nullptr;
     return -EBUSY;
   }
-  device->device_added = true;  // device_add(): /sys/class/vfio-dev/vfio<index>
+  device->device.init_name = "vfio" + std::to_string(device->index);  // dev_set_name()
+  if (int ret = device_add(&device->device)) {  // /sys/class/vfio-dev/vfio<index>
+    vfio_device_remove_group(device);
+    device->group = nullptr;
+    return ret;
+  }
   refcount_set(device->refcount, 1);
   group->device_lock.lock();
   group->device_list.push_front(device);  // list_add: most recent first
@@ -253,16 +260,18 @@ int Vfio::__vfio_register_dev(vfio_device* device, vfio_group* group) {
   return 0;
 }
 
+// vfio_register_group_dev()
 int Vfio::vfio_register_group_dev(vfio_device* device) {
   long err = 0;
-  vfio_group* group = vfio_group_find_or_alloc(*device->dev, err);
+  vfio_group* group = vfio_group_find_or_alloc(device->dev, err);
   if (!group) return static_cast<int>(err);
   return __vfio_register_dev(device, group);
 }
 
+// vfio_register_emulated_iommu_dev()
 int Vfio::vfio_register_emulated_iommu_dev(vfio_device* device) {
   long err = 0;
-  vfio_group* group = vfio_noiommu_group_alloc(*device->dev, VFIO_EMULATED_IOMMU, err);
+  vfio_group* group = vfio_noiommu_group_alloc(device->dev, VFIO_EMULATED_IOMMU, err);
   if (!group) return static_cast<int>(err);
   return __vfio_register_dev(device, group);
 }
@@ -319,7 +328,7 @@ void Vfio::vfio_unregister_group_dev(vfio_device* device) {
       if (!done && signal_pending && signal_pending(*device)) {
         interrupted = true;
         Task* t = current();
-        kernel_warn("dev_warn", device->dev_name + ": Device is currently in use, task \"" +
+        kernel_warn("dev_warn", dev_name(device->dev) + ": Device is currently in use, task \"" +
                                     (t ? t->comm() : std::string("kernel")) + "\" (" +
                                     std::to_string(t ? t->pid() : 0) + ") blocked until device is released");
       }
@@ -328,7 +337,7 @@ void Vfio::vfio_unregister_group_dev(vfio_device* device) {
   group->device_lock.lock();
   group->device_list.remove(device);
   group->device_lock.unlock();
-  device->device_added = false;  // device_del()
+  device_del(&device->device);
   vfio_device_remove_group(device);
 }
 

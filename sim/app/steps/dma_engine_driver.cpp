@@ -145,12 +145,12 @@ EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workloa
   // dma_map_resource() of the window in whole granules, when an IOMMU translates for the device.
   uint64_t dma_addr = w.address, map_base = 0, map_len = 0, iova = 0;
   kernel::IommuCore* core = pci.iommu();
-  kernel::iommu_domain* domain = core ? core->iommu_get_dma_domain(*dev) : nullptr;
+  kernel::iommu_domain* domain = core ? core->iommu_get_dma_domain(&dev->dev) : nullptr;
   const bool translating = domain && domain->type != kernel::IOMMU_DOMAIN_IDENTITY;
   if (translating && map.enabled) {
     map_base = w.address & ~(map.granule - 1);
     map_len = ((w.address + w.window + map.granule - 1) & ~(map.granule - 1)) - map_base;
-    iova = pci.dma_api()->map(*dev, map_base, map_len, kernel::IOMMU_READ | kernel::IOMMU_WRITE);
+    iova = pci.dma_api()->map(&dev->dev, map_base, map_len, kernel::IOMMU_READ | kernel::IOMMU_WRITE);
     if (iova == kernel::DMA_MAPPING_ERROR) throw StepError("dma_map of " + std::to_string(map_len) + " bytes failed");
     dma_addr = iova + (w.address - map_base);
     out.mapped = true;
@@ -189,7 +189,7 @@ EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workloa
   const uint32_t devctl = pci.kernel().read_config(ctl_dev, ctl_dev.pcie_cap + PCI_EXP_DEVCTL, 2);
   out.mps = 128u << ((devctl & PCI_EXP_DEVCTL_PAYLOAD) >> 5);
   out.mrrs = 128u << ((devctl & PCI_EXP_DEVCTL_READRQ) >> 12);
-  if (out.mapped) pci.dma_api()->unmap(*dev, iova, map_len);  // dma_unmap_resource()
+  if (out.mapped) pci.dma_api()->unmap(&dev->dev, iova, map_len);  // dma_unmap_resource()
   return out;
 }
 

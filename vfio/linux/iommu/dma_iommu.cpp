@@ -65,7 +65,8 @@ uint64_t IommuDma::alloc_iova(Cookie& c, uint64_t size, uint64_t limit) {
 
 void IommuDma::free_iova(Cookie& c, uint64_t iova) { c.iovas.erase(iova); }
 
-uint64_t IommuDma::map(pci_dev& dev, uint64_t phys, uint64_t size, int prot) {
+// iommu_dma_map_page()
+uint64_t IommuDma::map(device* dev, uint64_t phys, uint64_t size, int prot) {
   costs_.charge(Cost::DmaMapCall);
   iommu_domain* domain = core_.iommu_get_dma_domain(dev);
   if (!domain || domain->type == IOMMU_DOMAIN_IDENTITY || !core_.driver()) return phys;
@@ -92,7 +93,7 @@ uint64_t IommuDma::map(pci_dev& dev, uint64_t phys, uint64_t size, int prot) {
 }
 
 // __iommu_dma_unmap(): strict domains invalidate now; DMA_FQ domains queue the IOVA.
-void IommuDma::unmap(pci_dev& dev, uint64_t dma_addr, uint64_t size) {
+void IommuDma::unmap(device* dev, uint64_t dma_addr, uint64_t size) {
   costs_.charge(Cost::DmaUnmapCall);
   iommu_domain* domain = core_.iommu_get_dma_domain(dev);
   if (!domain || domain->type == IOMMU_DOMAIN_IDENTITY || !core_.driver()) return;

@@ -32,9 +32,9 @@ class IommuDma {
 
   /// iommu_dma_map_page() for a physically contiguous buffer: the DMA address, or
   /// DMA_MAPPING_ERROR.
-  uint64_t map(pci_dev& dev, uint64_t phys, uint64_t size, int prot);
+  uint64_t map(device* dev, uint64_t phys, uint64_t size, int prot);
   /// iommu_dma_unmap_page()
-  void unmap(pci_dev& dev, uint64_t dma_addr, uint64_t size);
+  void unmap(device* dev, uint64_t dma_addr, uint64_t size);
 
   /// iommu_put_dma_cookie(): the domain is going (its group was released): what its flush queue
   /// holds is flushed and freed, then the cookie and its IOVA space.

@@ -56,8 +56,8 @@ int IommuCore::register_driver(IommuDriver* driver, unsigned def_type) {
   def_type_ = def_type;
   for (const auto& g : groups_.groups()) {
     unsigned type = def_type;
-    for (pci_dev* dev : g->devices)
-      if (unsigned t = driver_->def_domain_type(*dev)) type = t;
+    for (device* dev : g->devices)
+      if (unsigned t = driver_->def_domain_type(dev)) type = t;
     g->default_domain = alloc_domain(type);
     if (!g->default_domain && type != IOMMU_DOMAIN_DMA) g->default_domain = alloc_domain(IOMMU_DOMAIN_DMA);
     if (!g->default_domain) return -ENOMEM;
@@ -81,8 +81,8 @@ int IommuCore::__iommu_attach_group(iommu_domain* domain, iommu_group* group) {
   // A group attached to something other than its default (or blocking) domain is busy.
   if (group->domain && group->domain != group->default_domain && group->domain != group->blocking_domain)
     return -EBUSY;
-  for (pci_dev* dev : group->devices)
-    if (int ret = driver_->attach_dev(*domain, *dev)) return ret;
+  for (device* dev : group->devices)
+    if (int ret = driver_->attach_dev(*domain, dev)) return ret;
   group->domain = domain;
   return 0;
 }
@@ -104,11 +104,11 @@ iommu_domain* IommuCore::group_blocking_domain(iommu_group* group) {
 int IommuCore::__iommu_group_set_domain(iommu_group* group, iommu_domain* new_domain) {
   if (group->domain == new_domain) return 0;
   if (group->domain)
-    for (pci_dev* dev : group->devices) driver_->detach_dev(*group->domain, *dev);
+    for (device* dev : group->devices) driver_->detach_dev(*group->domain, dev);
   group->domain = nullptr;
   if (!new_domain) return 0;
-  for (pci_dev* dev : group->devices)
-    if (int ret = driver_->attach_dev(*new_domain, *dev)) return ret;
+  for (device* dev : group->devices)
+    if (int ret = driver_->attach_dev(*new_domain, dev)) return ret;
   group->domain = new_domain;
   return 0;
 }
@@ -119,12 +119,14 @@ void IommuCore::iommu_detach_group(iommu_domain* domain, iommu_group* group) {
   __iommu_group_set_domain(group, group->owner ? group_blocking_domain(group) : group->default_domain);
 }
 
-iommu_domain* IommuCore::iommu_get_domain_for_dev(const pci_dev& dev) const {
-  return dev.iommu_group ? dev.iommu_group->domain : nullptr;
+// iommu_get_domain_for_dev()
+iommu_domain* IommuCore::iommu_get_domain_for_dev(const device* dev) const {
+  return dev->iommu_group ? dev->iommu_group->domain : nullptr;
 }
 
-iommu_domain* IommuCore::iommu_get_dma_domain(const pci_dev& dev) const {
-  return dev.iommu_group ? dev.iommu_group->default_domain : nullptr;
+// iommu_get_dma_domain()
+iommu_domain* IommuCore::iommu_get_dma_domain(const device* dev) const {
+  return dev->iommu_group ? dev->iommu_group->default_domain : nullptr;
 }
 
 // iommu_map() -> __iommu_map()
@@ -200,7 +202,7 @@ uint64_t IommuCore::iommu_iova_to_phys(iommu_domain* domain, uint64_t iova) {
 std::vector<iommu_resv_region> IommuCore::iommu_get_group_resv_regions(iommu_group* group) {
   std::vector<iommu_resv_region> all;
   if (!driver_ || !group) return all;
-  for (pci_dev* dev : group->devices) driver_->get_resv_regions(*dev, all);
+  for (device* dev : group->devices) driver_->get_resv_regions(dev, all);
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
     return a.type != b.type ? a.type < b.type : a.start < b.start;
   });
@@ -243,8 +245,8 @@ void IommuCore::iommu_group_release_dma_owner(iommu_group* group) {
 }
 
 // iommu_device_use_default_domain(): a kernel driver binding; -EBUSY while a user owns the group.
-int IommuCore::iommu_device_use_default_domain(pci_dev& dev) {
-  iommu_group* group = dev.iommu_group;
+int IommuCore::iommu_device_use_default_domain(device* dev) {
+  iommu_group* group = dev->iommu_group;
   if (!group) return 0;
   if (group->owner_cnt) {
     if (group->domain != group->default_domain || group->owner) return -EBUSY;
@@ -253,14 +255,16 @@ int IommuCore::iommu_device_use_default_domain(pci_dev& dev) {
   return 0;
 }
 
-void IommuCore::iommu_device_unuse_default_domain(pci_dev& dev) {
-  iommu_group* group = dev.iommu_group;
+// iommu_device_unuse_default_domain()
+void IommuCore::iommu_device_unuse_default_domain(device* dev) {
+  iommu_group* group = dev->iommu_group;
   if (!group) return;
   if (group->owner_cnt && !group->owner) --group->owner_cnt;
 }
 
-iommu_group* IommuCore::iommu_group_get(pci_dev& dev) {
-  iommu_group* g = dev.iommu_group;
+// iommu_group_get()
+iommu_group* IommuCore::iommu_group_get(device* dev) {
+  iommu_group* g = dev->iommu_group;
   if (g) ++g->refcount;
   return g;
 }
@@ -270,8 +274,10 @@ void IommuCore::iommu_group_put(iommu_group* group) {
   if (--group->refcount == 1) release_group_if_unused(group);
 }
 
-int IommuCore::iommu_probe_device(pci_dev& dev) {
-  if (dev.iommu_group) return 0;
+// iommu_probe_device() -> __iommu_probe_device() -> iommu_group_get_for_dev()
+int IommuCore::iommu_probe_device(device* dev) {
+  if (dev->iommu_group) return 0;
+  if (!dev_is_pci(dev)) return -ENODEV;  // no iommu_ops for the device's bus
   iommu_group* group = groups_.device_group(dev);
   const bool fresh = !group->default_domain && group->devices.empty();
   iommu_group_add_device(group, dev);  // attaches to the group's domain when it has one
@@ -284,8 +290,9 @@ int IommuCore::iommu_probe_device(pci_dev& dev) {
   return __iommu_attach_group(group->default_domain, group);
 }
 
-void IommuCore::iommu_release_device(pci_dev& dev) {
-  iommu_group* group = dev.iommu_group;
+// iommu_release_device()
+void IommuCore::iommu_release_device(device* dev) {
+  iommu_group* group = dev->iommu_group;
   if (!group) return;
   if (driver_) driver_->release_device(dev);  // ops->release_device() before the group lets go
   iommu_group_remove_device(dev);
@@ -317,24 +324,26 @@ void IommuCore::iommu_group_unregister_notifier(iommu_group* group, int id) {
   if (it->second.empty()) notifiers_.erase(it);
 }
 
-void IommuCore::iommu_group_add_device(iommu_group* group, pci_dev& dev) {
-  group->devices.push_back(&dev);
-  dev.iommu_group = group;
+// iommu_group_add_device()
+void IommuCore::iommu_group_add_device(iommu_group* group, device* dev) {
+  group->devices.push_back(dev);
+  dev->iommu_group = group;
   if (group->domain && driver_) driver_->attach_dev(*group->domain, dev);
   auto it = notifiers_.find(group);
   if (it != notifiers_.end())
     for (auto& [id, fn] : std::map<int, Notifier>(it->second)) fn(IOMMU_GROUP_NOTIFY_ADD_DEVICE, dev);
 }
 
-void IommuCore::iommu_group_remove_device(pci_dev& dev) {
-  iommu_group* group = dev.iommu_group;
+// iommu_group_remove_device()
+void IommuCore::iommu_group_remove_device(device* dev) {
+  iommu_group* group = dev->iommu_group;
   if (!group) return;
   auto it = notifiers_.find(group);
   if (it != notifiers_.end())
     for (auto& [id, fn] : std::map<int, Notifier>(it->second)) fn(IOMMU_GROUP_NOTIFY_DEL_DEVICE, dev);
   if (group->domain && driver_) driver_->detach_dev(*group->domain, dev);
-  group->devices.erase(std::remove(group->devices.begin(), group->devices.end(), &dev), group->devices.end());
-  dev.iommu_group = nullptr;
+  group->devices.erase(std::remove(group->devices.begin(), group->devices.end(), dev), group->devices.end());
+  dev->iommu_group = nullptr;
 }
 
 std::vector<std::string> IommuCore::leaks() const {

@@ -83,8 +83,8 @@ class IommuDriver {
   virtual bool capable(iommu_cap cap) const = 0;
   virtual std::unique_ptr<iommu_domain> domain_alloc(unsigned type) = 0;
   virtual void domain_free(iommu_domain& domain) = 0;
-  virtual int attach_dev(iommu_domain& domain, pci_dev& dev) = 0;
-  virtual void detach_dev(iommu_domain& domain, pci_dev& dev) = 0;
+  virtual int attach_dev(iommu_domain& domain, device* dev) = 0;
+  virtual void detach_dev(iommu_domain& domain, device* dev) = 0;
   virtual int map_pages(iommu_domain& domain, uint64_t iova, uint64_t paddr, size_t pgsize, size_t pgcount, int prot,
                         size_t* mapped) = 0;
   virtual size_t unmap_pages(iommu_domain& domain, uint64_t iova, size_t pgsize, size_t pgcount,
@@ -92,14 +92,14 @@ class IommuDriver {
   virtual void flush_iotlb_all(iommu_domain& domain) = 0;
   virtual void iotlb_sync(iommu_domain& domain, iommu_iotlb_gather& gather) = 0;
   virtual uint64_t iova_to_phys(iommu_domain& domain, uint64_t iova) = 0;
-  virtual void get_resv_regions(pci_dev& dev, std::vector<iommu_resv_region>& out) = 0;
+  virtual void get_resv_regions(device* dev, std::vector<iommu_resv_region>& out) = 0;
   /// The default domain type the driver insists on for `dev` (0: no preference).
-  virtual unsigned def_domain_type(pci_dev&) { return 0; }
+  virtual unsigned def_domain_type(device*) { return 0; }
   /// iommu_domain_ops.enforce_cache_coherency: make the domain block no-snoop DMA from now on;
   /// false when it cannot (the default stands for a driver without the op).
   virtual bool enforce_cache_coherency(iommu_domain&) { return false; }
   /// iommu_ops.release_device: the device is going away; the driver forgets it (its domain too).
-  virtual void release_device(pci_dev&) {}
+  virtual void release_device(device*) {}
 };
 
 // Group notifier actions (IOMMU_GROUP_NOTIFY_*).
@@ -130,8 +130,8 @@ class IommuCore {
   void iommu_domain_free(iommu_domain* domain);
   int iommu_attach_group(iommu_domain* domain, iommu_group* group);
   void iommu_detach_group(iommu_domain* domain, iommu_group* group);
-  iommu_domain* iommu_get_domain_for_dev(const pci_dev& dev) const;
-  iommu_domain* iommu_get_dma_domain(const pci_dev& dev) const;
+  iommu_domain* iommu_get_domain_for_dev(const device* dev) const;
+  iommu_domain* iommu_get_dma_domain(const device* dev) const;
 
   int iommu_map(iommu_domain* domain, uint64_t iova, uint64_t paddr, size_t size, int prot);
   size_t iommu_unmap(iommu_domain* domain, uint64_t iova, size_t size);
@@ -147,27 +147,28 @@ class IommuCore {
   int iommu_group_claim_dma_owner(iommu_group* group, const void* owner);
   void iommu_group_release_dma_owner(iommu_group* group);
   bool iommu_group_dma_owner_claimed(iommu_group* group) const { return group->owner_cnt != 0; }
-  int iommu_device_use_default_domain(pci_dev& dev);
-  void iommu_device_unuse_default_domain(pci_dev& dev);
+  int iommu_device_use_default_domain(device* dev);
+  void iommu_device_unuse_default_domain(device* dev);
 
-  iommu_group* iommu_group_get(pci_dev& dev);
+  iommu_group* iommu_group_get(device* dev);
   void iommu_group_put(iommu_group* group);
 
-  using Notifier = std::function<void(unsigned long action, pci_dev& dev)>;
+  using Notifier = std::function<void(unsigned long action, device* dev)>;
   /// iommu_group_register_notifier(); returns an id for unregistering.
   int iommu_group_register_notifier(iommu_group* group, Notifier fn);
   void iommu_group_unregister_notifier(iommu_group* group, int id);
   /// Adds / removes a device and tells the group's notifiers.
-  void iommu_group_add_device(iommu_group* group, pci_dev& dev);
-  void iommu_group_remove_device(pci_dev& dev);
+  void iommu_group_add_device(iommu_group* group, device* dev);
+  void iommu_group_remove_device(device* dev);
 
   /// iommu_probe_device() for a device added after boot (an SR-IOV VF): its group from
   /// pci_device_group(), a default domain for a new group, and the device attached to the
-  /// group's current domain. 0 or -errno.
-  int iommu_probe_device(pci_dev& dev);
+  /// group's current domain. 0 or -errno (-ENODEV for a device of a bus no IOMMU serves: only
+  /// PCI has iommu_ops here).
+  int iommu_probe_device(device* dev);
   /// iommu_release_device(): the device leaves its group; a group left empty with no other
   /// reference is freed with its domains (iommu_group_release), else when the last put comes.
-  void iommu_release_device(pci_dev& dev);
+  void iommu_release_device(device* dev);
 
   size_t live_domains() const { return domains_.size(); }
   /// Objects that should be gone at the end of a run (domains VFIO allocated, claims, extra refs).

@@ -26,9 +26,9 @@ void IommuGroups::iommu_group_release(iommu_group* g) {
     }
 }
 
-void IommuGroups::add_device(iommu_group* group, pci_dev& dev) {  // iommu_group_add_device
-  group->devices.push_back(&dev);
-  dev.iommu_group = group;
+void IommuGroups::add_device(iommu_group* group, device* dev) {  // iommu_group_add_device
+  group->devices.push_back(dev);
+  dev->iommu_group = group;
 }
 
 // get_pci_alias_group(): the group of `dev` or of any DMA alias on its bus (either direction),
@@ -36,7 +36,7 @@ void IommuGroups::add_device(iommu_group* group, pci_dev& dev) {  // iommu_group
 iommu_group* IommuGroups::get_pci_alias_group(pci_dev& dev, std::bitset<256>& devfns) {
   if (devfns.test(dev.devfn & 0xff)) return nullptr;
   devfns.set(dev.devfn & 0xff);
-  if (dev.iommu_group) return dev.iommu_group;
+  if (dev.dev.iommu_group) return dev.dev.iommu_group;
   for (const auto& tmp : pci_.devices()) {
     if (tmp == &dev || tmp->bus != dev.bus) continue;
     if (pci_devs_are_dma_aliases(dev, *tmp)) {
@@ -60,14 +60,17 @@ iommu_group* IommuGroups::get_pci_function_alias_group(pci_dev& dev, std::bitset
   return nullptr;
 }
 
-// pci_device_group() (drivers/iommu/iommu.c, v6.1).
-iommu_group* IommuGroups::pci_device_group(pci_dev& start) {
+// pci_device_group() (drivers/iommu/iommu.c, v6.1): for PCI devices only; the kernel WARNs and
+// fails (-EINVAL) for any other, here that is no group.
+iommu_group* IommuGroups::pci_device_group(device* dev) {
+  if (!dev_is_pci(dev)) return nullptr;
+  pci_dev& start = *to_pci_dev(dev);
   // 1. The alias walk: stop at the first alias that already has a group.
   pci_dev* pdev = &start;
   iommu_group* found = nullptr;
   if (pci_for_each_dma_alias(start, [&](pci_dev& d, uint16_t) {
         pdev = &d;
-        found = d.iommu_group;
+        found = d.dev.iommu_group;
         return found ? 1 : 0;
       }))
     return found;
@@ -76,7 +79,7 @@ iommu_group* IommuGroups::pci_device_group(pci_dev& start) {
     if (!bus->self) continue;
     if (pci_acs_path_enabled(pci_, *bus->self, nullptr, REQ_ACS_FLAGS)) break;
     pdev = bus->self;
-    if (pdev->iommu_group) return pdev->iommu_group;
+    if (pdev->dev.iommu_group) return pdev->dev.iommu_group;
   }
   // 3 and 4. Aliases on the same bus, then non-isolated sibling functions.
   std::bitset<256> devfns;
@@ -86,22 +89,25 @@ iommu_group* IommuGroups::pci_device_group(pci_dev& start) {
   return alloc_group();
 }
 
-void IommuGroups::probe(pci_dev& dev) {
-  if (!dev.iommu_group) add_device(pci_device_group(dev), dev);
+// iommu_probe_device() -> iommu_group_get_for_dev() without an IOMMU driver.
+void IommuGroups::probe(device* dev) {
+  if (dev->iommu_group) return;
+  if (iommu_group* g = pci_device_group(dev)) add_device(g, dev);
 }
 
-void IommuGroups::remove(pci_dev& dev) {
-  iommu_group* g = dev.iommu_group;
+// iommu_release_device() -> iommu_group_remove_device() without an IOMMU driver.
+void IommuGroups::remove(device* dev) {
+  iommu_group* g = dev->iommu_group;
   if (!g) return;
-  g->devices.erase(std::remove(g->devices.begin(), g->devices.end(), &dev), g->devices.end());
-  dev.iommu_group = nullptr;
+  g->devices.erase(std::remove(g->devices.begin(), g->devices.end(), dev), g->devices.end());
+  dev->iommu_group = nullptr;
   if (g->devices.empty() && g->refcount <= 1) iommu_group_release(g);
 }
 
 void IommuGroups::probe_all() {
   // pci_bus_add_devices(): the devices of a bus, then the buses below, depth first.
   auto add_bus = [&](auto&& self, pci_bus* bus) -> void {
-    for (pci_dev* dev : bus->devices) probe(*dev);
+    for (pci_dev* dev : bus->devices) probe(&dev->dev);
     for (pci_dev* dev : bus->devices)
       if (dev->subordinate) self(self, dev->subordinate);
   };

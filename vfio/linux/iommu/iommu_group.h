@@ -1,6 +1,7 @@
 // IOMMU groups (drivers/iommu/iommu.c): the smallest sets of devices the IOMMU can isolate from
 // each other, formed for PCI by pci_device_group() when each device is probed, bridges before the
-// devices below them. This is the classic (v6.1) algorithm, spec pci-ccw.md A3.2.
+// devices below them. This is the classic (v6.1) algorithm, spec pci-ccw.md A3.2. Members are
+// struct devices of any bus (dev->iommu_group); only the PCI grouping looks inside them.
 #pragma once
 
 #include <memory>
@@ -16,7 +17,7 @@ struct iommu_domain;
 
 struct iommu_group {
   int id = 0;
-  std::vector<pci_dev*> devices;  // in the order they joined
+  std::vector<device*> devices;  // in the order they joined
   // Set by the iommu core (iommu.cpp) once an IOMMU driver manages the group.
   iommu_domain* default_domain = nullptr;
   iommu_domain* blocking_domain = nullptr;
@@ -34,27 +35,29 @@ class IommuGroups {
   /// it in a group: iommu_probe_device -> iommu_group_get_for_dev -> pci_device_group.
   void probe_all();
   /// Probes one device (iommu_probe_device); a no-op if it already has a group.
-  void probe(pci_dev& dev);
+  /// A device that is not on the PCI bus gets no group.
+  void probe(device* dev);
   /// The device leaves its group (no IOMMU driver); an empty, unreferenced group goes.
-  void remove(pci_dev& dev);
+  void remove(device* dev);
 
   /// The group pci_device_group() chooses for `dev` (an existing one or a new, empty one); the
-  /// caller adds the device (iommu_group_get_for_dev).
-  iommu_group* device_group(pci_dev& dev) { return pci_device_group(dev); }
+  /// caller adds the device (iommu_group_get_for_dev -> ops->device_group). nullptr for a device
+  /// not on the PCI bus.
+  iommu_group* device_group(device* dev) { return pci_device_group(dev); }
 
   const std::vector<std::unique_ptr<iommu_group>>& groups() const { return groups_; }
   /// iommu_group_alloc() for a group no IOMMU backs (VFIO's emulated and no-IOMMU groups): the
   /// next id; not probed by any IOMMU driver. iommu_group_release() when VFIO is done with it.
   iommu_group* iommu_group_alloc() { return alloc_group(); }
   void iommu_group_release(iommu_group* g);
-  iommu_group* group_of(const pci_dev& dev) const { return dev.iommu_group; }
+  iommu_group* group_of(const device* dev) const { return dev->iommu_group; }
 
  private:
-  iommu_group* pci_device_group(pci_dev& dev);
+  iommu_group* pci_device_group(device* dev);
   iommu_group* get_pci_alias_group(pci_dev& dev, std::bitset<256>& devfns);
   iommu_group* get_pci_function_alias_group(pci_dev& dev, std::bitset<256>& devfns);
   iommu_group* alloc_group();
-  void add_device(iommu_group* group, pci_dev& dev);
+  void add_device(iommu_group* group, device* dev);
 
   PciCore& pci_;
   std::vector<std::unique_ptr<iommu_group>> groups_;

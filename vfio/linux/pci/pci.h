@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "vfio/linux/base/bus.h"
 #include "vfio/linux/base/core.h"
 #include "vfio/linux/base/power.h"
 
@@ -108,7 +109,7 @@ struct pci_dev {
   pci_dev* physfn = nullptr;        // a VF's PF
   std::shared_ptr<pci_sriov> sriov;  // a PF's state
   bool ari_enabled = false;         // a bridge: ARI Forwarding enabled for its secondary bus
-  struct iommu_group* iommu_group = nullptr;
+  // The IOMMU group is the embedded device's (dev.iommu_group), as in the kernel.
 
   std::string name() const;  // "0000:01:00.0"
   bool is_bridge() const { return (hdr_type & 0x7f) == 1; }
@@ -138,6 +139,10 @@ inline pci_dev* to_pci_dev(device* d) {
   return d ? reinterpret_cast<pci_dev*>(reinterpret_cast<char*>(d) - offsetof(pci_dev, dev)) : nullptr;
 #pragma GCC diagnostic pop
 }
+inline const pci_dev* to_pci_dev(const device* d) { return to_pci_dev(const_cast<device*>(d)); }
+/// dev_is_pci(): whether `d` sits on the PCI bus. pci_bus_type is a member of each PciCore (one
+/// per simulated platform), so the bus is recognised by its name, which only that bus_type has.
+inline bool dev_is_pci(const device* d) { return d && d->bus && d->bus->name == "pci"; }
 /// pci_dev_get() / pci_dev_put(): get_device() / put_device() of the embedded device.
 inline pci_dev* pci_dev_get(pci_dev* p) {
   if (p) get_device(&p->dev);

@@ -98,7 +98,7 @@ SysfsResult Sysfs::read_file(const std::string& path) const {
       const std::string* o = drivers_.driver_override(*dev);
       return {0, (o ? *o : std::string("(null)")) + "\n", {}};
     }
-    if (a == "iommu_group") return dev->iommu_group ? error(EISDIR) : error(ENOENT);
+    if (a == "iommu_group") return dev->dev.iommu_group ? error(EISDIR) : error(ENOENT);
     if (a == "remove" || a == "rescan") return error(EACCES);  // --w-------
     if (iov_ && a.compare(0, 6, "sriov_") == 0) {
       std::string v;
@@ -124,8 +124,8 @@ SysfsResult Sysfs::readlink(const std::string& path) const {
     pci_dev* dev = device(p[4]);
     if (!dev) return error(ENOENT);
     if (p[5] == "iommu_group") {
-      if (!dev->iommu_group) return error(ENOENT);
-      return {0, "../../../../kernel/iommu_groups/" + std::to_string(dev->iommu_group->id), {}};
+      if (!dev->dev.iommu_group) return error(ENOENT);
+      return {0, "../../../../kernel/iommu_groups/" + std::to_string(dev->dev.iommu_group->id), {}};
     }
     if (p[5] == "driver") {
       const pci_driver* d = drivers_.driver_of(*dev);
@@ -218,7 +218,7 @@ SysfsResult Sysfs::list(const std::string& path) const {
     if (!dev) return error(ENOENT);
     r.entries = kDeviceFiles;
     if (drivers_.driver_of(*dev)) r.entries.push_back("driver");
-    if (dev->iommu_group) r.entries.push_back("iommu_group");
+    if (dev->dev.iommu_group) r.entries.push_back("iommu_group");
     if (iov_ && dev->is_physfn) {
       for (const char* a : {"sriov_drivers_autoprobe", "sriov_numvfs", "sriov_offset", "sriov_stride",
                             "sriov_totalvfs", "sriov_vf_device"})
@@ -239,7 +239,7 @@ SysfsResult Sysfs::list(const std::string& path) const {
   } else if (p.size() == 5 && p[0] == "sys" && p[1] == "kernel" && p[2] == "iommu_groups" && p[4] == "devices") {
     for (const auto& g : groups_.groups())
       if (std::to_string(g->id) == p[3])
-        for (const auto* d : g->devices) r.entries.push_back(d->name());
+        for (const auto* d : g->devices) r.entries.push_back(dev_name(d));
     if (r.entries.empty()) return error(ENOENT);
   } else if (p.size() == 4 && p[0] == "sys" && p[1] == "kernel" && p[2] == "iommu_groups") {
     bool found = false;

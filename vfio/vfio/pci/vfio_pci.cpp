@@ -36,10 +36,10 @@ VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu
     ++v.requests;
     if (v.req_trigger) {
       if (!(count % 10))
-        kernel_warn("pci_notice_ratelimited", d.dev_name + ": Relaying device request to user (#" + std::to_string(count) + ")");
+        kernel_warn("pci_notice_ratelimited", dev_name(d.dev) + ": Relaying device request to user (#" + std::to_string(count) + ")");
       eventfd_signal(v.req_trigger);
     } else if (count == 0) {
-      kernel_warn("pci_notice", d.dev_name + ": No device request channel registered, blocked until released by user");
+      kernel_warn("pci_notice", dev_name(d.dev) + ": No device request channel registered, blocked until released by user");
     }
   };
 }
@@ -77,7 +77,7 @@ vfio_pci_core_device* VfioPci::find(const pci_dev& dev) const {
 int VfioPci::probe(pci_dev& dev) {
   if (dev.hdr_type & 0x7f) return -EINVAL;  // vfio_pci_is_vga / bridges are not supported
   int err = 0;
-  auto* v = vfio_.vfio_alloc_device<vfio_pci_core_device>(&dev, dev.name(), &ops_, &err);
+  auto* v = vfio_.vfio_alloc_device<vfio_pci_core_device>(&dev.dev, &ops_, &err);
   if (!v) return err;
   v->pdev = &dev;
   // Capabilities the driver reports: FLR (reset_works), MSI and MSI-X vector counts, INTx pin.

@@ -69,8 +69,8 @@ long VfioPci::get_hot_reset_info(vfio_pci_core_device& v, uint64_t arg) {
   }
   std::vector<vfio_pci_dependent_device> out;
   for (pci_dev* d : devs) {
-    if (!d->iommu_group) return -EPERM;
-    out.push_back({static_cast<uint32_t>(d->iommu_group->id), 0, d->bus->number, static_cast<uint8_t>(d->devfn)});
+    if (!d->dev.iommu_group) return -EPERM;
+    out.push_back({static_cast<uint32_t>(d->dev.iommu_group->id), 0, d->bus->number, static_cast<uint8_t>(d->devfn)});
   }
   hdr.count = needed;
   if (t->copy_to_user(arg, &hdr, minsz)) return -EFAULT;

@@ -171,7 +171,7 @@ void IntelIommu::dmar_remove_one_dev_info(pci_dev& dev) {
   auto it = dev_domain_.find(&dev);
   if (it == dev_domain_.end()) return;
   dmar_domain& d = *it->second;
-  intel_iommu* u = device_to_iommu(dev);
+  intel_iommu* u = pci_device_to_iommu(dev);
   if (u)
     pci_for_each_dma_alias(dev, [&](pci_dev&, uint16_t alias) {
       const auto key = std::make_pair(static_cast<uint8_t>(alias >> 8), static_cast<uint8_t>(alias & 0xFF));
@@ -185,12 +185,15 @@ void IntelIommu::dmar_remove_one_dev_info(pci_dev& dev) {
 }
 
 // intel_iommu_attach_device(): leave the previous domain, pass the unit checks, then
-// domain_add_dev_info(): the domain joins the unit and every alias gets a context entry.
-int IntelIommu::attach_dev(iommu_domain& domain, pci_dev& dev) {
+// domain_add_dev_info(): the domain joins the unit and every alias gets a context entry. A device
+// no unit knows (not PCI) fails as device_to_iommu() does, -ENODEV.
+int IntelIommu::attach_dev(iommu_domain& domain, device* target) {
+  if (!dev_is_pci(target)) return -ENODEV;
+  pci_dev& dev = *to_pci_dev(target);
   auto& d = static_cast<dmar_domain&>(domain);
   if (d.devices.count(&dev)) return 0;
   if (dev_domain_.count(&dev)) dmar_remove_one_dev_info(dev);
-  intel_iommu* u = device_to_iommu(dev);
+  intel_iommu* u = pci_device_to_iommu(dev);
   if (int ret = prepare_domain_attach_device(d, dev, u)) return ret;
   if (int ret = domain_attach_iommu(d, *u)) return ret;
   d.devices.insert(&dev);
@@ -205,12 +208,15 @@ int IntelIommu::attach_dev(iommu_domain& domain, pci_dev& dev) {
 }
 
 // intel_iommu_release_device(): a removed device leaves whatever domain it is in.
-void IntelIommu::release_device(pci_dev& dev) { dmar_remove_one_dev_info(dev); }
+void IntelIommu::release_device(device* dev) {
+  if (dev_is_pci(dev)) dmar_remove_one_dev_info(*to_pci_dev(dev));
+}
 
 // intel_iommu_detach_device()
-void IntelIommu::detach_dev(iommu_domain& domain, pci_dev& dev) {
-  auto it = dev_domain_.find(&dev);
-  if (it != dev_domain_.end() && it->second == &domain) dmar_remove_one_dev_info(dev);
+void IntelIommu::detach_dev(iommu_domain& domain, device* dev) {
+  if (!dev_is_pci(dev)) return;
+  auto it = dev_domain_.find(to_pci_dev(dev));
+  if (it != dev_domain_.end() && it->second == &domain) dmar_remove_one_dev_info(*to_pci_dev(dev));
 }
 
 }  // namespace vfiosim::kernel

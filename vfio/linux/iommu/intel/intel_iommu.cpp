@@ -112,9 +112,15 @@ void IntelIommu::enable_translation() {
   for (auto& u : units_) gcmd_and_wait(*u, GCMD_TE, GSTS_TES, true);
 }
 
+// device_to_iommu(): only PCI devices are in DMAR scopes here (no ACPI namespace devices).
+intel_iommu* IntelIommu::device_to_iommu(const device* dev) const {
+  if (!dev_is_pci(dev)) return nullptr;
+  return pci_device_to_iommu(*to_pci_dev(dev));
+}
+
 // dmar_find_matched_drhd_unit() as device_to_iommu() uses it: a listed root-bus device (or the
 // bridge above the device's hierarchy) picks its unit; anything else the INCLUDE_PCI_ALL unit.
-intel_iommu* IntelIommu::device_to_iommu(const pci_dev& dev) const {
+intel_iommu* IntelIommu::pci_device_to_iommu(const pci_dev& dev) const {
   const pci_dev* p = dev.physfn ? dev.physfn : &dev;  // VFs are not in scope tables: use the PF
   while (p->bus && p->bus->self) p = p->bus->self;
   intel_iommu* catch_all = nullptr;
@@ -150,7 +156,7 @@ bool IntelIommu::enforce_cache_coherency(iommu_domain& domain) {
   auto& d = static_cast<dmar_domain&>(domain);
   if (d.force_snooping) return true;
   for (pci_dev* dev : d.devices) {  // domain_support_force_snooping()
-    const intel_iommu* u = device_to_iommu(*dev);
+    const intel_iommu* u = pci_device_to_iommu(*dev);
     if (!u || !(u->ecap & ECAP_SC)) return false;
   }
   d.set_pte_snp = true;  // domain_set_force_snooping(), second-level tables
@@ -186,7 +192,7 @@ std::unique_ptr<iommu_domain> IntelIommu::domain_alloc(unsigned type) {
 
 void IntelIommu::domain_free(iommu_domain& domain) {
   auto& d = static_cast<dmar_domain&>(domain);
-  for (pci_dev* dev : std::set<pci_dev*>(d.devices)) detach_dev(d, *dev);
+  for (pci_dev* dev : std::set<pci_dev*>(d.devices)) detach_dev(d, &dev->dev);
   if (d.pgd) free_pagetables(d);
   for (uint64_t p : d.retired_tops) pages_.free_page(p);
   d.retired_tops.clear();
@@ -244,7 +250,7 @@ uint64_t IntelIommu::iova_to_phys(iommu_domain& domain, uint64_t iova) {
 }
 
 // intel_iommu_get_resv_regions(): the interrupt (MSI) window, and RMRRs (none here).
-void IntelIommu::get_resv_regions(pci_dev&, std::vector<iommu_resv_region>& out) {
+void IntelIommu::get_resv_regions(device*, std::vector<iommu_resv_region>& out) {
   out.push_back({pci::kMsiBase, pci::kMsiSize, IOMMU_WRITE | IOMMU_MMIO, IOMMU_RESV_MSI});
 }
 

@@ -113,8 +113,8 @@ class IntelIommu : public IommuDriver {
   bool capable(iommu_cap cap) const override;
   std::unique_ptr<iommu_domain> domain_alloc(unsigned type) override;
   void domain_free(iommu_domain& domain) override;
-  int attach_dev(iommu_domain& domain, pci_dev& dev) override;
-  void detach_dev(iommu_domain& domain, pci_dev& dev) override;
+  int attach_dev(iommu_domain& domain, device* dev) override;
+  void detach_dev(iommu_domain& domain, device* dev) override;
   int map_pages(iommu_domain& domain, uint64_t iova, uint64_t paddr, size_t pgsize, size_t pgcount, int prot,
                 size_t* mapped) override;
   size_t unmap_pages(iommu_domain& domain, uint64_t iova, size_t pgsize, size_t pgcount,
@@ -122,14 +122,15 @@ class IntelIommu : public IommuDriver {
   void flush_iotlb_all(iommu_domain& domain) override;
   void iotlb_sync(iommu_domain& domain, iommu_iotlb_gather& gather) override;
   uint64_t iova_to_phys(iommu_domain& domain, uint64_t iova) override;
-  void get_resv_regions(pci_dev& dev, std::vector<iommu_resv_region>& out) override;
-  unsigned def_domain_type(pci_dev&) override { return 0; }
+  void get_resv_regions(device* dev, std::vector<iommu_resv_region>& out) override;
+  unsigned def_domain_type(device*) override { return 0; }
   bool enforce_cache_coherency(iommu_domain& domain) override;
-  void release_device(pci_dev& dev) override;
+  void release_device(device* dev) override;
 
   /// device_to_iommu(): the unit whose DMAR scope holds `dev` (a VF is looked up as its PF), else
-  /// the INCLUDE_PCI_ALL unit; nullptr if none.
-  intel_iommu* device_to_iommu(const pci_dev& dev) const;
+  /// the INCLUDE_PCI_ALL unit; nullptr if none, and for a device not on the PCI bus (no DMAR
+  /// scope names it).
+  intel_iommu* device_to_iommu(const device* dev) const;
 
   /// qi_submit_sync(): queues `count` descriptors plus a wait descriptor, rings IQT and polls the
   /// wait descriptor's status word. -EINVAL on an invalidation queue error.
@@ -158,6 +159,7 @@ class IntelIommu : public IommuDriver {
   void domain_detach_iommu(dmar_domain& d, intel_iommu& iommu);
   void domain_update_iommu_cap(dmar_domain& d);
   int domain_update_iommu_superpage() const;
+  intel_iommu* pci_device_to_iommu(const pci_dev& dev) const;  // device_to_iommu() past dev_is_pci
   int prepare_domain_attach_device(dmar_domain& d, pci_dev& dev, intel_iommu* iommu);
   void dmar_remove_one_dev_info(pci_dev& dev);
 
