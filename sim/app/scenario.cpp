@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sim/app/expect.h"
+#include "sim/app/scenario_repeat.h"
 #include "sim/config/json_file.h"
 #include "sim/config/overrides.h"
 
@@ -59,13 +60,45 @@ std::vector<std::string> Scenario::processes() const {
   return out;
 }
 
-Scenario prepare_scenario(nlohmann::json written, const std::string& file, const LoadOptions& options) {
-  for (const auto& o : options.overrides) config::apply_override(written, o);
-  Scenario sc;
-  sc.file = file;
+namespace {
+
+// Repeats expanded into plain steps; problems with a repeat itself are raised here.
+nlohmann::json expand_document(const nlohmann::json& written, std::vector<StepOrigin>& origins) {
   nlohmann::json expanded = written;
   if (expanded.is_object() && expanded.contains("platform"))
     expanded["platform"] = PlatformConfig::expand_presets(expanded["platform"]);
+  if (expanded.is_object() && expanded.contains("steps") && expanded["steps"].is_array()) {
+    config::Issues issues;
+    expanded["steps"] = expand_repeats(written["steps"], origins, issues);
+    issues.raise_if_any();
+  }
+  return expanded;
+}
+
+Scenario prepare_expanded(nlohmann::json written, nlohmann::json expanded, const std::string& file,
+                          const LoadOptions& options);
+
+}  // namespace
+
+Scenario prepare_scenario(nlohmann::json written, const std::string& file, const LoadOptions& options) {
+  for (const auto& o : options.overrides) config::apply_override(written, o);
+  std::vector<StepOrigin> origins;
+  nlohmann::json expanded = expand_document(written, origins);
+  try {
+    return prepare_expanded(std::move(written), std::move(expanded), file, options);
+  } catch (const config::ConfigError& e) {  // name the steps as written, not as expanded
+    std::vector<config::Issue> mapped;
+    for (const auto& i : e.issues()) mapped.push_back(map_expanded_issue(i, origins));
+    throw config::ConfigError(std::move(mapped));
+  }
+}
+
+namespace {
+
+Scenario prepare_expanded(nlohmann::json written, nlohmann::json expanded, const std::string& file,
+                          const LoadOptions& options) {
+  Scenario sc;
+  sc.file = file;
   sc.resolved = config::resolve_document(scenario_spec(), expanded);
   sc.written = std::move(written);
   if (options.seed) sc.resolved["seed"] = *options.seed;
@@ -92,6 +125,8 @@ Scenario prepare_scenario(nlohmann::json written, const std::string& file, const
   issues.raise_if_any();
   return sc;
 }
+
+}  // namespace
 
 Scenario load_scenario(const std::string& path, const LoadOptions& options) {
   return prepare_scenario(config::load_json_file(path), path, options);
