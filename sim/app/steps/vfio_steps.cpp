@@ -1,8 +1,7 @@
 // Userspace system calls on the VFIO device nodes, as a program like QEMU makes them: ops "open",
 // "close", "ioctl" (every <linux/vfio.h> request, its struct written as JSON with the header's
-// field and flag names), "mmap" (anonymous or hugetlb memory for MAP_DMA), "pread"/"pwrite" (device
-// regions). Each step
-// runs in its scenario process's simulated task; a descriptor or buffer gets a name with "as"
+// field and flag names), "mmap" (anonymous or hugetlb memory for MAP_DMA); "pread"/"pwrite" are in
+// region_rw_steps.cpp. Each step runs in its scenario process's simulated task; a descriptor or buffer gets a name with "as"
 // that later steps use. Results are ret and errno as userspace sees them, plus the struct's fields
 // after the call.
 #include <linux/vfio.h>
@@ -304,35 +303,6 @@ class IoctlStep : public Step {
   std::string as_;
 };
 
-class RwStep : public Step {
- public:
-  RwStep(bool write, json fd, json region, uint64_t offset, unsigned size, uint64_t value)
-      : write_(write), fd_(std::move(fd)), region_(std::move(region)), offset_(offset), size_(size), value_(value) {}
-  void run(StepContext& ctx) override {
-    PciPlatform& pci = *ctx.platform.pci();
-    auto& names = pci.names(ctx.process);
-    kernel::Task& t = task_of(ctx);
-    const int fd = static_cast<int>(resolve(fd_, names));
-    const uint64_t pos = (region_.is_null() ? 0 : static_cast<uint64_t>(resolve(region_, names)) << 40) + offset_;
-    const uint64_t ubuf = t.alloc_arg(&value_, 8);
-    const int64_t spos = static_cast<int64_t>(pos);
-    const long ret = write_ ? sys(ctx).pwrite64(t, fd, ubuf, size_, spos) : sys(ctx).pread64(t, fd, ubuf, size_, spos);
-    ctx.outputs = errno_outputs(ret);
-    if (!write_ && ret > 0) {
-      uint64_t v = 0;
-      t.copy_from_user(&v, ubuf, static_cast<unsigned>(ret));
-      ctx.outputs["value"] = v;
-    }
-  }
-
- private:
-  bool write_;
-  json fd_, region_;
-  uint64_t offset_;
-  unsigned size_;
-  uint64_t value_;
-};
-
 }  // namespace
 
 std::vector<StepType> vfio_step_types() {
@@ -466,28 +436,6 @@ std::vector<StepType> vfio_step_types() {
       if (info->arg == IoctlArg::String && !arg.is_null() && !arg.is_string())
         issues.add(ptr + "/arg", "expected the device name as a string");
       return std::make_unique<IoctlStep>(s["fd"], info, arg, s.value("as", ""));
-    };
-    out.push_back(std::move(t));
-  }
-  for (bool write : {false, true}) {
-    StepType t;
-    t.op = write ? "pwrite" : "pread";
-    t.desc = write ? "pwrite(fd, &value, size, offset): write a device region (config space, a BAR)"
-                   : "pread(fd, &value, size, offset): read a device region (config space, a BAR)";
-    t.fields = {Field::any("fd").require().describe("A descriptor name or number"),
-                Field::any("region").describe("Region index (VFIO_PCI_CONFIG_REGION_INDEX, 0-5 for BARs): the offset's "
-                                              "top bits (index << 40)"),
-                Field::size("offset").with_unit("bytes").describe("Offset within the region").defaults(0),
-                Field::integer("size").with_unit("bytes").describe("Bytes: 1, 2, 4 or 8").defaults(4).at_least(1).at_most(8)};
-    if (write) t.fields.push_back(Field::size("value").require().describe("Value to write (little endian)"));
-    t.outputs = errno_fields();
-    if (!write) t.outputs.push_back(Field::integer("value").describe("The bytes read, little endian"));
-    t.prepare = [write](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
-        -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
-      return std::make_unique<RwStep>(write, s["fd"], s.contains("region") ? s["region"] : json(),
-                                      s["offset"].get<uint64_t>(), s["size"].get<unsigned>(),
-                                      write ? s["value"].get<uint64_t>() : 0);
     };
     out.push_back(std::move(t));
   }
