@@ -108,11 +108,16 @@ std::shared_ptr<const config::ObjectSpec> report_expect_spec() {
         "expectation", "A check on the report after the run: a stat by dotted path, or any value by JSON pointer");
     s->add(Field::string("stat").describe("Dotted stat path, e.g. system.memory.bytes_read or system.dma0.latency.p99"));
     s->add(Field::string("pointer").describe("JSON pointer into report.json, e.g. /results/0/bandwidth_gbps"));
+    s->add(Field::any("events").describe("Counts the events with these fields (type, source, details), e.g. "
+                                         "{\"type\": \"dmar_fault\"} with \"==\": 0 for none"));
     s->add(Field::string("description").describe("What this checks, shown in the summary"));
     for (const auto& op : expect_operators()) s->add(Field::any(op).describe("Comparison with the actual value"));
     s->check([](const nlohmann::json& r, const std::string& ptr, config::Issues& issues) {
-      const bool stat = r.contains("stat"), pointer = r.contains("pointer");
-      if (stat == pointer) issues.add(ptr, "expected exactly one of \"stat\" or \"pointer\"");
+      const bool stat = r.contains("stat"), pointer = r.contains("pointer"), events = r.contains("events");
+      if (int(stat) + int(pointer) + int(events) != 1)
+        issues.add(ptr, "expected exactly one of \"stat\", \"pointer\" or \"events\"");
+      if (events && !r["events"].is_object())
+        issues.add(ptr + "/events", "expected an object of event fields to match, e.g. {\"type\": \"dmar_fault\"}");
       if (stat && r["stat"].get<std::string>().rfind("system.", 0) != 0)
         issues.add(ptr + "/stat", "stat paths start at \"system.\", got \"" + r["stat"].get<std::string>() + "\"");
       if (pointer && r["pointer"].get<std::string>().rfind('/', 0) != 0)
@@ -126,6 +131,17 @@ std::shared_ptr<const config::ObjectSpec> report_expect_spec() {
     return s;
   }();
   return spec;
+}
+
+size_t count_matching_events(const nlohmann::json& events, const nlohmann::json& filter) {
+  size_t n = 0;
+  if (!events.is_array() || !filter.is_object()) return 0;
+  for (const auto& ev : events) {
+    bool all = true;
+    for (auto it = filter.begin(); it != filter.end() && all; ++it) all = ev.contains(it.key()) && ev[it.key()] == *it;
+    n += all;
+  }
+  return n;
 }
 
 std::string expectation_pointer(const nlohmann::json& e) {

@@ -37,6 +37,10 @@ std::shared_ptr<const config::ObjectSpec> report_expect_spec();
 /// "/stats/system/memory/reads"; "pointer" is used as written.
 std::string expectation_pointer(const nlohmann::json& expectation);
 
+/// How many events (report "events" entries: type, source, time_ns and the details) have every
+/// key of `filter` with an equal value.
+size_t count_matching_events(const nlohmann::json& events, const nlohmann::json& filter);
+
 /// The value a pointer designates in the report; a stat object yields its "value" (or "mean").
 nlohmann::json read_report_value(const nlohmann::json& report, const std::string& pointer);
 

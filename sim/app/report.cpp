@@ -17,7 +17,7 @@ double ns(uint64_t ps) { return round_to(static_cast<double>(ps) / 1000.0, 3); }
 
 nlohmann::json build_report(const Scenario& scenario, const ScenarioDriver& driver, const stats::Group& stats,
                             uint64_t end_ps, const std::string& stall, const nlohmann::json& topology,
-                            const nlohmann::json& events) {
+                            const nlohmann::json& events, const nlohmann::json* all_events) {
   nlohmann::json report;
   report["vfiosim"] = {{"version", kVersion}, {"report_format", kReportFormat}};
   report["scenario"] = {{"name", scenario.name},
@@ -53,16 +53,21 @@ nlohmann::json build_report(const Scenario& scenario, const ScenarioDriver& driv
   nlohmann::json expectations = nlohmann::json::array();
   for (size_t i = 0; i < scenario.expect.size(); ++i) {
     const auto& e = scenario.expect[i];
-    const std::string pointer = expectation_pointer(e);
-    const std::string what = e.contains("stat") ? e["stat"].get<std::string>() : pointer;
-    const nlohmann::json actual = read_report_value(report, pointer);
+    const bool counting = e.contains("events");
+    const std::string pointer = counting ? "" : expectation_pointer(e);
+    const std::string what = counting ? "events matching " + e["events"].dump()
+                                      : e.contains("stat") ? e["stat"].get<std::string>() : pointer;
+    const nlohmann::json actual =
+        counting ? nlohmann::json(count_matching_events(all_events ? *all_events : events, e["events"]))
+                 : read_report_value(report, pointer);
     nlohmann::json comparisons = nlohmann::json::object();
     for (const auto& op : expect_operators())
       if (e.contains(op)) comparisons[op] = e[op];
     const auto outcome = evaluate_expectation(what, actual, comparisons);
     if (!outcome.pass) passed = false;
-    nlohmann::json j = {{"index", i}, {"what", what}, {"pointer", pointer}, {"expected", comparisons},
+    nlohmann::json j = {{"index", i}, {"what", what}, {"expected", comparisons},
                         {"actual", actual}, {"pass", outcome.pass}, {"message", outcome.message}};
+    if (!counting) j["pointer"] = pointer;
     if (e.contains("description")) j["description"] = e["description"];
     expectations.push_back(std::move(j));
   }

@@ -15,10 +15,13 @@ class ScenarioDriver;
 
 constexpr int kReportFormat = 1;
 
-/// `stall` is empty for a run that finished, otherwise why steps did not finish.
+/// `stall` is empty for a run that finished, otherwise why steps did not finish. `events` is the
+/// report's (capped) event list; `all_events`, when given, every event, for expectations that
+/// count events.
 nlohmann::json build_report(const Scenario& scenario, const ScenarioDriver& driver, const stats::Group& stats,
                             uint64_t end_ps, const std::string& stall, const nlohmann::json& topology,
-                            const nlohmann::json& events = nlohmann::json::array());
+                            const nlohmann::json& events = nlohmann::json::array(),
+                            const nlohmann::json* all_events = nullptr);
 
 std::string render_summary(const nlohmann::json& report);
 

@@ -1,6 +1,7 @@
 #include "sim/app/runner.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -189,8 +190,11 @@ RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
   } else if (!driver.all_finished()) {
     stall = "no more events, but steps are still blocked (deadlock)";
   }
+  bool counts_events = false;  // an expectation counts events: it sees all of them, not the capped list
+  for (const auto& e : scenario.expect) counts_events |= e.contains("events");
+  const nlohmann::json all_events = counts_events ? platform.events().to_json(SIZE_MAX) : nlohmann::json();
   result.report = build_report(scenario, driver, root, end_ps, stall, platform.describe(),
-                               platform.events().to_json(kMaxReportedEvents));
+                               platform.events().to_json(kMaxReportedEvents), counts_events ? &all_events : nullptr);
   if (result.signal) result.report["interrupted"] = true;
   // Lifetime: after every process exited and the VFIO drivers were unbound, nothing may remain.
   if (!stalled) {
