@@ -1,5 +1,7 @@
 #include "sim/app/runner.h"
 
+#include "vfio/linux/kernel/fault_inject.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <chrono>
@@ -153,6 +155,7 @@ constexpr size_t kMaxReportedEvents = 1000;
 RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
   log::route_systemc_reports();
   const auto wall0 = Clock::now();
+  kernel::FaultInjection::instance().reset();  // armed only by this run's inject_fault steps
 
   std::unique_ptr<TraceWriter> trace;
   if (options.trace && !options.out_dir.empty()) {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "vfio/linux/kernel/fault_inject.h"
 #include "vfio/vfio/vfio.h"
 
 namespace vfiosim::kernel {
@@ -63,6 +64,7 @@ int Vfio::vfio_dma_rw(vfio_device* device, uint64_t iova, void* data, size_t len
 
 // vfio_fops_open()
 long Vfio::container_open(Task&, file*& f) {
+  if (should_fail(fault_site::kVfioContainerAlloc)) return -ENOMEM;  // kzalloc failed
   auto* c = new vfio_container;
   kref_init(c->ref);
   ++live_containers_;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "vfio/linux/kernel/fault_inject.h"
 #include "vfio/vfio/vfio.h"
 
 namespace vfiosim::kernel {
@@ -150,7 +151,8 @@ file* Vfio::vfio_device_open(vfio_device* device, int& err) {
     group->group_lock.lock();
     device->kvm = group->kvm;
     if (device->ops->open_device) {
-      err = device->ops->open_device(*device);
+      // An injected failure stands for the driver's open_device failing to allocate.
+      err = should_fail(fault_site::kVfioOpenDevice) ? -ENOMEM : device->ops->open_device(*device);
       if (err) {
         group->group_lock.unlock();
         --device->open_count;

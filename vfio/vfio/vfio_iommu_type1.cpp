@@ -1,5 +1,7 @@
 #include "vfio/vfio/vfio_iommu_type1.h"
 
+#include "vfio/linux/kernel/fault_inject.h"
+
 #include <linux/vfio.h>
 
 #include <algorithm>
@@ -274,6 +276,7 @@ long VfioIommuType1::map_dma(vfio_iommu* iommu, uint64_t arg) {
   if (!iova_valid(iommu, iova, iova + size - 1)) return -EINVAL;
 
   costs_.charge(Cost::VfioDmaEntry);
+  if (should_fail(fault_site::kVfioDmaAlloc)) return -ENOMEM;  // kzalloc failed
   auto* dma = new vfio_dma;
   --iommu->dma_avail;
   dma->iova = iova;

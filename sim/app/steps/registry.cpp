@@ -31,6 +31,7 @@ const std::vector<StepType>& step_types() {
     for (auto& k : region_rw_step_types()) t.push_back(std::move(k));
     for (auto& k : eventfd_step_types()) t.push_back(std::move(k));
     for (auto& k : process_step_types()) t.push_back(std::move(k));
+    for (auto& k : fault_step_types()) t.push_back(std::move(k));
     t.push_back(repeat_step_type());
     return t;
   }();

@@ -70,5 +70,6 @@ std::vector<StepType> vfio_step_types();
 std::vector<StepType> region_rw_step_types();
 std::vector<StepType> eventfd_step_types();
 std::vector<StepType> process_step_types();
+std::vector<StepType> fault_step_types();
 
 }  // namespace vfiosim

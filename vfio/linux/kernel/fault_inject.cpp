@@ -33,4 +33,12 @@ const fault_attr* FaultInjection::find(const std::string& site) const {
   return it == sites_.end() ? nullptr : &it->second;
 }
 
+const char* const* fault_sites(size_t* count) {
+  static const char* const sites[] = {fault_site::kVfioGroupAlloc, fault_site::kVfioDmaBitmapAlloc,
+                                      fault_site::kVfioContainerAlloc, fault_site::kVfioDmaAlloc,
+                                      fault_site::kVfioOpenDevice};
+  *count = sizeof sites / sizeof sites[0];
+  return sites;
+}
+
 }  // namespace vfiosim::kernel

@@ -36,7 +36,13 @@ class FaultInjection {
 namespace fault_site {
 inline constexpr const char* kVfioGroupAlloc = "vfio_group_alloc";            // vfio_group_alloc() kzalloc
 inline constexpr const char* kVfioDmaBitmapAlloc = "vfio_dma_bitmap_alloc";   // type1 dirty bitmap kvzalloc
+inline constexpr const char* kVfioContainerAlloc = "vfio_container_alloc";    // vfio_fops_open() kzalloc
+inline constexpr const char* kVfioDmaAlloc = "vfio_dma_alloc";                // vfio_dma_do_map() kzalloc
+inline constexpr const char* kVfioOpenDevice = "vfio_open_device";            // the driver's open_device: -ENOMEM
 }  // namespace fault_site
+
+/// Every site above, for scenarios to name.
+const char* const* fault_sites(size_t* count);
 
 inline bool should_fail(const char* site) { return FaultInjection::instance().should_fail(site); }
 
