@@ -49,42 +49,38 @@ long Syscalls::ioctl(Task& t, int fd, unsigned cmd, uint64_t arg) {
   return f.get()->f_op->unlocked_ioctl(*f.get(), cmd, arg);
 }
 
-// ksys_read() -> vfs_read() at position 0 (no file here keeps a position that matters).
-long Syscalls::read(Task& t, int fd, uint64_t ubuf, uint64_t count) {
-  SyscallScope scope(t, costs_);
+// vfs_read() / vfs_write(): -EBADF for no such descriptor, -EINVAL for a file without the
+// operation; counts beyond MAX_RW_COUNT are clamped.
+long Syscalls::rw(Task& t, int fd, uint64_t ubuf, uint64_t count, uint64_t pos, bool write) {
   fd_ref f(t, fd);
   if (!f.get()) return -EBADF;
-  if (!f.get()->f_op || !f.get()->f_op->read) return -EINVAL;
-  return f.get()->f_op->read(*f.get(), ubuf, clamp_count(count), 0);
+  const auto* op = f.get()->f_op ? (write ? &f.get()->f_op->write : &f.get()->f_op->read) : nullptr;
+  if (!op || !*op) return -EINVAL;
+  return (*op)(*f.get(), ubuf, clamp_count(count), pos);
 }
 
-// ksys_write() -> vfs_write()
+// ksys_read() at position 0 (no file here keeps a position that matters).
+long Syscalls::read(Task& t, int fd, uint64_t ubuf, uint64_t count) {
+  SyscallScope scope(t, costs_);
+  return rw(t, fd, ubuf, count, 0, false);
+}
+
+// ksys_write()
 long Syscalls::write(Task& t, int fd, uint64_t ubuf, uint64_t count) {
   SyscallScope scope(t, costs_);
-  fd_ref f(t, fd);
-  if (!f.get()) return -EBADF;
-  if (!f.get()->f_op || !f.get()->f_op->write) return -EINVAL;
-  return f.get()->f_op->write(*f.get(), ubuf, clamp_count(count), 0);
+  return rw(t, fd, ubuf, count, 0, true);
 }
 
 // ksys_pread64(): a negative position is -EINVAL before the descriptor is looked at.
 long Syscalls::pread64(Task& t, int fd, uint64_t ubuf, uint64_t count, int64_t pos) {
   SyscallScope scope(t, costs_);
-  if (pos < 0) return -EINVAL;
-  fd_ref f(t, fd);
-  if (!f.get()) return -EBADF;
-  if (!f.get()->f_op || !f.get()->f_op->read) return -EINVAL;
-  return f.get()->f_op->read(*f.get(), ubuf, clamp_count(count), static_cast<uint64_t>(pos));
+  return pos < 0 ? -EINVAL : rw(t, fd, ubuf, count, static_cast<uint64_t>(pos), false);
 }
 
 // ksys_pwrite64()
 long Syscalls::pwrite64(Task& t, int fd, uint64_t ubuf, uint64_t count, int64_t pos) {
   SyscallScope scope(t, costs_);
-  if (pos < 0) return -EINVAL;
-  fd_ref f(t, fd);
-  if (!f.get()) return -EBADF;
-  if (!f.get()->f_op || !f.get()->f_op->write) return -EINVAL;
-  return f.get()->f_op->write(*f.get(), ubuf, clamp_count(count), static_cast<uint64_t>(pos));
+  return pos < 0 ? -EINVAL : rw(t, fd, ubuf, count, static_cast<uint64_t>(pos), true);
 }
 
 // ksys_mmap_pgoff() -> do_mmap(): the mapping type must be given; anonymous memory ignores the

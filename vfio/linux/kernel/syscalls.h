@@ -61,6 +61,8 @@ class Syscalls {
   CpuCosts& costs() { return costs_; }
 
  private:
+  long rw(Task& t, int fd, uint64_t ubuf, uint64_t count, uint64_t pos, bool write);
+
   Vfs& vfs_;
   CpuCosts& costs_;
 };
