@@ -44,21 +44,21 @@ InterruptController::Vector& InterruptController::vec(uint32_t v) {
   return slot;
 }
 
-void InterruptController::deliver(uint16_t, uint64_t, uint32_t data, uint64_t arrival_ps) {
+void InterruptController::deliver(uint16_t, uint64_t address, uint32_t data, uint64_t arrival_ps) {
   ++messages_;
-  Vector& v = vec(data);
+  const uint32_t key = msi_key(static_cast<unsigned>(address >> 12), data);
+  vec(key);
   // The count moves when the message arrives: notify a helper at arrival time.
   const uint64_t now = ClockDomain::to_ps(sc_core::sc_time_stamp());
   const uint64_t delay = arrival_ps > now ? arrival_ps - now : 0;
   sc_core::sc_spawn(
-      [this, data, delay] {
+      [this, key, delay] {
         if (delay) sc_core::wait(ClockDomain::to_time(delay));
-        Vector& target = vec(data);
+        Vector& target = vec(key);
         ++target.fired;
         target.event->notify(sc_core::SC_ZERO_TIME);
       },
       sc_core::sc_gen_unique_name("msi_arrival"));
-  (void)v;
 }
 
 sc_core::sc_event& InterruptController::event(uint32_t vector) { return *vec(vector).event; }

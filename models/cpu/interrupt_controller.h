@@ -1,5 +1,6 @@
 // Where interrupts land: the root complex hands every write to the MSI window here at its arrival
-// time (each distinct message data value is a vector kernel code can wait on), and every INTx
+// time (the local APIC the address names, bits 19:12, and the vector in data bits 7:0 make the key
+// kernel code waits on: msi_key()), and every INTx
 // message as a change of a level-triggered line. Models the delivery point only (no APIC routing,
 // priorities or interrupt remapping).
 #pragma once
@@ -21,7 +22,10 @@ class InterruptController {
   /// An MSI write with `data` arriving at `arrival_ps` (from the root complex, during a call).
   void deliver(uint16_t rid, uint64_t address, uint32_t data, uint64_t arrival_ps);
 
-  /// The event notified when `vector` fires.
+  /// The key of the vector `vector` of the local APIC `apic_id` (what an MSI message addresses).
+  static uint32_t msi_key(unsigned apic_id, unsigned vector) { return ((apic_id & 0xFF) << 8) | (vector & 0xFF); }
+
+  /// The event notified when `vector` (an msi_key) fires.
   sc_core::sc_event& event(uint32_t vector);
   /// Messages delivered so far for `vector` (counted at delivery time, not arrival).
   uint64_t count(uint32_t vector) const;

@@ -43,7 +43,10 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   kernel_ = std::make_unique<kernel::PciCore>(*cpu_, hb);
   groups_ = std::make_unique<kernel::IommuGroups>(*kernel_);
   drivers_ = std::make_unique<kernel::PciDriverCore>(*kernel_);
-  aer_ = std::make_unique<kernel::AerService>(*kernel_, *drivers_, *irq_);
+  // The irq layer: the vector domain over four CPUs' local APICs, PCI MSI on top.
+  irqs_ = std::make_unique<kernel::IrqCore>(*irq_, 4);
+  msi_ = std::make_unique<kernel::PciMsi>(*kernel_, *cpu_, *irqs_);
+  aer_ = std::make_unique<kernel::AerService>(*kernel_, *drivers_, *irqs_, *msi_);
   sysfs_ = std::make_unique<kernel::Sysfs>(*kernel_, *drivers_, *groups_);
   iov_ = std::make_unique<kernel::PciIov>(*kernel_, *drivers_);
   sysfs_->set_iov(iov_.get());
@@ -200,14 +203,14 @@ void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, con
   vfio_ = std::make_unique<kernel::Vfio>(iommu_core_.get(), groups_.get(), vfs_);
   vfio_->enable_unsafe_noiommu_mode = kc.enable_unsafe_noiommu_mode;
   type1_ = std::make_unique<kernel::VfioIommuType1>(*iommu_core_, *costs_, kc.type1);
-  vfio_pci_ = std::make_unique<kernel::VfioPci>(*vfio_, *kernel_, *drivers_, *cpu_, *irq_);
+  vfio_pci_ = std::make_unique<kernel::VfioPci>(*vfio_, *kernel_, *drivers_, *cpu_, *irqs_, *msi_);
   vfio_pci_->set_sriov(iov_.get(), kc.vfio_pci_enable_sriov, seed_);
-  irq_lines_ = std::make_unique<kernel::IrqLines>(*irq_);
-  vfio_pci_->set_irq_lines(irq_lines_.get());
   if (dmar.empty()) return;
   auto& ki = k.child("iommu");
-  intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irq_, dmar, kc.iommu, events,
+  intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irqs_, dmar, kc.iommu, events,
                                                 ki.child("intel"));
+  // Interrupt remapping (every unit with ECAP.IR) is the MSI parent domain: multi-message MSI.
+  msi_->set_remapping([this] { return intel_->capable(kernel::IOMMU_CAP_INTR_REMAP); });
   const auto& rcp = config_.root_complex;
   dma_api_ = std::make_unique<kernel::IommuDma>(
       *iommu_core_, *costs_, *pages_, kc.iommu,

@@ -43,6 +43,8 @@ class PciPlatform {
   /// IOMMU's registers) after it.
   SystemBus& bus() { return *bus_; }
   InterruptController& irq() { return *irq_; }
+  kernel::IrqCore& irqs() { return *irqs_; }
+  kernel::PciMsi& msi() { return *msi_; }
   kernel::AerService& aer() { return *aer_; }
   kernel::PciCore& kernel() { return *kernel_; }
   kernel::IommuGroups& iommu_groups() { return *groups_; }
@@ -110,7 +112,8 @@ class PciPlatform {
   std::unique_ptr<kernel::UserPageAllocator> user_pages_;
   std::unique_ptr<kernel::Vfio> vfio_;
   std::unique_ptr<kernel::VfioIommuType1> type1_;
-  std::unique_ptr<kernel::IrqLines> irq_lines_;
+  std::unique_ptr<kernel::IrqCore> irqs_;
+  std::unique_ptr<kernel::PciMsi> msi_;
   std::unique_ptr<kernel::AerService> aer_;
   std::unique_ptr<kernel::VfioPci> vfio_pci_;
   std::map<std::string, std::unique_ptr<kernel::Task>> tasks_;

@@ -4,11 +4,10 @@
 
 #include <cerrno>
 #include <map>
-#include <set>
+#include <memory>
 #include <stdexcept>
 
 #include "models/pci/dma_engine_regs.h"
-#include "models/pci/root_complex.h"
 #include "vfio/linux/iommu/dma_iommu.h"
 #include "vfio/linux/pci/aer.h"
 #include "sim/app/steps/step.h"
@@ -21,8 +20,9 @@ using namespace pci::dmae;
 
 struct Bound {
   uint64_t bar0 = 0;
-  uint32_t vector = 0;
-  uint64_t interrupts = 0;
+  unsigned irq = 0;
+  uint64_t interrupts = 0;  // completion interrupts the handler took
+  std::unique_ptr<sc_core::sc_event> done = std::make_unique<sc_core::sc_event>(sc_core::sc_gen_unique_name("dmae_done"));
 };
 
 // The per-device state a probe() would keep in drvdata, for the devices this harness drives.
@@ -31,51 +31,47 @@ std::map<std::string, Bound>& bound_devices() {
   return devices;
 }
 
-constexpr uint32_t kFirstVector = 0x40;
-constexpr uint32_t kLastVector = 0xDF;  // VT-d's fault events sit below, the AER service above
+// The completion interrupt: counted, and the waiting job woken (complete()).
+kernel::irqreturn_t dmae_irq(int, void* dev_id) {
+  auto& b = *static_cast<Bound*>(dev_id);
+  ++b.interrupts;
+  b.done->notify(sc_core::SC_ZERO_TIME);
+  return kernel::IRQ_HANDLED;
+}
 
-// probe(): enable, bus master, MSI-X with one vector (msix_capability_init order: enable with
-// the function masked, program the entry, unmask). -ENODEV for a function without MSI-X,
-// -ENOSPC when every vector of the harness's range is taken; a probe never throws.
+// probe(): enable, bus master, one MSI-X vector (pci_alloc_irq_vectors) with its handler.
+// -ENODEV for a function without MSI-X, the irq layer's error (-ENOSPC: no vector left)
+// otherwise; a probe never throws.
 int probe(PciPlatform& pci, kernel::pci_dev& dev) {
   auto& devices = bound_devices();
   kernel::PciCore& k = pci.kernel();
-  HostPort& cpu = pci.cpu();
   if (!dev.msix_cap) return -ENODEV;
   k.enable_device(dev);
   k.set_master(dev);
-  Bound b;
+  Bound& b = devices[dev.name()];
   b.bar0 = dev.res[0].start;
-  // The lowest vector no bound device holds (a device unbound or removed gives its vector back);
-  // interrupts it took before belong to its earlier owner.
-  std::set<uint32_t> taken;
-  for (const auto& [name, other] : devices)
-    if (name != dev.name()) taken.insert(other.vector);
-  b.vector = kFirstVector;
-  while (taken.count(b.vector)) ++b.vector;
-  if (b.vector > kLastVector) {
-    kernel::kernel_warn("dev_err", dev.name() + ": no free MSI vector (the harness driver has 0x40-0xDF)");
-    return -ENOSPC;
+  b.interrupts = 0;
+  int ret = pci.msi().pci_alloc_irq_vectors(dev, 1, 1, kernel::PCI_IRQ_MSIX);
+  if (ret > 0) {
+    b.irq = static_cast<unsigned>(pci.msi().pci_irq_vector(dev, 0));
+    ret = pci.irqs().request_irq(b.irq, dmae_irq, 0, kDmaEngineDriver, &b);
+    if (ret) pci.msi().pci_free_irq_vectors(dev);
   }
-  b.interrupts = pci.irq().count(b.vector);
-  const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
-  const uint32_t ctl = k.read_config(dev, flags, 2);
-  k.write_config(dev, flags, 2, ctl | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-  const uint64_t entry = b.bar0 + MSIX_TABLE;
-  cpu.write(entry + PCI_MSIX_ENTRY_LOWER_ADDR, 4, pci::kMsiBase);
-  cpu.write(entry + PCI_MSIX_ENTRY_UPPER_ADDR, 4, 0);
-  cpu.write(entry + PCI_MSIX_ENTRY_DATA, 4, b.vector);
-  cpu.write(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
-  k.write_config(dev, flags, 2, (ctl | PCI_MSIX_FLAGS_ENABLE) & ~uint32_t{PCI_MSIX_FLAGS_MASKALL});
-  devices[dev.name()] = b;
+  if (ret < 0) {
+    kernel::kernel_warn("dev_err", dev.name() + ": no MSI-X vector (" + std::to_string(ret) + ")");
+    devices.erase(dev.name());
+    return ret;
+  }
   return 0;
 }
 
-// remove(): MSI-X off, bus mastering and decode off (pci_disable_device).
+// remove(): the irq freed, MSI-X off (pci_free_irq_vectors), bus mastering and decode off
+// (pci_disable_device).
 void remove(PciPlatform& pci, kernel::pci_dev& dev) {
   kernel::PciCore& k = pci.kernel();
-  const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
-  k.write_config(dev, flags, 2, k.read_config(dev, flags, 2) & ~uint32_t{PCI_MSIX_FLAGS_ENABLE});
+  auto it = bound_devices().find(dev.name());
+  if (it != bound_devices().end()) pci.irqs().free_irq(it->second.irq, &it->second);
+  pci.msi().pci_free_irq_vectors(dev);
   const uint32_t cmd = k.read_config(dev, PCI_COMMAND, 2);
   k.write_config(dev, PCI_COMMAND, 2, cmd & ~uint32_t{PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY});
   dev.is_busmaster = false;
@@ -168,8 +164,9 @@ EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workloa
   cpu.write(r + DATA_SEED, 4, w.data_seed);
   cpu.write(r + MSIX_VECTOR, 4, 0);
   cpu.write(r + CONTROL, 4, control);
+  const uint64_t seen = b.interrupts;
   cpu.write(r + DOORBELL, 4, 1);
-  b.interrupts = pci.irq().wait_for(b.vector, b.interrupts);
+  while (b.interrupts <= seen) sc_core::wait(*b.done);  // wait_for_completion()
 
   WorkloadSummary& s = out.summary;
   s.requests = cpu.read(r + RES_REQUESTS, 8);

@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "models/pci/msi_window.h"
 #include "vfio/linux/kernel/sync.h"
 
 namespace vfiosim::kernel {
@@ -55,53 +54,66 @@ pci_ers_result_t merge_result(pci_ers_result_t orig, pci_ers_result_t next) {
 }
 }  // namespace
 
-// aer_probe(): one MSI vector for the root port's AER interrupt, its handler thread, then the
-// root port's reporting set-up.
+// pcie_port_device_register()'s interrupt (pcie_init_service_irqs(): one MSI-X or MSI vector, else
+// INTx), then aer_probe(): the threaded handler requested shared, the root port's reporting set up.
 int AerService::probe(pci_dev& rp) {
   if (!rp.is_pcie() || rp.pcie_type() != PCI_EXP_TYPE_ROOT_PORT) return -ENODEV;
   if (!rp.aer_cap) return -ENODEV;
-  const int msi = pci_.find_capability(rp.bus->number, rp.devfn, PCI_CAP_ID_MSI);
-  if (msi) {  // pcie_port_enable_irq_vec(): MSI, one vector
-    const uint32_t vector = next_vector_++;
-    const uint32_t flags = pci_.read_config(rp, msi + PCI_MSI_FLAGS, 2);
-    const bool is64 = flags & PCI_MSI_FLAGS_64BIT;
-    pci_.write_config(rp, msi + PCI_MSI_ADDRESS_LO, 4, static_cast<uint32_t>(pci::kMsiBase));
-    if (is64) pci_.write_config(rp, msi + PCI_MSI_ADDRESS_HI, 4, 0);
-    pci_.write_config(rp, msi + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2, vector);
-    pci_.write_config(rp, msi + PCI_MSI_FLAGS, 2, (flags & ~uint32_t{PCI_MSI_FLAGS_QSIZE}) | PCI_MSI_FLAGS_ENABLE);
+  auto rpc = std::make_unique<aer_rpc>();
+  rpc->rpd = &rp;
+  int irq = -ENODEV;
+  if (msi_.pci_alloc_irq_vectors(rp, 1, 1, PCI_IRQ_MSIX | PCI_IRQ_MSI) > 0 ||
+      msi_.pci_alloc_irq_vectors(rp, 1, 1, PCI_IRQ_LEGACY) > 0)
+    irq = msi_.pci_irq_vector(rp, 0);
+  if (irq > 0) {
     pci_.set_master(rp);
-    ports_[vector] = &rp;
-    sc_core::sc_spawn([this, vector] { isr_thread(vector); }, sc_core::sc_gen_unique_name("aerdrv"));
+    aer_rpc* r = rpc.get();
+    const int ret = irqs_.request_threaded_irq(
+        static_cast<unsigned>(irq), [this](int, void* id) { return aer_irq(*static_cast<aer_rpc*>(id)); },
+        [this](int, void* id) { return aer_isr(*static_cast<aer_rpc*>(id)); }, IRQF_SHARED, "aerdrv", r);
+    if (ret) {
+      msi_.pci_free_irq_vectors(rp);
+      return ret;
+    }
+    rpc->irq = static_cast<unsigned>(irq);
   }
+  ports_[&rp] = std::move(rpc);
   aer_enable_rootport(pci_, rp);
   return 0;
 }
 
-// aer_remove(): Root Error Command off, the vector forgotten (its thread then ignores it).
+// aer_remove(): Root Error Command off; then the devm irq and the port's vectors are released.
 void AerService::remove(pci_dev& rp) {
-  for (auto it = ports_.begin(); it != ports_.end(); ++it)
-    if (it->second == &rp) {
-      ports_.erase(it);
-      break;
-    }
+  auto it = ports_.find(&rp);
   if (rp.aer_cap) pci_.write_config(rp, rp.aer_cap + PCI_ERR_ROOT_COMMAND, 4, 0);
+  if (it == ports_.end()) return;
+  if (it->second->irq) {
+    irqs_.free_irq(it->second->irq, it->second.get());
+    msi_.pci_free_irq_vectors(rp);
+  }
+  ports_.erase(it);
 }
 
-// aer_irq() and aer_isr(): the status is read and cleared in the top half, handled in the thread.
-void AerService::isr_thread(uint32_t vector) {
-  uint64_t seen = 0;
-  for (;;) {
-    seen = irq_.wait_for(vector, seen);
-    auto it = ports_.find(vector);
-    if (it == ports_.end()) continue;  // the service left this port
-    pci_dev& rp = *it->second;
-    const int aer = rp.aer_cap;
-    const uint32_t status = pci_.read_config(rp, aer + PCI_ERR_ROOT_STATUS, 4);
-    if (!(status & (PCI_ERR_ROOT_UNCOR_RCV | PCI_ERR_ROOT_COR_RCV))) continue;
-    const uint32_t e_src = pci_.read_config(rp, aer + PCI_ERR_ROOT_ERR_SRC, 4);
-    pci_.write_config(rp, aer + PCI_ERR_ROOT_STATUS, 4, status);  // RW1C
-    aer_isr_one_error(rp, status, e_src);
+// aer_irq(): the top half reads and clears Root Error Status and queues it with the source id.
+irqreturn_t AerService::aer_irq(aer_rpc& rpc) {
+  pci_dev& rp = *rpc.rpd;
+  const int aer = rp.aer_cap;
+  const uint32_t status = pci_.read_config(rp, aer + PCI_ERR_ROOT_STATUS, 4);
+  if (!(status & (PCI_ERR_ROOT_UNCOR_RCV | PCI_ERR_ROOT_COR_RCV))) return IRQ_NONE;
+  const uint32_t e_src = pci_.read_config(rp, aer + PCI_ERR_ROOT_ERR_SRC, 4);
+  pci_.write_config(rp, aer + PCI_ERR_ROOT_STATUS, 4, status);  // RW1C
+  rpc.aer_fifo.emplace_back(status, e_src);
+  return IRQ_WAKE_THREAD;
+}
+
+// aer_isr(): the thread handles what the top half queued.
+irqreturn_t AerService::aer_isr(aer_rpc& rpc) {
+  while (!rpc.aer_fifo.empty()) {
+    const auto [status, e_src] = rpc.aer_fifo.front();
+    rpc.aer_fifo.pop_front();
+    aer_isr_one_error(*rpc.rpd, status, e_src);
   }
+  return IRQ_HANDLED;
 }
 
 // aer_isr_one_error() -> find_source_device(), aer_get_device_error_info(), aer_print_error(),

@@ -12,9 +12,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
+#include <memory>
 
-#include "models/cpu/interrupt_controller.h"
+#include "vfio/linux/kernel/irq/irqdesc.h"
+#include "vfio/linux/pci/msi.h"
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/pci/pci_core.h"
 
@@ -25,7 +28,8 @@ void aer_enable_rootport(PciCore& pci, pci_dev& rp);
 
 class AerService {
  public:
-  AerService(PciCore& pci, PciDriverCore& drivers, InterruptController& irq) : pci_(pci), drivers_(drivers), irq_(irq) {}
+  AerService(PciCore& pci, PciDriverCore& drivers, IrqCore& irqs, PciMsi& msi)
+      : pci_(pci), drivers_(drivers), irqs_(irqs), msi_(msi) {}
 
   /// aer_probe() when pcieport binds a root port with AER: 0, or -ENODEV for any other port.
   int probe(pci_dev& rp);
@@ -36,16 +40,23 @@ class AerService {
   pci_ers_result_t pcie_do_recovery(pci_dev& dev, pci_channel_state_t state);
 
  private:
-  void isr_thread(uint32_t vector);
+  // struct aer_rpc: the root port and the errors aer_irq() queued for aer_isr().
+  struct aer_rpc {
+    pci_dev* rpd = nullptr;
+    unsigned irq = 0;
+    std::deque<std::pair<uint32_t, uint32_t>> aer_fifo;  // (Root Error Status, Error Source)
+  };
+  irqreturn_t aer_irq(aer_rpc& rpc);
+  irqreturn_t aer_isr(aer_rpc& rpc);
   void aer_isr_one_error(pci_dev& rp, uint32_t status, uint32_t e_src);
   /// Every device below `bridge` (the bridge itself without a subordinate bus): pci_walk_bridge().
   void walk_bridge(pci_dev& bridge, const std::function<void(pci_dev&)>& fn);
 
   PciCore& pci_;
   PciDriverCore& drivers_;
-  InterruptController& irq_;
-  std::map<uint32_t, pci_dev*> ports_;  // MSI vector -> root port with the service bound
-  uint32_t next_vector_ = 0xE0;  // the AER vectors: 0xE0 up, above the drivers' MSI vectors
+  IrqCore& irqs_;
+  PciMsi& msi_;
+  std::map<const pci_dev*, std::unique_ptr<aer_rpc>> ports_;  // root ports with the service bound
 };
 
 }  // namespace vfiosim::kernel

@@ -70,6 +70,8 @@ struct pci_sriov {
   std::vector<pci_dev*> vfs;   // VF n-1 at index n-1 while enabled
 };
 
+struct msi_desc;
+
 struct pci_dev {
   /// The embedded struct device: its reference count keeps the pci_dev alive (pci_dev_get);
   /// pci_release_dev() frees it with the last put.
@@ -85,7 +87,13 @@ struct pci_dev {
   uint8_t pcie_flags_type = 0;
   uint16_t acs_cap = 0;
   uint16_t aer_cap = 0;  // pci_aer_init(): the AER extended capability, 0 if none
+  uint8_t msi_cap = 0;      // pci_msi_init(): the MSI capability, 0 if none
   uint8_t msix_cap = 0;
+  // MSI state (drivers/pci/msi): enabled flags, the mapped MSI-X table, the descriptors.
+  bool msi_enabled = false;
+  bool msix_enabled = false;
+  uint64_t msix_base = 0;
+  std::vector<std::shared_ptr<msi_desc>> msi_descs;
   uint8_t pm_cap = 0;       // PM capability offset (pci_pm_init)
   uint8_t vpd_cap = 0;      // VPD capability offset (pci_vpd_init)
   unsigned vpd_len = 0;     // the VPD image's size, found at first use (0: not yet)

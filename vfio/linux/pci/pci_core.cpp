@@ -204,6 +204,7 @@ void PciCore::setup_device(pci_dev& dev) {
     dev.acs_cap = find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_ACS);
     dev.aer_cap = find_ext_capability(dev.bus->number, dev.devfn, PCI_EXT_CAP_ID_ERR);
   }
+  dev.msi_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_MSI);
   dev.msix_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_MSIX);
   pci_apply_dma_alias_quirks(dev);  // pci_fixup_device(pci_fixup_header)
   // pci_init_capabilities(): ARI forwarding, SR-IOV, then ACS (an IOMMU asked for it).
@@ -396,6 +397,13 @@ int PciCore::enable_device(pci_dev& dev) {
   if (cmd != old) write_config(dev, PCI_COMMAND, 2, cmd);
   dev.is_enabled = true;
   return 0;
+}
+
+// pci_intx(): INTx Disable cleared (enable) or set, written only when it changes.
+void PciCore::pci_intx(pci_dev& dev, bool enable) {
+  const uint32_t orig = read_config(dev, PCI_COMMAND, 2);
+  const uint32_t cmd = enable ? (orig & ~uint32_t{PCI_COMMAND_INTX_DISABLE}) : (orig | PCI_COMMAND_INTX_DISABLE);
+  if (cmd != orig) write_config(dev, PCI_COMMAND, 2, cmd);
 }
 
 // pci_set_master

@@ -83,6 +83,7 @@ class PciCore {
   /// pci_enable_device(): sets Command.MEM/IO for the resources the device has.
   int enable_device(pci_dev& dev);
   void set_master(pci_dev& dev);
+  void pci_intx(pci_dev& dev, bool enable);
   /// pci_find_capability / pci_find_ext_capability through config reads (48-hop bound).
   uint8_t find_capability(uint8_t bus, unsigned devfn, int cap);
   uint16_t find_ext_capability(uint8_t bus, unsigned devfn, int cap);

@@ -17,8 +17,8 @@ uint64_t index_to_offset(unsigned index) { return static_cast<uint64_t>(index) <
 vfio_pci_core_device& core_of(vfio_device& d) { return *reinterpret_cast<vfio_pci_core_device*>(&d); }
 }  // namespace
 
-VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu, InterruptController& irq)
-    : vfio_(vfio), pci_(pci), drivers_(drivers), cpu_(cpu), irq_(irq) {
+VfioPci::VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu, IrqCore& irqs, PciMsi& msi)
+    : vfio_(vfio), pci_(pci), drivers_(drivers), cpu_(cpu), irqs_(irqs), msi_(msi) {
   ops_.name = "vfio-pci";
   ops_.release = [](vfio_device& d) { Vfio::vfio_free_device(&d); };  // vfio_pci_core_release_dev
   ops_.open_device = [this](vfio_device& d) { return open_device(core_of(d)); };
@@ -82,7 +82,7 @@ int VfioPci::probe(pci_dev& dev) {
   v->pdev = &dev;
   // Capabilities the driver reports: FLR (reset_works), MSI and MSI-X vector counts, INTx pin.
   if (dev.pcie_cap) v->reset_works = pci_.read_config(dev, dev.pcie_cap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR;
-  v->msi_cap = pci_.find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_MSI);
+  v->msi_cap = dev.msi_cap;
   if (v->msi_cap) v->msi_vectors = 1u << ((pci_.read_config(dev, v->msi_cap + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QMASK) >> 1);
   // vfio_pci_probe_power_state(): without No_Soft_Reset, D3hot loses the config state.
   if (dev.pm_cap) v->needs_pm_restore = !(pci_.read_config(dev, dev.pm_cap + PCI_PM_CTRL, 2) & PCI_PM_CTRL_NO_SOFT_RESET);
@@ -123,7 +123,7 @@ int VfioPci::open_device(vfio_pci_core_device& v) {
   if (v.reset_works) reset(v);
   // vfio_pci_core_enable(): INTx masking in hardware if the device has it, and INTx Disable off.
   v.pci_2_3 = dev.pin && intx_mask_supported(dev);
-  if (v.pci_2_3 && (pci_.read_config(dev, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE)) pci_intx(dev, true);
+  if (v.pci_2_3 && (pci_.read_config(dev, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE)) pci_.pci_intx(dev, true);
   v.saved_command = pci_.read_config(dev, PCI_COMMAND, 2);
   pci_.write_config(dev, PCI_COMMAND, 2, v.saved_command | PCI_COMMAND_MEMORY);  // FLR cleared decode
   v.virq_disabled = false;

@@ -21,9 +21,9 @@
 #include <memory>
 
 #include "models/cpu/host_port.h"
-#include "models/cpu/interrupt_controller.h"
 #include "vfio/linux/kernel/eventfd.h"
-#include "vfio/linux/kernel/irq.h"
+#include "vfio/linux/kernel/irq/irqdesc.h"
+#include "vfio/linux/pci/msi.h"
 #include "vfio/vfio/pci/vfio_pci_config.h"
 #include "vfio/linux/driver/pci_driver.h"
 #include "vfio/linux/pci/iov.h"
@@ -51,12 +51,12 @@ struct vfio_pci_core_device {
   uint32_t saved_command = 0;
   unsigned requests = 0;  // @request calls
   // Interrupts (vfio_pci_intrs.c): MSI-X vectors with their eventfd triggers, REQ and ERR.
-  struct IrqSlot {
+  struct vfio_pci_irq_ctx {
     eventfd_ctx* trigger = nullptr;
-    uint32_t host_vector = 0;
+    std::string name;  // the irq action's name, "vfio-msix[0](0000:01:00.0)"
   };
   int irq_type = -1;  // VFIO_PCI_MSI_IRQ_INDEX / _MSIX_IRQ_INDEX when enabled, else none
-  std::vector<std::shared_ptr<IrqSlot>> ctx;
+  std::vector<vfio_pci_irq_ctx> ctx;
   // INTx (vfio_pci_intrs.c): the trigger, the virtual mask, and whether the device masks in
   // hardware (PCI 2.3 INTx Disable, vdev->pci_2_3).
   eventfd_ctx* intx_trigger = nullptr;
@@ -86,14 +86,12 @@ struct vfio_pci_core_device {
 
 class VfioPci {
  public:
-  VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu, InterruptController& irq);
+  VfioPci(Vfio& vfio, PciCore& pci, PciDriverCore& drivers, HostPort& cpu, IrqCore& irqs, PciMsi& msi);
   /// pci_register_driver(&vfio_pci_driver).
   void register_driver();
   vfio_pci_core_device* find(const pci_dev& dev) const;
   /// SR-IOV: the kernel's pci_enable_sriov(), the enable_sriov module parameter, and the seed
   /// that uuid_gen() draws VF tokens from.
-  /// The kernel's interrupt lines (request_irq for INTx).
-  void set_irq_lines(IrqLines* lines) { irq_lines_ = lines; }
   void set_sriov(PciIov* iov, bool enable_sriov, uint64_t seed) {
     iov_ = iov;
     enable_sriov_ = enable_sriov;
@@ -118,7 +116,6 @@ class VfioPci {
   // INTx (vfio_pci_intx.cpp)
   bool intx_mask_supported(pci_dev& dev);
   bool check_and_set_intx_mask(pci_dev& dev, bool mask);
-  void pci_intx(pci_dev& dev, bool enable);
   bool intx_handler(vfio_pci_core_device& vdev);
   void send_intx_eventfd(vfio_pci_core_device& vdev);
   void intx_mask(vfio_pci_core_device& vdev);
@@ -146,23 +143,21 @@ class VfioPci {
   long hot_reset(vfio_pci_core_device& v, uint64_t arg);
   long set_irqs(vfio_pci_core_device& vdev, uint64_t arg);
   int msi_enable(vfio_pci_core_device& v, unsigned nvec, bool msix);
-  void spawn_handler(const std::shared_ptr<vfio_pci_core_device::IrqSlot>& slot);
   void msi_disable(vfio_pci_core_device& v);
   int msi_set_vector_signal(vfio_pci_core_device& v, unsigned vector, int fd);
+  int msi_set_block(vfio_pci_core_device& v, unsigned start, unsigned count, const uint8_t* fds);
   int set_ctx_trigger_single(eventfd_ctx*& trigger, uint32_t count, uint32_t flags, const uint8_t* data);
-  uint64_t msix_entry(vfio_pci_core_device& v, unsigned vector);
 
   Vfio& vfio_;
   PciCore& pci_;
   pci_error_handlers err_handlers_;
   PciDriverCore& drivers_;
   HostPort& cpu_;
-  InterruptController& irq_;
-  uint32_t next_vector_ = 0x200;  // host vectors for device interrupts VFIO forwards
+  IrqCore& irqs_;
+  PciMsi& msi_;
   vfio_device_ops ops_;
   std::map<const pci_dev*, vfio_pci_core_device*> bound_;
   PciIov* iov_ = nullptr;
-  IrqLines* irq_lines_ = nullptr;
   bool enable_sriov_ = false;
   uint64_t token_seed_ = 0;
   uint64_t tokens_made_ = 0;

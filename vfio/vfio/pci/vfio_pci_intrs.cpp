@@ -1,5 +1,5 @@
 // vfio-pci interrupts (vfio_pci_intrs.c, v6.1): MSI and MSI-X enable/disable with a handler
-// thread per host vector, per-vector eventfds, REQ and ERR triggers, and VFIO_DEVICE_SET_IRQS
+// handler per vector on the kernel's irq layer, per-vector eventfds, REQ and ERR triggers, and VFIO_DEVICE_SET_IRQS
 // validation and dispatch (INTx is in vfio_pci_intx.cpp).
 #include "vfio/vfio/pci/vfio_pci.h"
 
@@ -11,109 +11,89 @@
 
 namespace vfiosim::kernel {
 
-// The MSI-X table entry of `vector`, through the BAR the capability names.
-uint64_t VfioPci::msix_entry(vfio_pci_core_device& v, unsigned vector) {
-  pci_dev& dev = *v.pdev;
-  const uint32_t table = pci_.read_config(dev, dev.msix_cap + PCI_MSIX_TABLE, 4);
-  return dev.res[table & PCI_MSIX_TABLE_BIR].start + (table & PCI_MSIX_TABLE_OFFSET) + vector * 16ULL;
+// vfio_msihandler(): the vector's eventfd (the action's dev_id).
+static irqreturn_t vfio_msihandler(int, void* arg) {
+  eventfd_signal(static_cast<eventfd_ctx*>(arg));
+  return IRQ_HANDLED;
 }
 
-// request_irq(): the handler runs in its own thread and signals whatever trigger is set.
-void VfioPci::spawn_handler(const std::shared_ptr<vfio_pci_core_device::IrqSlot>& s) {
-  sc_core::sc_spawn(
-      [this, s] {
-        uint64_t seen = irq_.count(s->host_vector);
-        for (;;) {
-          seen = irq_.wait_for(s->host_vector, seen);
-          if (s->trigger) eventfd_signal(s->trigger);
-        }
-      },
-      sc_core::sc_gen_unique_name("vfio_msi_irq"));
-}
-
-// vfio_msi_enable(): nvec contexts. MSI: a block of 2^n consecutive host vectors programmed into
-// the capability (data = block base, Multiple Message Enable = n). MSI-X: the capability enabled
-// with every entry masked; vectors are set one by one.
+// vfio_msi_enable(): nvec contexts and as many vectors from pci_alloc_irq_vectors(); when the
+// device grants fewer, their number goes back to the user (a positive return, as in v6.1).
 int VfioPci::msi_enable(vfio_pci_core_device& v, unsigned nvec, bool msix) {
+  if (v.irq_type != -1) return -EINVAL;  // is_irq_none()
   pci_dev& dev = *v.pdev;
-  if (!msix) {
-    if (!v.msi_cap || !nvec || nvec > v.msi_vectors) return -EINVAL;
-    unsigned mme = 0;
-    while ((1u << mme) < nvec) ++mme;
-    const uint32_t block = 1u << mme;
-    next_vector_ = (next_vector_ + block - 1) & ~(block - 1);
-    const uint32_t base = next_vector_;
-    next_vector_ += block;
-    const int flags = v.msi_cap + PCI_MSI_FLAGS;
-    const uint32_t ctl = pci_.read_config(dev, flags, 2);
-    const bool is64 = ctl & PCI_MSI_FLAGS_64BIT;
-    pci_.write_config(dev, v.msi_cap + PCI_MSI_ADDRESS_LO, 4, 0xFEE00000u);
-    if (is64) pci_.write_config(dev, v.msi_cap + PCI_MSI_ADDRESS_HI, 4, 0);
-    pci_.write_config(dev, v.msi_cap + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2, base);
-    pci_.write_config(dev, flags, 2, (ctl & ~uint32_t{PCI_MSI_FLAGS_QSIZE}) | (mme << 4) | PCI_MSI_FLAGS_ENABLE);
+  v.ctx.assign(nvec, {});
+  const int ret = msi_.pci_alloc_irq_vectors(dev, 1, nvec, msix ? PCI_IRQ_MSIX : PCI_IRQ_MSI);
+  if (ret < static_cast<int>(nvec)) {
+    if (ret > 0) msi_.pci_free_irq_vectors(dev);
     v.ctx.clear();
-    for (unsigned i = 0; i < nvec; ++i) {
-      auto slot = std::make_shared<vfio_pci_core_device::IrqSlot>();
-      slot->host_vector = base + i;
-      spawn_handler(slot);
-      v.ctx.push_back(slot);
-    }
-    v.irq_type = VFIO_PCI_MSI_IRQ_INDEX;
-    v.msi_qmax = mme;  // fls(nvec * 2 - 1) - 1
-    return 0;
+    return ret;
   }
-  if (!dev.msix_cap || nvec > v.msix_vectors) return -EINVAL;
-  const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
-  const uint32_t ctl = pci_.read_config(dev, flags, 2);
-  pci_.write_config(dev, flags, 2, ctl | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-  for (unsigned i = 0; i < nvec; ++i) cpu_.write(msix_entry(v, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
-  pci_.write_config(dev, flags, 2, (ctl | PCI_MSIX_FLAGS_ENABLE) & ~uint32_t{PCI_MSIX_FLAGS_MASKALL});
-  v.ctx.clear();
-  for (unsigned i = 0; i < nvec; ++i) v.ctx.push_back(std::make_shared<vfio_pci_core_device::IrqSlot>());
-  v.irq_type = VFIO_PCI_MSIX_IRQ_INDEX;
+  v.irq_type = msix ? VFIO_PCI_MSIX_IRQ_INDEX : VFIO_PCI_MSI_IRQ_INDEX;
+  if (!msix) {  // fls(nvec * 2 - 1) - 1: the virtual Multiple Message Capable
+    unsigned q = 0;
+    while ((1u << (q + 1)) <= nvec * 2 - 1) ++q;
+    v.msi_qmax = q;
+  }
   return 0;
 }
 
+// vfio_msi_disable(): every trigger released, the vectors freed.
 void VfioPci::msi_disable(vfio_pci_core_device& v) {
   if (v.irq_type != VFIO_PCI_MSIX_IRQ_INDEX && v.irq_type != VFIO_PCI_MSI_IRQ_INDEX) return;
   for (unsigned i = 0; i < v.ctx.size(); ++i) msi_set_vector_signal(v, i, -1);
-  pci_dev& dev = *v.pdev;
-  if (v.irq_type == VFIO_PCI_MSI_IRQ_INDEX) {
-    const int flags = v.msi_cap + PCI_MSI_FLAGS;
-    pci_.write_config(dev, flags, 2, pci_.read_config(dev, flags, 2) & ~uint32_t{PCI_MSI_FLAGS_ENABLE});
-  } else {
-    const int flags = dev.msix_cap + PCI_MSIX_FLAGS;
-    pci_.write_config(dev, flags, 2, pci_.read_config(dev, flags, 2) & ~uint32_t{PCI_MSIX_FLAGS_ENABLE});
-  }
+  msi_.pci_free_irq_vectors(*v.pdev);
   v.ctx.clear();
   v.irq_type = -1;
 }
 
-// vfio_msi_set_vector_signal(): the vector's eventfd; the interrupt handler signals it.
+// vfio_msi_set_vector_signal(): free_irq() of the old trigger, then for a new one the cached
+// MSI-X message rewritten (a reset may have cleared the table) and request_irq().
 int VfioPci::msi_set_vector_signal(vfio_pci_core_device& v, unsigned vector, int fd) {
-  auto& slot = v.ctx[vector];
+  if (vector >= v.ctx.size()) return -EINVAL;
+  pci_dev& dev = *v.pdev;
   const bool msix = v.irq_type == VFIO_PCI_MSIX_IRQ_INDEX;
-  if (slot->trigger) {  // free_irq(), eventfd_ctx_put()
-    if (msix) cpu_.write(msix_entry(v, vector) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
-    eventfd_ctx_put(slot->trigger);
-    slot->trigger = nullptr;
+  const int irq = msi_.pci_irq_vector(dev, vector);
+  auto& ctx = v.ctx[vector];
+  if (ctx.trigger) {
+    irqs_.free_irq(static_cast<unsigned>(irq), ctx.trigger);
+    ctx.name.clear();
+    eventfd_ctx_put(ctx.trigger);
+    ctx.trigger = nullptr;
   }
   if (fd < 0) return 0;
   int err = 0;
   eventfd_ctx* trigger = eventfd_ctx_fdget(*current(), fd, err);
   if (!trigger) return err;
-  slot->trigger = trigger;
-  if (!msix) return 0;  // MSI vectors were programmed at enable
-  if (!slot->host_vector) {
-    slot->host_vector = next_vector_++;
-    spawn_handler(slot);
+  if (msix) {
+    msi_msg msg;
+    msi_.get_cached_msi_msg(static_cast<unsigned>(irq), msg);
+    msi_.pci_write_msi_msg(static_cast<unsigned>(irq), msg);
   }
-  const uint64_t entry = msix_entry(v, vector);
-  cpu_.write(entry + PCI_MSIX_ENTRY_LOWER_ADDR, 4, 0xFEE00000u);
-  cpu_.write(entry + PCI_MSIX_ENTRY_UPPER_ADDR, 4, 0);
-  cpu_.write(entry + PCI_MSIX_ENTRY_DATA, 4, slot->host_vector);
-  cpu_.write(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+  std::string name = std::string("vfio-msi") + (msix ? "x" : "") + "[" + std::to_string(vector) + "](" + dev.name() + ")";
+  if (int ret = irqs_.request_irq(static_cast<unsigned>(irq), vfio_msihandler, 0, name, trigger)) {
+    eventfd_ctx_put(trigger);
+    return ret;
+  }
+  ctx.name = std::move(name);
+  ctx.trigger = trigger;
   return 0;
+}
+
+// vfio_msi_set_block(): on a failure the vectors set so far, and the failed one, are released
+// again, last first.
+int VfioPci::msi_set_block(vfio_pci_core_device& v, unsigned start, unsigned count, const uint8_t* fds) {
+  if (start >= v.ctx.size() || start + count > v.ctx.size()) return -EINVAL;
+  int ret = 0;
+  unsigned j = start;
+  for (unsigned i = 0; i < count && !ret; ++i, ++j) {
+    int32_t fd = -1;
+    if (fds) std::memcpy(&fd, fds + i * 4, 4);
+    ret = msi_set_vector_signal(v, j, fd);
+  }
+  if (ret)
+    for (int k = static_cast<int>(j) - 1; k >= static_cast<int>(start); --k) msi_set_vector_signal(v, static_cast<unsigned>(k), -1);
+  return ret;
 }
 
 // vfio_pci_set_ctx_trigger_single(): REQ and ERR.
@@ -193,27 +173,16 @@ long VfioPci::set_irqs(vfio_pci_core_device& v, uint64_t arg) {
       }
       if (!is && v.irq_type != -1) return -EINVAL;
       if (hdr.flags & VFIO_IRQ_SET_DATA_EVENTFD) {
-        const bool was = is;
-        if (!was) {
-          if (int ret = msi_enable(v, hdr.start + hdr.count, msix)) return ret;
-        } else if (hdr.start + hdr.count > v.ctx.size()) {
-          return -EINVAL;
-        }
-        for (uint32_t i = 0; i < hdr.count; ++i) {
-          int32_t fd;
-          std::memcpy(&fd, data.data() + i * 4, 4);
-          if (int ret = msi_set_vector_signal(v, hdr.start + i, fd)) {
-            for (uint32_t j = 0; j < i; ++j) msi_set_vector_signal(v, hdr.start + j, -1);
-            if (!was) msi_disable(v);
-            return ret;
-          }
-        }
-        return 0;
+        if (is) return msi_set_block(v, hdr.start, hdr.count, data.data());
+        if (int ret = msi_enable(v, hdr.start + hdr.count, msix)) return ret;
+        const int ret = msi_set_block(v, hdr.start, hdr.count, data.data());
+        if (ret) msi_disable(v);
+        return ret;
       }
       if (!is || hdr.start + hdr.count > v.ctx.size()) return -EINVAL;
       for (uint32_t i = 0; i < hdr.count; ++i)  // DATA_NONE / DATA_BOOL: loopback triggers
         if ((hdr.flags & VFIO_IRQ_SET_DATA_NONE) || data[i])
-          if (auto* trig = v.ctx[hdr.start + i]->trigger) eventfd_signal(trig);
+          if (auto* trig = v.ctx[hdr.start + i].trigger) eventfd_signal(trig);
       return 0;
     }
     case VFIO_PCI_REQ_IRQ_INDEX:

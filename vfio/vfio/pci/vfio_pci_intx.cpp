@@ -34,13 +34,6 @@ bool VfioPci::check_and_set_intx_mask(pci_dev& dev, bool mask) {
   return true;
 }
 
-// pci_intx()
-void VfioPci::pci_intx(pci_dev& dev, bool enable) {
-  const uint32_t orig = pci_.read_config(dev, PCI_COMMAND, 2);
-  const uint32_t cmd = enable ? (orig & ~uint32_t{PCI_COMMAND_INTX_DISABLE}) : (orig | PCI_COMMAND_INTX_DISABLE);
-  if (cmd != orig) pci_.write_config(dev, PCI_COMMAND, 2, cmd);
-}
-
 // vfio_send_intx_eventfd()
 void VfioPci::send_intx_eventfd(vfio_pci_core_device& v) {
   if (v.irq_type == VFIO_PCI_INTX_IRQ_INDEX && v.intx_trigger) eventfd_signal(v.intx_trigger);
@@ -57,9 +50,9 @@ bool VfioPci::intx_handler(vfio_pci_core_device& v) {
 // vfio_pci_intx_mask(): always masks, pending or not.
 void VfioPci::intx_mask(vfio_pci_core_device& v) {
   if (v.irq_type != VFIO_PCI_INTX_IRQ_INDEX) {
-    if (v.pci_2_3) pci_intx(*v.pdev, false);  // the physical bit follows the virtual one
+    if (v.pci_2_3) pci_.pci_intx(*v.pdev, false);  // the physical bit follows the virtual one
   } else if (!v.intx_masked) {
-    if (v.pci_2_3) pci_intx(*v.pdev, false);
+    if (v.pci_2_3) pci_.pci_intx(*v.pdev, false);
     v.intx_masked = true;
   }
 }
@@ -69,7 +62,7 @@ void VfioPci::intx_mask(vfio_pci_core_device& v) {
 int VfioPci::intx_unmask_handler(vfio_pci_core_device& v) {
   int ret = 0;
   if (v.irq_type != VFIO_PCI_INTX_IRQ_INDEX) {
-    if (v.pci_2_3) pci_intx(*v.pdev, true);
+    if (v.pci_2_3) pci_.pci_intx(*v.pdev, true);
   } else if (v.intx_masked && !v.virq_disabled) {
     if (v.pci_2_3 && !check_and_set_intx_mask(*v.pdev, false)) ret = 1;
     v.intx_masked = ret > 0;
@@ -99,7 +92,7 @@ int VfioPci::intx_enable(vfio_pci_core_device& v) {
   if (!v.pdev->irq) return -ENODEV;
   // A virtually masked interrupt (INTx Disable in vconfig) stays masked in hardware.
   v.intx_masked = v.virq_disabled;
-  if (v.pci_2_3) pci_intx(*v.pdev, !v.intx_masked);
+  if (v.pci_2_3) pci_.pci_intx(*v.pdev, !v.intx_masked);
   v.irq_type = VFIO_PCI_INTX_IRQ_INDEX;
   return 0;
 }
@@ -107,7 +100,7 @@ int VfioPci::intx_enable(vfio_pci_core_device& v) {
 // vfio_intx_set_signal(): free the old line and trigger; with fd >= 0 request the line again.
 int VfioPci::intx_set_signal(vfio_pci_core_device& v, int fd) {
   if (v.intx_trigger) {
-    if (irq_lines_) irq_lines_->free_irq(v.pdev->irq, &v);
+    irqs_.free_irq(v.pdev->irq, &v);
     eventfd_ctx_put(v.intx_trigger);
     v.intx_trigger = nullptr;
   }
@@ -116,8 +109,11 @@ int VfioPci::intx_set_signal(vfio_pci_core_device& v, int fd) {
   eventfd_ctx* trigger = eventfd_ctx_fdget(*current(), fd, err);
   if (!trigger) return err;
   v.intx_trigger = trigger;
-  if (!irq_lines_) return 0;
-  if (int ret = irq_lines_->request_irq(v.pdev->irq, [this, &v] { return intx_handler(v); }, v.pci_2_3, &v)) {
+  auto handler = [this](int, void* dev_id) {  // vfio_intx_handler()
+    return intx_handler(*static_cast<vfio_pci_core_device*>(dev_id)) ? IRQ_HANDLED : IRQ_NONE;
+  };
+  if (int ret = irqs_.request_irq(v.pdev->irq, handler, v.pci_2_3 ? IRQF_SHARED : 0, "vfio-intx(" + v.pdev->name() + ")",
+                                  &v)) {
     v.intx_trigger = nullptr;
     eventfd_ctx_put(trigger);
     return ret;

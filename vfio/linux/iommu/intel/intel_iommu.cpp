@@ -11,9 +11,9 @@ namespace vfiosim::kernel {
 
 using namespace vtd;
 
-IntelIommu::IntelIommu(HostPort& cpu, CpuCosts& costs, PageAllocator& pages, InterruptController& irq,
+IntelIommu::IntelIommu(HostPort& cpu, CpuCosts& costs, PageAllocator& pages, IrqCore& irqs,
                        std::vector<DmarDrhd> dmar, const IommuOptions& options, EventLog* events, stats::Group& stats)
-    : cpu_(cpu), costs_(costs), pages_(pages), irq_(irq), opts_(options), events_(events), stats_(stats) {
+    : cpu_(cpu), costs_(costs), pages_(pages), irqs_(irqs), opts_(options), events_(events), stats_(stats) {
   qi_submits_ = &stats_.counter("qi_submits", "calls", "qi_submit_sync() calls");
   qi_polls_ = &stats_.counter("qi_polls", "loads", "Status-word loads while waiting for a wait descriptor");
   psi_flushes_ = &stats_.counter("iotlb_flush_psi", "flushes", "Page-selective IOTLB flushes submitted");
@@ -26,7 +26,6 @@ IntelIommu::IntelIommu(HostPort& cpu, CpuCosts& costs, PageAllocator& pages, Int
     u->seq_id = static_cast<unsigned>(units_.size());
     u->name = "dmar" + std::to_string(u->seq_id);
     u->drhd = std::move(drhd);
-    u->fault_vector = opts_.fault_vector + u->seq_id;  // each unit's fault event has its own vector
     units_.push_back(std::move(u));
   }
 }
@@ -96,13 +95,7 @@ int IntelIommu::init_unit(intel_iommu& u) {
   gcmd_and_wait(u, GCMD_SRTP, GSTS_RTPS, true);
   qi_flush_context(u, 0, 0, 0, kGranGlobal);
   qi_flush_iotlb(u, 0, 0, 0, kGranGlobal);
-  // dmar_set_interrupt(): the fault event's MSI, unmasked, serviced by an interrupt thread.
-  writel(u, FEDATA_REG, u.fault_vector);
-  writel(u, FEADDR_REG, static_cast<uint32_t>(pci::kMsiBase));
-  writel(u, FEUADDR_REG, 0);
-  writel(u, FECTL_REG, 0);
-  intel_iommu* unit = &u;
-  sc_core::sc_spawn([this, unit] { fault_thread(*unit); }, sc_core::sc_gen_unique_name("dmar_fault"));
+  if (int ret = dmar_set_interrupt(u)) return ret;
   dmar_fault(u);  // clear faults pending from before (the kernel forces one pass)
   // iommu_enable_translation(): after the default domains are attached (see PciPlatform::boot).
   return 0;

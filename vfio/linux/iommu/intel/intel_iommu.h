@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "models/cpu/host_port.h"
-#include "models/cpu/interrupt_controller.h"
 #include "sim/base/event_log.h"
 #include "vfio/linux/iommu/iommu.h"
+#include "vfio/linux/kernel/irq/irqdesc.h"
 #include "vfio/linux/mm/page_alloc.h"
 
 namespace vfiosim::kernel {
@@ -32,7 +32,6 @@ struct IommuOptions {
   bool passthrough = false; // iommu=pt: identity default domains
   unsigned flush_batch = 250;                 // lazy: queued unmaps that force a flush
   uint64_t flush_timeout_ps = 10000000000ULL; // lazy: 10 ms after the first queued unmap
-  uint32_t fault_vector = 0x30;               // MSI data the fault event uses
 };
 
 /// One DRHD structure of the ACPI DMAR table: a remapping unit's register page and its device
@@ -60,7 +59,7 @@ struct intel_iommu {
   uint64_t qi_status_page = 0;
   unsigned qi_free_head = 0;
   unsigned qi_slots = 256;
-  uint32_t fault_vector = 0;
+  unsigned irq = 0;  // the fault event's irq (dmar_alloc_hwirq)
   std::vector<bool> domain_ids;                  // iommu->domain_ids (0 reserved)
   std::map<uint16_t, uint64_t> context_tables;  // bus -> context table page
   std::map<std::pair<uint8_t, uint8_t>, dmar_domain*> attached;  // (bus, devfn) -> domain
@@ -98,7 +97,7 @@ struct qi_desc {
 
 class IntelIommu : public IommuDriver {
  public:
-  IntelIommu(HostPort& cpu, CpuCosts& costs, PageAllocator& pages, InterruptController& irq,
+  IntelIommu(HostPort& cpu, CpuCosts& costs, PageAllocator& pages, IrqCore& irqs,
              std::vector<DmarDrhd> dmar, const IommuOptions& options, EventLog* events, stats::Group& stats);
   ~IntelIommu() override;
 
@@ -179,13 +178,14 @@ class IntelIommu : public IommuDriver {
   void free_pagetables(dmar_domain& d);
 
   // Faults (qi.cpp)
-  void fault_thread(intel_iommu& u);
+  int dmar_set_interrupt(intel_iommu& u);
   void dmar_fault(intel_iommu& u);
 
   HostPort& cpu_;
   CpuCosts& costs_;
   PageAllocator& pages_;
-  InterruptController& irq_;
+  IrqCore& irqs_;
+  irq_chip dmar_msi_chip_;  // DMAR-MSI: the fault event registers
   IommuOptions opts_;
   EventLog* events_;
   stats::Group& stats_;

@@ -87,12 +87,49 @@ void IntelIommu::qi_flush_iotlb(intel_iommu& u, uint16_t did, uint64_t addr, uns
   qi_submit_sync(u, &d, 1);
 }
 
-void IntelIommu::fault_thread(intel_iommu& u) {
-  uint64_t seen = 0;
-  for (;;) {
-    seen = irq_.wait_for(u.fault_vector, seen);
-    dmar_fault(u);
+// dmar_set_interrupt(): a vector for the unit's fault event (dmar_alloc_hwirq) and dmar_fault() as
+// its handler; request_irq() activates it (dmar_msi_write: FEDATA, FEADDR, FEUADDR) and unmasks
+// it (FECTL.IM cleared, the write flushed with a read).
+int IntelIommu::dmar_set_interrupt(intel_iommu& u) {
+  if (!dmar_msi_chip_.irq_activate) {
+    auto unit = [](irq_desc& d) -> intel_iommu& { return *static_cast<intel_iommu*>(d.chip_data); };
+    dmar_msi_chip_.name = "DMAR-MSI";
+    dmar_msi_chip_.irq_activate = [this, unit](irq_desc& d) {
+      uint64_t address = 0;
+      uint32_t data = 0;
+      irqs_.compose_msi_msg(d.irq, address, data);
+      writel(unit(d), FEDATA_REG, data);
+      writel(unit(d), FEADDR_REG, static_cast<uint32_t>(address));
+      writel(unit(d), FEUADDR_REG, static_cast<uint32_t>(address >> 32));
+    };
+    dmar_msi_chip_.irq_deactivate = [this, unit](irq_desc& d) {
+      writel(unit(d), FEDATA_REG, 0);
+      writel(unit(d), FEADDR_REG, 0);
+      writel(unit(d), FEUADDR_REG, 0);
+    };
+    dmar_msi_chip_.irq_mask = [this, unit](irq_desc& d) {
+      writel(unit(d), FECTL_REG, ECTL_IM);
+      readl(unit(d), FECTL_REG);
+    };
+    dmar_msi_chip_.irq_unmask = [this, unit](irq_desc& d) {
+      writel(unit(d), FECTL_REG, 0);
+      readl(unit(d), FECTL_REG);
+    };
   }
+  const int irq = irqs_.irq_alloc_vectors(1, false);
+  if (irq <= 0) return irq ? irq : -EINVAL;
+  u.irq = static_cast<unsigned>(irq);
+  irqs_.irq_set_chip_and_data(u.irq, &dmar_msi_chip_, &u);
+  auto handler = [this](int, void* id) {
+    dmar_fault(*static_cast<intel_iommu*>(id));
+    return IRQ_HANDLED;
+  };
+  if (int ret = irqs_.request_irq(u.irq, handler, IRQF_NO_THREAD, u.name, &u)) {
+    irqs_.irq_free_descs(u.irq, 1);
+    u.irq = 0;
+    return ret;
+  }
+  return 0;
 }
 
 // dmar_fault(): service the fault records from FSTS.FRI on, clear them, then PFO/PPF.
