@@ -79,6 +79,24 @@ void remove(PciPlatform& pci, kernel::pci_dev& dev) {
   bound_devices().erase(dev.name());
 }
 
+// wait_for_completion_timeout() in steps of a second: a completion without its interrupt (Bus
+// Master Enable cleared, MSI-X masked) is found in STATUS and warned about; an engine still busy
+// after ten seconds fails the job instead of waiting forever.
+void wait_for_job(HostPort& cpu, uint64_t bar0, Bound& b, uint64_t seen, const std::string& name) {
+  constexpr unsigned kTimeouts = 10;
+  const sc_core::sc_time timeout(1, sc_core::SC_SEC);
+  for (unsigned i = 0; b.interrupts <= seen; ++i) {
+    sc_core::wait(timeout, *b.done);
+    if (b.interrupts > seen) return;
+    const uint64_t status = cpu.read(bar0 + STATUS, 4);
+    if (status != 0xFFFFFFFFu && !(status & STATUS_BUSY) && (status & STATUS_DONE)) {
+      kernel::kernel_warn("dev_warn", name + ": DMA job done without its completion interrupt");
+      return;
+    }
+    if (i + 1 == kTimeouts) throw StepError(name + ": DMA job timed out (STATUS " + std::to_string(status) + ")");
+  }
+}
+
 }  // namespace
 
 void register_boot_drivers(PciPlatform& pci) {
@@ -166,7 +184,7 @@ EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workloa
   cpu.write(r + CONTROL, 4, control);
   const uint64_t seen = b.interrupts;
   cpu.write(r + DOORBELL, 4, 1);
-  while (b.interrupts <= seen) sc_core::wait(*b.done);  // wait_for_completion()
+  wait_for_job(cpu, r, b, seen, dev->name());
 
   WorkloadSummary& s = out.summary;
   s.requests = cpu.read(r + RES_REQUESTS, 8);
