@@ -1,6 +1,7 @@
 // Simulator speed of the type1 MAP/UNMAP path: VFIO_IOMMU_MAP_DMA then VFIO_IOMMU_UNMAP_DMA of N
-// 4 KiB mappings through the ioctl entry of a simulated process (pinning, iommu_map into the
-// VT-d driver's page tables, strict invalidation on unmap), host time per map+unmap pair. Goal
+// 4 KiB mappings through the system-call layer of a simulated process (the syscall entry,
+// pinning, iommu_map into the VT-d driver's page tables, strict invalidation on unmap), host time
+// per map+unmap pair. Goal
 // (VFIO issue): the per-operation host cost at 64 Ki mappings is at most 2x that at 1 Ki.
 // Run: build/bench/bench_vfio
 #include <linux/vfio.h>
@@ -30,14 +31,6 @@ struct Machine {
 };
 Machine* g = nullptr;
 
-long sys_ioctl(Task& t, int fd, unsigned cmd, uint64_t arg) {
-  CurrentScope s(t);
-  file* f = t.fget(fd);
-  const long r = f->f_op->unlocked_ioctl(*f, cmd, arg);
-  fput(f);
-  return r;
-}
-
 // Sets up a type1v2 container with the device's group, then runs one batch per `go`.
 void driver() {
   g->platform->wait_until_booted();
@@ -49,14 +42,11 @@ void driver() {
   pci.drivers().probe_device(dev);
   Task& t = pci.task("bench");
   t.set_cap(CAP_IPC_LOCK, true);
-  int c, grp;
-  {
-    CurrentScope s(t);
-    c = pci.vfs().open(t, "/dev/vfio/vfio");
-    grp = pci.vfs().open(t, "/dev/vfio/1");
-  }
-  sys_ioctl(t, grp, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));
-  sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
+  Syscalls& sys = pci.syscalls();
+  const int c = static_cast<int>(sys.open(t, "/dev/vfio/vfio"));
+  const int grp = static_cast<int>(sys.open(t, "/dev/vfio/1"));
+  sys.ioctl(t, grp, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));
+  sys.ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
   g->container = c;
   g->buf = t.mmap_anonymous(4096, false);
   vfio_iommu_type1_dma_map map{};
@@ -74,12 +64,12 @@ void driver() {
     for (uint64_t i = 0; i < g->n; ++i) {  // N mappings of the same page at distinct IOVAs
       const uint64_t iova = 0x100000000ULL + i * 4096;
       t.copy_to_user(map_arg + offsetof(vfio_iommu_type1_dma_map, iova), &iova, 8);
-      if (sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, map_arg)) std::abort();
+      if (sys.ioctl(t, c, VFIO_IOMMU_MAP_DMA, map_arg)) std::abort();
     }
     for (uint64_t i = 0; i < g->n; ++i) {
       const uint64_t iova = 0x100000000ULL + i * 4096;
       t.copy_to_user(unmap_arg + offsetof(vfio_iommu_type1_dma_unmap, iova), &iova, 8);
-      if (sys_ioctl(t, c, VFIO_IOMMU_UNMAP_DMA, unmap_arg)) std::abort();
+      if (sys.ioctl(t, c, VFIO_IOMMU_UNMAP_DMA, unmap_arg)) std::abort();
     }
   }
 }

@@ -1,6 +1,7 @@
-// A platform with one DMA engine (01:00.0) and an in-simulator emulated-IOMMU test driver (an
-// mdev-like vfio_device registered through vfio_register_emulated_iommu_dev on a parent device
-// that is not PCI, "emul0", under the engine), shared by the emulated-IOMMU conformance tests.
+// The emulated-IOMMU test driver of the conformance tests, on the shared test machine
+// (tests/support/machine.h, one DMA engine at 01:00.0 unless a test builds another): an mdev-like
+// vfio_device registered through vfio_register_emulated_iommu_dev on a parent device that is not
+// PCI, "emul0", under the engine, with helpers for the container calls it is tested with.
 #pragma once
 
 #include <linux/vfio.h>
@@ -13,15 +14,13 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/app/platform.h"
-#include "sim/config/spec.h"
+#include "tests/support/machine.h"
 #include "tests/support/sc_test.h"
 
 namespace vfiosim::emulated_test {
 
 using namespace vfiosim::kernel;
 using nlohmann::json;
-
 
 struct emul_device {
   vfio_device vdev;
@@ -30,22 +29,11 @@ struct emul_device {
   int unmap_calls = 0;
 };
 
-struct Machine {
-  stats::Group root{"system"};
-  std::unique_ptr<Platform> platform;
+struct Machine : support::Machine {
   vfio_device_ops ops;
-  emul_device* dev = nullptr;
+  emul_device* emul = nullptr;
   std::vector<device*> parents;  // from emul_parent(), put when the Machine goes
-  /// `root_ports`: the PCI topology (default: one root port with the DMA engine at 01:00.0).
-  explicit Machine(const json& iommu = {{"preset", "broadwell-vtd"}}, const json& kernel = json::object(),
-                   const json& root_ports = {{{"bdf", "00:01.0"}, {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}}}}}}) {
-    const json p = {{"memory", {{"size", "4GiB"}}},
-                    {"iommu", iommu},
-                    {"kernel", kernel},
-                    {"pci", {{"root_ports", root_ports}}}};
-    platform = std::make_unique<Platform>(
-        "system", PlatformConfig::from(config::resolve_document(PlatformConfig::spec(), PlatformConfig::expand_presets(p))),
-        root, 1, nullptr);
+  explicit Machine(const support::MachineBuilder& b = support::one_engine()) : support::Machine(b) {
     ops.name = "vfio-emul-test";
     ops.release = [](vfio_device& d) { Vfio::vfio_free_device(&d); };
     ops.dma_unmap = [this](vfio_device& d, uint64_t iova, uint64_t length) {
@@ -57,84 +45,37 @@ struct Machine {
       }
     };
   }
-  ~Machine() {
+  ~Machine() override {
     for (device* d : parents) put_device(d);
   }
-  Vfio& vfio() { return platform->pci()->vfio(); }
   /// A parent for an emulated vfio_device, as an mdev is one: a struct device on no bus, named
   /// `name` (which VFIO_GROUP_GET_DEVICE_FD asks for), under the DMA engine.
   device* emul_parent(const std::string& name) {
     auto* d = new device();
     device_initialize(d);
     d->init_name = name;
-    pci_dev* engine = platform->pci()->kernel().find("0000:01:00.0");
+    pci_dev* engine = pci().kernel().find("0000:01:00.0");
     d->parent = engine ? &engine->dev : nullptr;
     d->release = [](device* p) { delete p; };
     parents.push_back(d);
     return d;
   }
-  long sys_ioctl(Task& t, int fd, unsigned cmd, uint64_t arg) {
-    CurrentScope s(t);
-    file* f = t.fget(fd);
-    const long r = f->f_op->unlocked_ioctl(*f, cmd, arg);
-    fput(f);
-    return r;
-  }
-  // An emulated device on the parent "emul0" (unless a test registered `dev` already), its group
-  // in a container of `model`, and its device fd (asked for by the parent's name).
-  struct Setup {
-    int container = -1, group = -1, device = -1;
-  };
-  Setup setup(Task& t, unsigned model) {
-    PciPlatform& pci = *platform->pci();
-    if (!dev) {
+  // An emulated device on the parent "emul0" (unless a test registered `emul` already), its
+  // group in a container of `model`, and its device fd (asked for by the parent's name).
+  VfioFds setup(Task& t, unsigned model) {
+    if (!emul) {
       int err = 0;
-      dev = vfio().vfio_alloc_device<emul_device>(emul_parent("emul0"), &ops, &err);
-      EXPECT_EQ(vfio().vfio_register_emulated_iommu_dev(&dev->vdev), 0);
+      emul = vfio().vfio_alloc_device<emul_device>(emul_parent("emul0"), &ops, &err);
+      EXPECT_EQ(vfio().vfio_register_emulated_iommu_dev(&emul->vdev), 0);
     }
-    const std::string node = "/dev/vfio/" + dev->vdev.group->name;
-    Setup s;
-    {
-      CurrentScope cs(t);
-      s.container = pci.vfs().open(t, "/dev/vfio/vfio");
-      s.group = pci.vfs().open(t, node);
-    }
-    EXPECT_EQ(sys_ioctl(t, s.group, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container)), 0);
-    EXPECT_EQ(sys_ioctl(t, s.container, VFIO_SET_IOMMU, model), 0);
-    const std::string name = dev_name(dev->vdev.dev);
-    s.device = static_cast<int>(sys_ioctl(t, s.group, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1)));
-    return s;
-  }
-  long map(Task& t, int c, uint64_t vaddr, uint64_t iova, uint64_t size, uint32_t flags) {
-    vfio_iommu_type1_dma_map m{};
-    m.argsz = sizeof m;
-    m.flags = flags;
-    m.vaddr = vaddr;
-    m.iova = iova;
-    m.size = size;
-    return sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, t.alloc_arg(&m, sizeof m));
-  }
-  struct unmap_result {
-    long ret;
-    uint64_t size;
-  };
-  unmap_result unmap(Task& t, int c, uint64_t iova, uint64_t size, uint32_t flags = 0) {
-    vfio_iommu_type1_dma_unmap u{};
-    u.argsz = sizeof u;
-    u.flags = flags;
-    u.iova = iova;
-    u.size = size;
-    const uint64_t arg = t.alloc_arg(&u, sizeof u);
-    const long r = sys_ioctl(t, c, VFIO_IOMMU_UNMAP_DMA, arg);
-    t.copy_from_user(&u, arg, sizeof u);
-    return {r, u.size};
+    return open_device(t, "/dev/vfio/" + emul->vdev.group->name, dev_name(emul->vdev.dev), model);
   }
   /// VFIO_IOMMU_DIRTY_PAGES with just the header (START, STOP).
   long dirty(Task& t, int c, uint32_t flags) {
     vfio_iommu_type1_dirty_bitmap d{};
     d.argsz = sizeof d;
     d.flags = flags;
-    return sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(&d, sizeof d));
+    return sys().ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(&d, sizeof d));
   }
   /// GET_BITMAP of [iova, iova + size) into a fresh zeroed user bitmap; returns the ioctl result
   /// and the first bitmap word.
@@ -151,7 +92,7 @@ struct Machine {
     g.bitmap.data = reinterpret_cast<__u64*>(bits);
     std::memcpy(a, h, 8);
     std::memcpy(a + 8, &g, sizeof g);
-    const long r = sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(a, sizeof a));
+    const long r = sys().ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(a, sizeof a));
     uint64_t w = 0;
     t.copy_from_user(&w, bits, 8);
     return {r, w};
@@ -163,7 +104,7 @@ struct Machine {
     info.argsz = static_cast<uint32_t>(buf.size());
     std::memcpy(buf.data(), &info, sizeof info);
     const uint64_t arg = t.alloc_arg(buf.data(), buf.size());
-    EXPECT_EQ(sys_ioctl(t, c, VFIO_IOMMU_GET_INFO, arg), 0);
+    EXPECT_EQ(sys().ioctl(t, c, VFIO_IOMMU_GET_INFO, arg), 0);
     t.copy_from_user(buf.data(), arg, buf.size());
     std::memcpy(&info, buf.data(), sizeof info);
     return info;
@@ -189,27 +130,26 @@ struct Machine {
   // returns vfio_pin_pages()' result and the first page's physical address in `phys`.
   int pin(uint64_t iova, int n, uint64_t* phys = nullptr) {
     std::vector<uint64_t> pages;
-    const int r = vfio().vfio_pin_pages(&dev->vdev, iova, n, IOMMU_READ, &pages);
+    const int r = vfio().vfio_pin_pages(&emul->vdev, iova, n, IOMMU_READ, &pages);
     if (r == n) {
-      dev->pinned_iova = iova;
-      dev->pinned = n;
+      emul->pinned_iova = iova;
+      emul->pinned = n;
       if (phys) *phys = pages[0];
     }
     return r;
   }
   void unpin() {
-    vfio().vfio_unpin_pages(&dev->vdev, dev->pinned_iova, dev->pinned);
-    dev->pinned = 0;
+    vfio().vfio_unpin_pages(&emul->vdev, emul->pinned_iova, emul->pinned);
+    emul->pinned = 0;
   }
   void teardown(Task& t) {
     t.close_all();
     { CurrentScope s(t); }
-    vfio().vfio_unregister_group_dev(&dev->vdev);
-    vfio().vfio_put_device(&dev->vdev);
+    vfio().vfio_unregister_group_dev(&emul->vdev);
+    vfio().vfio_put_device(&emul->vdev);
   }
 };
 
 inline constexpr uint32_t RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-
 
 }  // namespace vfiosim::emulated_test

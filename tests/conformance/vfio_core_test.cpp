@@ -10,13 +10,11 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/app/platform.h"
-#include "sim/config/spec.h"
+#include "tests/support/machine.h"
 #include "tests/support/sc_test.h"
 
 using namespace vfiosim;
 using namespace vfiosim::kernel;
-using nlohmann::json;
 
 namespace {
 
@@ -31,28 +29,24 @@ struct Counters {
 };
 Counters counters;
 
-json platform_json(bool iommu, bool bridge) {
-  json children = bridge ? json::array({{{"bdf", "01:00.0"},
-                                         {"model", "pcie-pci-bridge"},
-                                         {"devices", {{{"bdf", "02:01.0"}, {"model", "dma-engine"}},
-                                                      {{"bdf", "02:02.0"}, {"model", "dma-engine"}}}}}})
-                         : json::array({{{"bdf", "01:00.0"}, {"model", "dma-engine"}}});
-  json p = {{"memory", {{"size", "4GiB"}}}, {"pci", {{"root_ports", {{{"bdf", "00:01.0"}, {"children", children}}}}}}};
-  if (iommu) p["iommu"] = {{"preset", "broadwell-vtd"}};
-  return p;
+support::MachineBuilder builder(bool iommu, bool bridge) {
+  support::MachineBuilder b;
+  if (!iommu) b.no_iommu();
+  if (bridge)
+    b.root_port("00:01.0", {{{"bdf", "01:00.0"},
+                             {"model", "pcie-pci-bridge"},
+                             {"devices", {{{"bdf", "02:01.0"}, {"model", "dma-engine"}},
+                                          {{"bdf", "02:02.0"}, {"model", "dma-engine"}}}}}});
+  else
+    b.engine("00:01.0", "01:00.0");
+  return b;
 }
 
-struct Machine {
-  stats::Group root{"system"};
-  std::unique_ptr<Platform> platform;
+// The machine with a test driver's vfio_device_ops that count what the core calls.
+struct Machine : support::Machine {
   vfio_device_ops ops;
-  explicit Machine(bool iommu = true, bool bridge = false) {
+  explicit Machine(bool iommu = true, bool bridge = false) : support::Machine(builder(iommu, bridge)) {
     counters = Counters{};
-    platform = std::make_unique<Platform>(
-        "system",
-        PlatformConfig::from(config::resolve_document(PlatformConfig::spec(),
-                                                      PlatformConfig::expand_presets(platform_json(iommu, bridge)))),
-        root, 1, nullptr);
     ops.name = "vfio-test";
     ops.init = [](vfio_device&) {
       ++counters.inits;
@@ -73,45 +67,11 @@ struct Machine {
       ++t.requests;
     };
   }
-  PciPlatform& pci() { return *platform->pci(); }
-  Vfio& vfio() { return pci().vfio(); }
-  pci_dev& dev(const char* bdf) { return *pci().kernel().find(bdf); }
-  /// Unbinds the harness DMA driver so the device is free for the test driver.
-  void free_device(const char* bdf) {
-    pci_driver* drv = pci().drivers().find_driver("vfiosim-dmae");
-    pci().drivers().unbind(*drv, dev(bdf));
-  }
   vfio_test_device* alloc(const char* bdf, int* err = nullptr) {
     int e = 0;
     auto* d = vfio().vfio_alloc_device<vfio_test_device>(&dev(bdf).dev, &ops, &e);
     if (err) *err = e;
     return d;
-  }
-  // System calls of a task.
-  long sys_open(Task& t, const std::string& path) {
-    CurrentScope s(t);
-    return pci().vfs().open(t, path);
-  }
-  long sys_ioctl(Task& t, int fd, unsigned cmd, uint64_t arg) {
-    CurrentScope s(t);
-    file* f = t.fget(fd);
-    if (!f) return -EBADF;
-    const long r = f->f_op->unlocked_ioctl(*f, cmd, arg);
-    fput(f);
-    return r;
-  }
-  long sys_close(Task& t, int fd) {
-    CurrentScope s(t);
-    return t.close_fd(fd);
-  }
-  /// container + group + SET_CONTAINER + SET_IOMMU, then a device fd for `name`.
-  long device_fd(Task& t, const std::string& group_path, const std::string& name) {
-    const int c = static_cast<int>(sys_open(t, "/dev/vfio/vfio"));
-    const int g = static_cast<int>(sys_open(t, group_path));
-    if (c < 0 || g < 0) return -1;
-    EXPECT_EQ(sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
-    EXPECT_EQ(sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
-    return sys_ioctl(t, g, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1));
   }
 };
 
@@ -122,8 +82,8 @@ TEST(VfioRegistration, C_1_NoIommuGroupIsEinvalAndReleaseRunsOnce) {
   int ret = 0;
   bool node = true;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
+    m.boot();
+    m.unbind("0000:01:00.0");
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_NE(d, nullptr);
     ret = m.vfio().vfio_register_group_dev(&d->vdev);
@@ -166,8 +126,8 @@ TEST(VfioRegistration, C_2_C_8_IommuWithoutCacheCoherencyIsEinvalAndReleaseRunsO
   int ret = 0, ret_coherent = -1;
   bool node = true;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
+    m.boot();
+    m.unbind("0000:01:00.0");
     IommuCore& core = *m.pci().iommu();
     NonCoherentIommu non_coherent(*core.driver());
     IommuDriver* vtd = core.replace_ops(&non_coherent);
@@ -196,9 +156,9 @@ TEST(VfioRegistration, C_4_OneGroupPerIommuGroupAndItsNodeLivesWithTheLastDevice
   bool node_after_first = false, node_after_second = true;
   size_t groups_with_both = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:02:01.0");
-    m.free_device("0000:02:02.0");
+    m.boot();
+    m.unbind("0000:02:01.0");
+    m.unbind("0000:02:02.0");
     auto* d1 = m.alloc("0000:02:01.0");
     auto* d2 = m.alloc("0000:02:02.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d1->vdev), 0);
@@ -227,16 +187,16 @@ TEST(VfioRegistration, C_5_RegisteringTheSameDeviceTwiceIsEbusyWithoutHarm) {
   std::vector<std::string> warnings;
   set_kernel_report([&](const std::string&, const std::string& msg) { warnings.push_back(msg); });
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
+    m.boot();
+    m.unbind("0000:01:00.0");
     auto* a = m.alloc("0000:01:00.0");
     auto* b = m.alloc("0000:01:00.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&a->vdev), 0);
     second = m.vfio().vfio_register_group_dev(&b->vdev);  // 6.1.0 dereferences NULL here
     m.vfio().vfio_put_device(&b->vdev);
     Task& t = m.pci().task("t");
-    group_fd = m.sys_open(t, "/dev/vfio/1");  // the first registration is unaffected
-    m.sys_close(t, static_cast<int>(group_fd));
+    group_fd = m.sys().open(t, "/dev/vfio/1");  // the first registration is unaffected
+    m.sys().close(t, static_cast<int>(group_fd));
     m.vfio().vfio_unregister_group_dev(&a->vdev);
     m.vfio().vfio_put_device(&a->vdev);
   });
@@ -253,7 +213,7 @@ TEST(VfioRegistration, C_7_InitFailureFreesTheIndexWithoutRelease) {
   Machine m;
   int err = 0, index_after = -1;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     counters.init_error = -ENOMEM;
     auto* d = m.alloc("0000:01:00.0", &err);
     EXPECT_EQ(d, nullptr);
@@ -273,12 +233,12 @@ TEST(VfioUnregister, C_10_BlocksAndRequestsUntilTheLastFdCloses) {
   int requests_before_close = 0;
   bool added_after = true;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
+    m.boot();
+    m.unbind("0000:01:00.0");
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
     Task& t = m.pci().task("qemu");
-    const long fd = m.device_fd(t, "/dev/vfio/1", "0000:01:00.0");
+    const long fd = m.open_device(t, "/dev/vfio/1", "0000:01:00.0").device;
     ASSERT_GE(fd, 0);
     const double t0 = sc_core::sc_time_stamp().to_seconds();
     sc_core::sc_spawn(
@@ -313,13 +273,13 @@ TEST(VfioUnregister, C_11_ASignalIsNoticedOnceAndTheWaitGoesOn) {
   });
   bool returned_early = false;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
+    m.boot();
+    m.unbind("0000:01:00.0");
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
     m.vfio().signal_pending = [](vfio_device&) { return true; };  // the unregistering task got a signal
     Task& t = m.pci().task("qemu");
-    ASSERT_GE(m.device_fd(t, "/dev/vfio/1", "0000:01:00.0"), 0);
+    ASSERT_GE(m.open_device(t, "/dev/vfio/1", "0000:01:00.0").device, 0);
     bool done = false;
     sc_core::sc_spawn(
         [&, d] {
@@ -343,12 +303,12 @@ TEST(VfioDeviceFd, C_13_GetDeviceFdOnADyingDeviceIsEnodev) {
   Machine m;
   long racing = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
+    m.boot();
+    m.unbind("0000:01:00.0");
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
     Task& t = m.pci().task("qemu");
-    const long fd = m.device_fd(t, "/dev/vfio/1", "0000:01:00.0");
+    const long fd = m.open_device(t, "/dev/vfio/1", "0000:01:00.0").device;
     sc_core::sc_spawn(
         [&, d] {
           m.vfio().vfio_unregister_group_dev(&d->vdev);
@@ -356,9 +316,8 @@ TEST(VfioDeviceFd, C_13_GetDeviceFdOnADyingDeviceIsEnodev) {
         },
         "unregister");
     sc_core::wait(1, sc_core::SC_MS);
-    m.sys_close(t, static_cast<int>(fd));  // the registration count reaches zero
-    const std::string name = "0000:01:00.0";
-    racing = m.sys_ioctl(t, 1 /* the group */, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1));
+    m.sys().close(t, static_cast<int>(fd));  // the registration count reaches zero
+    racing = m.get_device_fd(t, 1 /* the group */, "0000:01:00.0");
     t.close_all();
     CurrentScope s(t);
   });
@@ -371,19 +330,18 @@ TEST(VfioDeviceFd, C_47_TwoFdsOneOpenDeviceOneCloseDevice) {
   int opens = -1, closes_after_first = -1, closes_after_second = -1;
   long fd1 = -1, fd2 = -1;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
+    m.boot();
+    m.unbind("0000:01:00.0");
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
     Task& t = m.pci().task("qemu");
-    fd1 = m.device_fd(t, "/dev/vfio/1", "0000:01:00.0");
-    const std::string name = "0000:01:00.0";
-    fd2 = m.sys_ioctl(t, 1, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1));
+    fd1 = m.open_device(t, "/dev/vfio/1", "0000:01:00.0").device;
+    fd2 = m.get_device_fd(t, 1, "0000:01:00.0");
     opens = d->opens;
     EXPECT_TRUE(t.fd_cloexec(static_cast<int>(fd1)));  // C-49: O_CLOEXEC
-    m.sys_close(t, static_cast<int>(fd1));
+    m.sys().close(t, static_cast<int>(fd1));
     closes_after_first = d->closes;
-    m.sys_close(t, static_cast<int>(fd2));
+    m.sys().close(t, static_cast<int>(fd2));
     closes_after_second = d->closes;
     t.close_all();
     { CurrentScope s(t); }
@@ -405,16 +363,12 @@ TEST(VfioRaces, C_142_MapRacingTheLastUnsetContainerCompletesOnTheOldBackend) {
   double map_done = -1, unset_done = -1;
   uint64_t locked_after = 1;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
-    m.pci().drivers().set_driver_override(m.dev("0000:01:00.0"), "vfio-pci");
-    m.pci().drivers().probe_device(m.dev("0000:01:00.0"));
+    m.boot();
+    m.to_vfio_pci("0000:01:00.0");
     Task& t = m.pci().task("qemu");
     t.rlimit_memlock = 1ULL << 30;
-    const int c = static_cast<int>(m.sys_open(t, "/dev/vfio/vfio"));
-    const int g = static_cast<int>(m.sys_open(t, "/dev/vfio/1"));
-    ASSERT_EQ(m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
-    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+    const auto fds = m.open_container(t, "/dev/vfio/1");
+    const int c = fds.container, g = fds.group;
     const uint64_t buf = t.mmap_anonymous(64ULL << 20, false);
     vfio_iommu_type1_dma_map map{};
     map.argsz = sizeof map;
@@ -426,14 +380,14 @@ TEST(VfioRaces, C_142_MapRacingTheLastUnsetContainerCompletesOnTheOldBackend) {
     sc_core::sc_spawn(  // a second thread of the same process: UNSET while the MAP is pinning
         [&, g] {
           sc_core::wait(1, sc_core::SC_US);
-          unset_ret = m.sys_ioctl(t, g, VFIO_GROUP_UNSET_CONTAINER, 0);
+          unset_ret = m.sys().ioctl(t, g, VFIO_GROUP_UNSET_CONTAINER, 0);
           unset_done = sc_core::sc_time_stamp().to_seconds();
         },
         "unset");
-    map_ret = m.sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, arg);
+    map_ret = m.sys().ioctl(t, c, VFIO_IOMMU_MAP_DMA, arg);
     map_done = sc_core::sc_time_stamp().to_seconds();
     sc_core::wait(1, sc_core::SC_MS);
-    map_after = m.sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, arg);
+    map_after = m.sys().ioctl(t, c, VFIO_IOMMU_MAP_DMA, arg);
     locked_after = t.mm()->locked_vm;
     t.close_all();
     CurrentScope s(t);
@@ -452,25 +406,14 @@ TEST(VfioDirty, PhysicalGroupsReportEveryMappedPageAndUnmapCanCollectTheBitmap) 
   long v1 = 0, get = -1, unmap = -1;
   uint64_t word = 0, unmap_word = 0, unmapped = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
-    m.pci().drivers().set_driver_override(m.dev("0000:01:00.0"), "vfio-pci");
-    m.pci().drivers().probe_device(m.dev("0000:01:00.0"));
+    m.boot();
+    m.to_vfio_pci("0000:01:00.0");
     Task& t = m.pci().task("qemu");
-    const int c = static_cast<int>(m.sys_open(t, "/dev/vfio/vfio"));
-    const int g = static_cast<int>(m.sys_open(t, "/dev/vfio/1"));
-    ASSERT_EQ(m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
-    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+    const int c = m.open_container(t, "/dev/vfio/1").container;
     const uint64_t buf = t.mmap_anonymous(8 * 4096, false);
-    vfio_iommu_type1_dma_map map{};
-    map.argsz = sizeof map;
-    map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-    map.vaddr = buf;
-    map.iova = 0x100000;
-    map.size = 8 * 4096;
-    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_IOMMU_MAP_DMA, t.alloc_arg(&map, sizeof map)), 0);
+    ASSERT_EQ(m.map_dma(t, c, buf, 0x100000, 8 * 4096), 0);
     uint32_t start[2] = {8, VFIO_IOMMU_DIRTY_PAGES_FLAG_START};
-    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(start, 8)), 0);
+    ASSERT_EQ(m.sys().ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(start, 8)), 0);
     const uint64_t bits = t.alloc_arg(std::vector<uint8_t>(8).data(), 8);
     uint8_t a[8 + sizeof(vfio_iommu_type1_dirty_bitmap_get)] = {};
     const uint32_t h[2] = {sizeof a, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP};
@@ -482,7 +425,7 @@ TEST(VfioDirty, PhysicalGroupsReportEveryMappedPageAndUnmapCanCollectTheBitmap) 
     r.bitmap.data = reinterpret_cast<__u64*>(bits);
     std::memcpy(a, h, 8);
     std::memcpy(a + 8, &r, sizeof r);
-    get = m.sys_ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(a, sizeof a));
+    get = m.sys().ioctl(t, c, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(a, sizeof a));
     t.copy_from_user(&word, bits, 8);
     // UNMAP with GET_DIRTY_BITMAP into a second, zeroed bitmap.
     const uint64_t bits2 = t.alloc_arg(std::vector<uint8_t>(8).data(), 8);
@@ -496,18 +439,15 @@ TEST(VfioDirty, PhysicalGroupsReportEveryMappedPageAndUnmapCanCollectTheBitmap) 
     std::memcpy(u, &um, sizeof um);
     std::memcpy(u + sizeof um, &vb, sizeof vb);
     const uint64_t uarg = t.alloc_arg(u, sizeof u);
-    unmap = m.sys_ioctl(t, c, VFIO_IOMMU_UNMAP_DMA, uarg);
+    unmap = m.sys().ioctl(t, c, VFIO_IOMMU_UNMAP_DMA, uarg);
     t.copy_from_user(&unmap_word, bits2, 8);
     t.copy_from_user(&um, uarg, sizeof um);
     unmapped = um.size;
     t.close_all();
     { CurrentScope s(t); }
     // A v1 container may not track.
-    const int c1 = static_cast<int>(m.sys_open(t, "/dev/vfio/vfio"));
-    const int g1 = static_cast<int>(m.sys_open(t, "/dev/vfio/1"));
-    ASSERT_EQ(m.sys_ioctl(t, g1, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c1, sizeof c1)), 0);
-    ASSERT_EQ(m.sys_ioctl(t, c1, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU), 0);
-    v1 = m.sys_ioctl(t, c1, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(start, 8));
+    const int c1 = m.open_container(t, "/dev/vfio/1", VFIO_TYPE1_IOMMU).container;
+    v1 = m.sys().ioctl(t, c1, VFIO_IOMMU_DIRTY_PAGES, t.alloc_arg(start, 8));
     t.close_all();
     CurrentScope s(t);
   });
@@ -523,8 +463,8 @@ TEST(VfioRegistration, C_14_AfterUnregisterAndPutTheIndexIsReusable) {
   Machine m;
   int first_index = -1, second_index = -2;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
+    m.boot();
+    m.unbind("0000:01:00.0");
     auto* d = m.alloc("0000:01:00.0");
     first_index = d->vdev.index;
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
@@ -543,18 +483,16 @@ TEST(VfioGroupFd, C_25_AGroupOnAForeignDomainCannotJoinAContainer) {
   Machine m;
   long ret = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    m.free_device("0000:01:00.0");
-    m.pci().drivers().set_driver_override(m.dev("0000:01:00.0"), "vfio-pci");
-    m.pci().drivers().probe_device(m.dev("0000:01:00.0"));
+    m.boot();
+    m.to_vfio_pci("0000:01:00.0");
     // Another kernel user attached the group to its own unmanaged domain.
     IommuCore& core = *m.pci().iommu();
     iommu_domain* foreign = core.iommu_domain_alloc();
     ASSERT_EQ(core.iommu_attach_group(foreign, m.dev("0000:01:00.0").dev.iommu_group), 0);
     Task& t = m.pci().task("qemu");
-    const int c = static_cast<int>(m.sys_open(t, "/dev/vfio/vfio"));
-    const int g = static_cast<int>(m.sys_open(t, "/dev/vfio/1"));
-    ret = m.sys_ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));
+    const int c = static_cast<int>(m.sys().open(t, "/dev/vfio/vfio"));
+    const int g = static_cast<int>(m.sys().open(t, "/dev/vfio/1"));
+    ret = m.sys().ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));
     core.iommu_detach_group(foreign, m.dev("0000:01:00.0").dev.iommu_group);
     core.iommu_domain_free(foreign);
     t.close_all();
@@ -568,7 +506,7 @@ TEST(VfioRaces, C_136_EmulatedGroupsAreFreedEveryTime) {
   size_t groups_before = 0, groups_after = 1;
   std::set<int> ids;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     groups_before = m.pci().iommu_groups().groups().size();
     for (int i = 0; i < 1000; ++i) {
       auto* d = m.alloc("0000:01:00.0");

@@ -37,7 +37,7 @@ std::pair<long, uint64_t> log_start(Machine& m, Task& t, int device, uint64_t pa
   std::memcpy(buf.data(), &f, sizeof f);
   std::memcpy(buf.data() + sizeof f, &c, sizeof c);
   const uint64_t arg = t.alloc_arg(buf.data(), buf.size());
-  const long ret = m.sys_ioctl(t, device, VFIO_DEVICE_FEATURE, arg);
+  const long ret = m.sys().ioctl(t, device, VFIO_DEVICE_FEATURE, arg);
   t.copy_from_user(&c, arg + sizeof f, sizeof c);
   return {ret, c.page_size};
 }
@@ -57,7 +57,7 @@ std::pair<long, uint64_t> log_report(Machine& m, Task& t, int device, uint64_t i
   r.bitmap = bits;
   std::memcpy(buf.data(), &f, sizeof f);
   std::memcpy(buf.data() + sizeof f, &r, sizeof r);
-  const long ret = m.sys_ioctl(t, device, VFIO_DEVICE_FEATURE, t.alloc_arg(buf.data(), buf.size()));
+  const long ret = m.sys().ioctl(t, device, VFIO_DEVICE_FEATURE, t.alloc_arg(buf.data(), buf.size()));
   uint64_t w = 0;
   t.copy_from_user(&w, bits, 8);
   return {ret, w};
@@ -67,7 +67,7 @@ long feature(Machine& m, Task& t, int device, uint32_t flags) {
   vfio_device_feature f{};
   f.argsz = sizeof f;
   f.flags = flags;
-  return m.sys_ioctl(t, device, VFIO_DEVICE_FEATURE, t.alloc_arg(&f, sizeof f));
+  return m.sys().ioctl(t, device, VFIO_DEVICE_FEATURE, t.alloc_arg(&f, sizeof f));
 }
 
 }  // namespace
@@ -92,13 +92,13 @@ TEST(VfioDeviceFeature, C_52_DmaLoggingChecksItsRangesAndFillsTheBitmap) {
   long none = 0, too_many = 0, unaligned = 0, overlap = 0, wraps = 0, probe = -1, no_log_ops = 0, stop = -1;
   std::pair<long, uint64_t> ok{}, rep{}, rep_2k{}, rep_12k{};
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    PciPlatform& pci = *m.platform->pci();
+    m.boot();
+    PciPlatform& pci = m.pci();
     Task& t = pci.task("qemu");
     int err = 0;
-    m.dev = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emul0"), &m.ops, &err);
-    m.dev->vdev.log_ops = &log_ops;  // set before registration
-    ASSERT_EQ(m.vfio().vfio_register_emulated_iommu_dev(&m.dev->vdev), 0);
+    m.emul = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emul0"), &m.ops, &err);
+    m.emul->vdev.log_ops = &log_ops;  // set before registration
+    ASSERT_EQ(m.vfio().vfio_register_emulated_iommu_dev(&m.emul->vdev), 0);
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     using R = vfio_device_feature_dma_logging_range;
     none = log_start(m, t, s.device, 4096, {}, 0).first;
@@ -115,7 +115,7 @@ TEST(VfioDeviceFeature, C_52_DmaLoggingChecksItsRangesAndFillsTheBitmap) {
     stop = feature(m, t, s.device, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP);
     m.teardown(t);
     // A driver without log_ops: -ENOTTY.
-    m.dev = nullptr;
+    m.emul = nullptr;
     auto s2 = m.setup(t, VFIO_TYPE1v2_IOMMU);
     no_log_ops = log_start(m, t, s2.device, 4096, {{0, 4096}}, 1).first;
     m.teardown(t);
@@ -140,7 +140,7 @@ TEST(VfioDeviceFeature, C_52_DmaLoggingChecksItsRangesAndFillsTheBitmap) {
   EXPECT_EQ(stop, 0);
   EXPECT_EQ(log_state.stops, 1);
   EXPECT_EQ(no_log_ops, -ENOTTY);
-  EXPECT_TRUE(m.platform->pci()->leaks().empty());
+  EXPECT_TRUE(m.pci().leaks().empty());
 }
 
 namespace {
@@ -166,10 +166,10 @@ TEST(VfioDeviceFeature, C_53_RuntimeResumeFailureMakesDeviceIoctlsEio) {
   bool suspended_after_first = false;
   m.ops.ioctl = [](vfio_device&, unsigned, uint64_t) -> long { return 0; };
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    PciPlatform& pci = *m.platform->pci();
-    pci_dev& pdev = *pci.kernel().find("0000:01:00.0");
-    pci.drivers().unbind(*pci.drivers().find_driver("vfiosim-dmae"), pdev);
+    m.boot();
+    PciPlatform& pci = m.pci();
+    pci_dev& pdev = m.dev("0000:01:00.0");
+    m.unbind("0000:01:00.0");
     // A driver with PM ops that allows runtime suspend and registers a vfio_device.
     auto drv = std::make_unique<pci_driver>();
     drv->name = "vfio-pm-test";
@@ -178,8 +178,8 @@ TEST(VfioDeviceFeature, C_53_RuntimeResumeFailureMakesDeviceIoctlsEio) {
     drv->pm = &test_pm;
     drv->probe = [](pci_dev& d) {
       int err = 0;
-      machine->dev = machine->vfio().vfio_alloc_device<emul_device>(&d.dev, &machine->ops, &err);
-      if (int ret = machine->vfio().vfio_register_emulated_iommu_dev(&machine->dev->vdev)) return ret;
+      machine->emul = machine->vfio().vfio_alloc_device<emul_device>(&d.dev, &machine->ops, &err);
+      if (int ret = machine->vfio().vfio_register_emulated_iommu_dev(&machine->emul->vdev)) return ret;
       pm_runtime_allow(d);
       pm_runtime_put_noidle(d);
       return 0;
@@ -187,22 +187,22 @@ TEST(VfioDeviceFeature, C_53_RuntimeResumeFailureMakesDeviceIoctlsEio) {
     drv->remove = [](pci_dev& d) {
       pm_runtime_get_noresume(d);
       pm_runtime_forbid(d);
-      machine->vfio().vfio_unregister_group_dev(&machine->dev->vdev);
-      machine->vfio().vfio_put_device(&machine->dev->vdev);
+      machine->vfio().vfio_unregister_group_dev(&machine->emul->vdev);
+      machine->vfio().vfio_put_device(&machine->emul->vdev);
     };
     pci.drivers().register_driver(std::move(drv));
-    ASSERT_NE(m.dev, nullptr);
+    ASSERT_NE(m.emul, nullptr);
     Task& t = pci.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
-    rets.push_back(m.sys_ioctl(t, s.device, VFIO_DEVICE_RESET, 0));  // resumes, runs, suspends again
+    rets.push_back(m.sys().ioctl(t, s.device, VFIO_DEVICE_RESET, 0));  // resumes, runs, suspends again
     suspended_after_first = pdev.power.suspended;
     resume_result = -EIO;
-    rets.push_back(m.sys_ioctl(t, s.device, VFIO_DEVICE_RESET, 0));
-    rets.push_back(m.sys_ioctl(t, s.device, VFIO_DEVICE_GET_INFO, 0));  // runtime_error is sticky
+    rets.push_back(m.sys().ioctl(t, s.device, VFIO_DEVICE_RESET, 0));
+    rets.push_back(m.sys().ioctl(t, s.device, VFIO_DEVICE_GET_INFO, 0));  // runtime_error is sticky
     rets.push_back(feature(m, t, s.device, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET | 0x99));
     t.close_all();
     { CurrentScope cs(t); }
-    pci.drivers().unbind(*pci.drivers().find_driver("vfio-pm-test"), pdev);
+    m.unbind("0000:01:00.0");  // from vfio-pm-test
   });
   ASSERT_EQ(rets.size(), 4u);
   EXPECT_EQ(rets[0], 0);
@@ -212,5 +212,5 @@ TEST(VfioDeviceFeature, C_53_RuntimeResumeFailureMakesDeviceIoctlsEio) {
   EXPECT_EQ(rets[3], -EIO) << "DEVICE_FEATURE too";
   EXPECT_GE(suspends, 1);
   EXPECT_EQ(resumes, 1) << "a failed resume is not retried (runtime_error)";
-  EXPECT_TRUE(m.platform->pci()->leaks().empty());
+  EXPECT_TRUE(m.pci().leaks().empty());
 }

@@ -29,6 +29,7 @@ constexpr uint64_t kIovaPages = 128;
 constexpr uint64_t kRegionShift = 40;  // VFIO_PCI_OFFSET_SHIFT
 
 struct Proc {
+  Machine* m = nullptr;
   Task* t = nullptr;
   int container = -1, group = -1, device = -1;
   uint64_t buf = 0;
@@ -38,18 +39,16 @@ struct Proc {
   std::set<uint64_t> written;                           // buffer pages a permitted write reached
 };
 
-long region_rw(Task& t, uint64_t arg, int fd, unsigned index, uint64_t off, uint64_t value, unsigned size,
+// pwrite64/pread64 of `size` bytes at `off` in region `index` of the device fd, through `arg`.
+long region_rw(Machine& m, Task& t, uint64_t arg, int fd, unsigned index, uint64_t off, uint64_t value, unsigned size,
                bool write, uint64_t* out = nullptr) {
-  CurrentScope s(t);
-  file* f = t.fget(fd);
   t.copy_to_user(arg, &value, 8);
-  const uint64_t pos = (uint64_t{index} << kRegionShift) + off;
-  const long r = write ? f->f_op->write(*f, arg, size, pos) : f->f_op->read(*f, arg, size, pos);
+  const int64_t pos = static_cast<int64_t>((uint64_t{index} << kRegionShift) + off);
+  const long r = write ? m.sys().pwrite64(t, fd, arg, size, pos) : m.sys().pread64(t, fd, arg, size, pos);
   if (out) {
     *out = 0;
     t.copy_from_user(out, arg, size);
   }
-  fput(f);
   return r;
 }
 
@@ -59,48 +58,40 @@ bool device_dma(Proc& p, uint64_t iova, bool write, uint32_t seed) {
   using namespace vfiosim::pci::dmae;
   Task& t = *p.t;
   const unsigned bar = VFIO_PCI_BAR0_REGION_INDEX;
-  region_rw(t, p.arg, p.device, bar, ADDR, iova, 8, true);
-  region_rw(t, p.arg, p.device, bar, WINDOW, 256, 8, true);
-  region_rw(t, p.arg, p.device, bar, SIZE, 256, 4, true);
-  region_rw(t, p.arg, p.device, bar, COUNT, 1, 8, true);
-  region_rw(t, p.arg, p.device, bar, OUTSTANDING, 1, 4, true);
-  region_rw(t, p.arg, p.device, bar, DATA_SEED, seed, 4, true);
-  region_rw(t, p.arg, p.device, bar, CONTROL, write ? uint64_t{CTRL_WRITE} : uint64_t{0}, 4, true);
-  region_rw(t, p.arg, p.device, bar, DOORBELL, 1, 4, true);
+  region_rw(*p.m, t, p.arg, p.device, bar, ADDR, iova, 8, true);
+  region_rw(*p.m, t, p.arg, p.device, bar, WINDOW, 256, 8, true);
+  region_rw(*p.m, t, p.arg, p.device, bar, SIZE, 256, 4, true);
+  region_rw(*p.m, t, p.arg, p.device, bar, COUNT, 1, 8, true);
+  region_rw(*p.m, t, p.arg, p.device, bar, OUTSTANDING, 1, 4, true);
+  region_rw(*p.m, t, p.arg, p.device, bar, DATA_SEED, seed, 4, true);
+  region_rw(*p.m, t, p.arg, p.device, bar, CONTROL, write ? uint64_t{CTRL_WRITE} : uint64_t{0}, 4, true);
+  region_rw(*p.m, t, p.arg, p.device, bar, DOORBELL, 1, 4, true);
   uint64_t status = 0;
   for (int i = 0; i < 100000 && !(status & STATUS_DONE); ++i) {
-    region_rw(t, p.arg, p.device, bar, STATUS, 0, 4, false, &status);
+    region_rw(*p.m, t, p.arg, p.device, bar, STATUS, 0, 4, false, &status);
     if (!(status & STATUS_DONE)) sc_core::wait(1, sc_core::SC_US);
   }
   EXPECT_TRUE(status & STATUS_DONE) << "the job did not finish";
   uint64_t errors = 0;
-  region_rw(t, p.arg, p.device, bar, RES_ERRORS, 0, 8, false, &errors);
-  region_rw(t, p.arg, p.device, bar, STATUS, STATUS_DONE | STATUS_ERROR, 4, true);  // acknowledge
+  region_rw(*p.m, t, p.arg, p.device, bar, RES_ERRORS, 0, 8, false, &errors);
+  region_rw(*p.m, t, p.arg, p.device, bar, STATUS, STATUS_DONE | STATUS_ERROR, 4, true);  // acknowledge
   return errors == 0;
 }
 
 Proc open_device(Machine& m, const std::string& task, const std::string& bdf) {
-  PciPlatform& pci = *m.platform->pci();
-  pci_dev* dev = pci.kernel().find(bdf);
-  pci.drivers().unbind(*pci.drivers().find_driver("vfiosim-dmae"), *dev);
-  pci.drivers().set_driver_override(*dev, "vfio-pci");
-  pci.drivers().probe_device(*dev);
-  const std::string group = std::to_string(dev->dev.iommu_group->id);
+  m.to_vfio_pci(bdf);
   Proc p;
-  p.t = &pci.task(task);
+  p.m = &m;
+  p.t = &m.task(task);
   Task& t = *p.t;
-  {
-    CurrentScope cs(t);
-    p.container = pci.vfs().open(t, "/dev/vfio/vfio");
-    p.group = pci.vfs().open(t, "/dev/vfio/" + group);
-  }
-  EXPECT_EQ(m.sys_ioctl(t, p.group, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&p.container, sizeof p.container)), 0);
-  EXPECT_EQ(m.sys_ioctl(t, p.container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
-  p.device = static_cast<int>(m.sys_ioctl(t, p.group, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(bdf.c_str(), bdf.size() + 1)));
+  const auto fds = m.open_device(t, m.group_path(bdf), bdf);
+  p.container = fds.container;
+  p.group = fds.group;
+  p.device = fds.device;
   EXPECT_GE(p.device, 0);
   const uint64_t zero = 0;
   p.arg = t.alloc_arg(&zero, 8);
-  region_rw(t, p.arg, p.device, VFIO_PCI_CONFIG_REGION_INDEX, 4, 6, 2, true);  // memory decode, bus master
+  region_rw(*p.m, t, p.arg, p.device, VFIO_PCI_CONFIG_REGION_INDEX, 4, 6, 2, true);  // memory decode, bus master
   p.buf = t.mmap_anonymous(kBufPages * kPage, false);
   return p;
 }
@@ -113,13 +104,11 @@ uint64_t ops_from_env() {
 }  // namespace
 
 TEST(VfioIsolationProperty, NoDmaReachesAPageOutsideItsContainersLiveMappings) {
-  const json ports = {{{"bdf", "00:01.0"}, {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}}}}},
-                      {{"bdf", "00:02.0"}, {"children", {{{"bdf", "02:00.0"}, {"model", "dma-engine"}}}}}};
-  Machine m({{"preset", "broadwell-vtd"}}, json::object(), ports);
+  Machine m(support::MachineBuilder().engine("00:01.0", "01:00.0").engine("00:02.0", "02:00.0"));
   const uint64_t ops = ops_from_env();
   uint64_t dmas = 0, denied = 0, escapes = 0, lost = 0, misplaced = 0, failed_maps = 0, stray = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     std::mt19937_64 rng(20261204);
     auto pick = [&](uint64_t n) { return n ? rng() % n : 0; };
     Proc procs[2] = {open_device(m, "a", "0000:01:00.0"), open_device(m, "b", "0000:02:00.0")};
@@ -134,7 +123,7 @@ TEST(VfioIsolationProperty, NoDmaReachesAPageOutsideItsContainersLiveMappings) {
         const bool starve = pick(4) == 0;
         const uint64_t locked = t.mm()->locked_vm;
         t.rlimit_memlock = starve ? (locked + pick(n)) * kPage : 64ULL << 20;
-        const long r = m.map(t, p.container, p.buf + vpage * kPage, iova * kPage, n * kPage, RW);
+        const long r = m.map_dma(t, p.container, p.buf + vpage * kPage, iova * kPage, n * kPage, RW);
         if (!overlap && !starve) {
           EXPECT_EQ(r, 0);
         }
@@ -151,7 +140,7 @@ TEST(VfioIsolationProperty, NoDmaReachesAPageOutsideItsContainersLiveMappings) {
         if (p.mappings.empty()) continue;
         const size_t k = pick(p.mappings.size());
         const auto [iova, n] = p.mappings[k];
-        const auto u = m.unmap(t, p.container, iova * kPage, n * kPage);
+        const auto u = m.unmap_dma(t, p.container, iova * kPage, n * kPage);
         EXPECT_EQ(u.ret, 0);
         EXPECT_EQ(u.size, n * kPage);
         for (uint64_t i = 0; i < n; ++i) p.shadow.erase(iova + i);
@@ -192,7 +181,7 @@ TEST(VfioIsolationProperty, NoDmaReachesAPageOutsideItsContainersLiveMappings) {
     for (Proc& p : procs) p.t->close_all();
     { CurrentScope s(*procs[0].t); }
     { CurrentScope s(*procs[1].t); }
-    m.platform->pci()->shutdown();
+    m.pci().shutdown();
   });
   RecordProperty("dmas", std::to_string(dmas));
   RecordProperty("denied", std::to_string(denied));
@@ -207,5 +196,5 @@ TEST(VfioIsolationProperty, NoDmaReachesAPageOutsideItsContainersLiveMappings) {
   EXPECT_GT(denied, 0u);
   EXPECT_LT(denied, dmas);
   EXPECT_GT(failed_maps, 0u);
-  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
 }

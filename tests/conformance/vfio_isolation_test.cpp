@@ -13,30 +13,15 @@ using namespace vfiosim::emulated_test;
 namespace {
 
 // 01:00.0 on vfio-pci, its group (1) in a fresh type1v2 container.
-struct Physical {
-  int container = -1, group = -1;
-};
-Physical bind_physical(Machine& m, Task& t) {
-  PciPlatform& pci = *m.platform->pci();
-  pci_dev* dev = pci.kernel().find("0000:01:00.0");
-  pci.drivers().unbind(*pci.drivers().find_driver("vfiosim-dmae"), *dev);
-  pci.drivers().set_driver_override(*dev, "vfio-pci");
-  pci.drivers().probe_device(*dev);
-  Physical p;
-  {
-    CurrentScope cs(t);
-    p.container = pci.vfs().open(t, "/dev/vfio/vfio");
-    p.group = pci.vfs().open(t, "/dev/vfio/1");
-  }
-  EXPECT_EQ(m.sys_ioctl(t, p.group, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&p.container, sizeof p.container)), 0);
-  EXPECT_EQ(m.sys_ioctl(t, p.container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
-  return p;
+Machine::VfioFds bind_physical(Machine& m, Task& t) {
+  m.to_vfio_pci("0000:01:00.0");
+  return m.open_container(t, "/dev/vfio/1");
 }
 
 // What the IOMMU translates for the device's group at each page of [iova, iova + size).
 size_t translated_pages(Machine& m, uint64_t iova, uint64_t size) {
-  IommuCore& core = *m.platform->pci()->iommu();
-  iommu_group* g = core.iommu_group_get(&m.platform->pci()->kernel().find("0000:01:00.0")->dev);
+  IommuCore& core = *m.pci().iommu();
+  iommu_group* g = core.iommu_group_get(&m.dev("0000:01:00.0").dev);
   size_t n = 0;
   for (uint64_t off = 0; g && g->domain && off < size; off += 4096) n += core.iommu_iova_to_phys(g->domain, iova + off) != 0;
   if (g) core.iommu_group_put(g);
@@ -54,22 +39,22 @@ TEST(VfioIsolation, MapFailingAtTheMemlockLimitLeavesNothingMapped) {
   uint64_t locked = 1;
   uint32_t avail_before = 0, avail_after = 1;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
-    Physical p = bind_physical(m, t);
+    m.boot();
+    Task& t = m.pci().task("qemu");
+    Machine::VfioFds p = bind_physical(m, t);
     const uint64_t buf = t.mmap_anonymous(4 << 20, false);
     avail_before = m.dma_avail(t, p.container);
     t.rlimit_memlock = 3 << 20;
-    map = m.map(t, p.container, buf, 0, 4 << 20, RW);
+    map = m.map_dma(t, p.container, buf, 0, 4 << 20, RW);
     mapped_after_failure = translated_pages(m, 0, 4 << 20);
     locked = t.mm()->locked_vm;
     avail_after = m.dma_avail(t, p.container);
     t.rlimit_memlock = 8 << 20;
-    retry = m.map(t, p.container, buf, 0, 4 << 20, RW);  // the range is free again
+    retry = m.map_dma(t, p.container, buf, 0, 4 << 20, RW);  // the range is free again
     mapped_after_retry = translated_pages(m, 0, 4 << 20);
     t.close_all();
     { CurrentScope s(t); }
-    m.platform->pci()->shutdown();
+    m.pci().shutdown();
   });
   EXPECT_EQ(map, -ENOMEM);
   EXPECT_EQ(mapped_after_failure, 0u) << "pages of a failed MAP_DMA stay reachable by the device";
@@ -77,7 +62,7 @@ TEST(VfioIsolation, MapFailingAtTheMemlockLimitLeavesNothingMapped) {
   EXPECT_EQ(avail_after, avail_before);
   EXPECT_EQ(retry, 0);
   EXPECT_EQ(mapped_after_retry, 1024u);
-  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
 }
 
 // A page of the buffer that is not there (a hole right after the first batch) fails the pin
@@ -88,43 +73,41 @@ TEST(VfioIsolation, MapFailingOnAHoleInTheBufferLeavesNothingMapped) {
   size_t mapped = 1;
   uint64_t locked = 1;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
-    Physical p = bind_physical(m, t);
+    m.boot();
+    Task& t = m.pci().task("qemu");
+    Machine::VfioFds p = bind_physical(m, t);
     // Areas go downwards: [buf, +2 MiB) then a page that is unmapped again, then the rest.
     t.mmap_anonymous(2 << 20, false);
     const uint64_t hole = t.mmap_anonymous(4096, false);
     const uint64_t buf = t.mmap_anonymous(2 << 20, false);
     EXPECT_EQ(buf + (2 << 20), hole);
     EXPECT_EQ(t.munmap(hole, 4096), 0);
-    map = m.map(t, p.container, buf, 0, 4 << 20, RW);
+    map = m.map_dma(t, p.container, buf, 0, 4 << 20, RW);
     mapped = translated_pages(m, 0, 4 << 20);
     locked = t.mm()->locked_vm;
     t.close_all();
     { CurrentScope s(t); }
-    m.platform->pci()->shutdown();
+    m.pci().shutdown();
   });
   EXPECT_EQ(map, -EFAULT);
   EXPECT_EQ(mapped, 0u);
   EXPECT_EQ(locked, 0u);
-  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
 }
 
 // Device lifetime: every struct device the PCI core made is freed with the platform, VFs included
 // (a VF holds its PF until the VF itself goes), and a device removed while another thread holds a
 // reference is freed only at that thread's put.
 TEST(DeviceLifetime, EveryPciDevIsFreedVfsAndHeldReferencesIncluded) {
-  const json ports = {{{"bdf", "00:01.0"},
-                       {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}, {"sriov", {{"total_vfs", 2}}}}}}}};
   const size_t before = live_struct_devices();
   size_t with_vfs = 0, held_after_remove = 0, after_put = 0;
   int numvfs = 0;
   std::string name_after_remove;
   {
-    Machine m({{"preset", "broadwell-vtd"}}, json::object(), ports);
+    Machine m(support::MachineBuilder().engine("00:01.0", "01:00.0", {{"sriov", {{"total_vfs", 2}}}}));
     sctest::run_in_thread([&] {
-      m.platform->wait_until_booted();
-      PciPlatform& pci = *m.platform->pci();
+      m.boot();
+      PciPlatform& pci = m.pci();
       numvfs = pci.sysfs().write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "2").err;
       with_vfs = live_struct_devices();
       pci_dev* vf = pci.kernel().find("0000:01:00.2");
@@ -148,16 +131,14 @@ TEST(DeviceLifetime, EveryPciDevIsFreedVfsAndHeldReferencesIncluded) {
 // A VF removed through its own sysfs `remove` is not removed again when its PF disables SR-IOV
 // (the lifecycle fuzzer found the second removal freeing it twice); every device is freed at the end.
 TEST(DeviceLifetime, AVfRemovedOnItsOwnIsNotRemovedAgainBySriovDisable) {
-  const json ports = {{{"bdf", "00:01.0"},
-                       {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}, {"sriov", {{"total_vfs", 2}}}}}}}};
   const size_t before = live_struct_devices();
   int removed = 0, disabled = 0;
   size_t after_disable = 0;
   {
-    Machine m({{"preset", "broadwell-vtd"}}, json::object(), ports);
+    Machine m(support::MachineBuilder().engine("00:01.0", "01:00.0", {{"sriov", {{"total_vfs", 2}}}}));
     sctest::run_in_thread([&] {
-      m.platform->wait_until_booted();
-      Sysfs& fs = m.platform->pci()->sysfs();
+      m.boot();
+      Sysfs& fs = m.pci().sysfs();
       fs.write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "2");
       removed = fs.write("/sys/bus/pci/devices/0000:01:00.1/remove", "1").err;
       disabled = fs.write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "0").err;

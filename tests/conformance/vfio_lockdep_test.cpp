@@ -24,15 +24,6 @@ file* group_file(Task& t, int fd) {
   return f;
 }
 
-long get_device_fd(Machine& m, Task& t, int group) {
-  const std::string name = "emul0";
-  return m.sys_ioctl(t, group, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1));
-}
-
-void close_fd(Task& t, int fd) {
-  CurrentScope cs(t);
-  t.close_fd(fd);
-}
 
 }  // namespace
 
@@ -46,20 +37,18 @@ TEST(VfioKvm, C_55_DeviceTakesTheGroupsKvmAtFirstOpenOnly) {
     return 0;
   };
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
+    m.boot();
+    Task& t = m.pci().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);  // opened once without a VM
-    close_fd(t, s.device);
-    { CurrentScope cs(t); }
+    m.sys().close(t, s.device);
     m.vfio().vfio_file_set_kvm(group_file(t, s.group), &k);
-    const long fd = get_device_fd(m, t, s.group);
+    const long fd = m.get_device_fd(t, s.group, "emul0");
     at_open = seen_at_open;
     m.vfio().vfio_file_set_kvm(group_file(t, s.group), &k2);  // while open: the device keeps k
-    while_open = m.dev->vdev.kvm;
-    close_fd(t, static_cast<int>(fd));
-    { CurrentScope cs(t); }
-    after_close = m.dev->vdev.kvm;
-    group_after = m.dev->vdev.group->kvm;
+    while_open = m.emul->vdev.kvm;
+    m.sys().close(t, static_cast<int>(fd));
+    after_close = m.emul->vdev.kvm;
+    group_after = m.emul->vdev.group->kvm;
     m.vfio().vfio_file_set_kvm(group_file(t, s.group), nullptr);
     m.teardown(t);
   });
@@ -68,7 +57,7 @@ TEST(VfioKvm, C_55_DeviceTakesTheGroupsKvmAtFirstOpenOnly) {
   EXPECT_EQ(while_open, &k);
   EXPECT_EQ(after_close, nullptr);
   EXPECT_EQ(group_after, &k2);
-  EXPECT_TRUE(m.platform->pci()->leaks().empty());
+  EXPECT_TRUE(m.pci().leaks().empty());
 }
 
 TEST(VfioLockdep, C_140_KvmLockAgainstGroupLockIsReported) {
@@ -84,11 +73,10 @@ TEST(VfioLockdep, C_140_KvmLockAgainstGroupLockIsReported) {
     return 0;
   };
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
+    m.boot();
+    Task& t = m.pci().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
-    close_fd(t, s.device);
-    { CurrentScope cs(t); }
+    m.sys().close(t, s.device);
     before = LockChecker::instance().inversions();
     take_kvm_lock = true;
     {  // the KVM-VFIO device: kvm_device_release() holds kvm->lock around kvm_vfio_destroy()
@@ -96,7 +84,7 @@ TEST(VfioLockdep, C_140_KvmLockAgainstGroupLockIsReported) {
       m.vfio().vfio_file_set_kvm(group_file(t, s.group), &k);
     }
     // Sequential here, so nothing hangs; run concurrently the two orders deadlock.
-    const long fd = get_device_fd(m, t, s.group);
+    const long fd = m.get_device_fd(t, s.group, "emul0");
     opened = fd >= 0;
     after = LockChecker::instance().inversions();
     m.vfio().vfio_file_set_kvm(group_file(t, s.group), nullptr);
@@ -112,19 +100,19 @@ TEST(VfioLockdep, C_140_KvmLockAgainstGroupLockIsReported) {
 TEST(VfioLockdep, C_141_UnmapNotificationInvertsTheDeviceListLockAndIsReported) {
   Machine m;
   uint64_t before = 0, after = 0;
-  Machine::unmap_result u{};
+  Machine::Unmapped u{};
   int unmap_calls = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
+    m.boot();
+    Task& t = m.pci().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);  // register_device: iommu->lock -> device_list_lock
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
-    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+    EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
     EXPECT_EQ(m.pin(0x100000, 2), 2);
     before = LockChecker::instance().inversions();
-    u = m.unmap(t, s.container, 0x100000, 1 << 20);  // dma_unmap -> vfio_unpin_pages under device_list_lock
+    u = m.unmap_dma(t, s.container, 0x100000, 1 << 20);  // dma_unmap -> vfio_unpin_pages under device_list_lock
     after = LockChecker::instance().inversions();
-    unmap_calls = m.dev->unmap_calls;
+    unmap_calls = m.emul->unmap_calls;
     m.teardown(t);
   });
   EXPECT_EQ(u.ret, 0);
@@ -134,5 +122,5 @@ TEST(VfioLockdep, C_141_UnmapNotificationInvertsTheDeviceListLockAndIsReported) 
   const auto& edges = LockChecker::instance().edges();
   EXPECT_TRUE(edges.count({"iommu->lock", "iommu->device_list_lock"}));
   EXPECT_TRUE(edges.count({"iommu->device_list_lock", "iommu->lock"}));
-  EXPECT_TRUE(m.platform->pci()->leaks().empty());
+  EXPECT_TRUE(m.pci().leaks().empty());
 }

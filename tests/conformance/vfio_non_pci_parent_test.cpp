@@ -24,37 +24,37 @@ TEST(VfioNonPciParent, EmulatedDeviceOnAnotherBusOpensPinsAndGoesWithoutLeaks) {
   {
     Machine m;
     sctest::run_in_thread([&] {
-      m.platform->wait_until_booted();
-      PciPlatform& pci = *m.platform->pci();
+      m.boot();
+      PciPlatform& pci = m.pci();
       device* parent = tb.add("b1f6ec3e-mdev");
       int err = 0;
-      m.dev = m.vfio().vfio_alloc_device<emul_device>(parent, &m.ops, &err);
-      ASSERT_NE(m.dev, nullptr);
-      ASSERT_EQ(m.vfio().vfio_register_emulated_iommu_dev(&m.dev->vdev), 0);
-      struct device* vdev = &m.dev->vdev.device;
+      m.emul = m.vfio().vfio_alloc_device<emul_device>(parent, &m.ops, &err);
+      ASSERT_NE(m.emul, nullptr);
+      ASSERT_EQ(m.vfio().vfio_register_emulated_iommu_dev(&m.emul->vdev), 0);
+      struct device* vdev = &m.emul->vdev.device;
       registered = device_is_registered(vdev);
       vfio_name = dev_name(vdev);
       under_parent = vdev->parent == parent;
       parent_refs_registered = kref_read(parent->kobj);
       devices_registered = live_struct_devices();
       group_members =
-          pci.sysfs().list("/sys/kernel/iommu_groups/" + std::to_string(m.dev->vdev.group->group->id) + "/devices").entries;
+          pci.sysfs().list("/sys/kernel/iommu_groups/" + std::to_string(m.emul->vdev.group->group->id) + "/devices").entries;
 
       Task& t = pci.task("qemu");
       auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
       device_fd = s.device;
       const uint64_t buf = t.mmap_anonymous(1 << 20, false);
-      EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+      EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
       pinned = m.pin(0x100000, 2);
-      EXPECT_EQ(m.unmap(t, s.container, 0x100000, 1 << 20).size, 1u << 20);  // the driver unpins
-      unmap_calls = m.dev->unmap_calls;
+      EXPECT_EQ(m.unmap_dma(t, s.container, 0x100000, 1 << 20).size, 1u << 20);  // the driver unpins
+      unmap_calls = m.emul->unmap_calls;
 
       t.close_all();
       { CurrentScope cs(t); }
-      m.vfio().vfio_unregister_group_dev(&m.dev->vdev);
+      m.vfio().vfio_unregister_group_dev(&m.emul->vdev);
       unregistered_after = !device_is_registered(vdev);
       parent_refs_after = kref_read(parent->kobj);
-      m.vfio().vfio_put_device(&m.dev->vdev);
+      m.vfio().vfio_put_device(&m.emul->vdev);
       devices_after = live_struct_devices();
       device_unregister(parent);
       leaks = pci.leaks();

@@ -2,11 +2,18 @@
 // eventfds requests one irq per vector from pci_alloc_irq_vectors(); disabling MSI-X, closing the
 // device and a failed enable each free the irqs and return the vectors. (Before the irq layer,
 // vfio-pci kept a vector and an endless handler thread per enable.)
-#include "tests/conformance/emulated_machine.h"
+#include <linux/vfio.h>
+
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/machine.h"
+#include "tests/support/sc_test.h"
 
 using namespace vfiosim;
 using namespace vfiosim::kernel;
-using namespace vfiosim::emulated_test;
 
 namespace {
 
@@ -28,31 +35,18 @@ long set_msix(PciPlatform& pci, Task& t, int device, const std::vector<int32_t>&
   return pci.syscalls().ioctl(t, device, VFIO_DEVICE_SET_IRQS, t.alloc_arg(buf.data(), buf.size()));
 }
 
-int open_device(PciPlatform& pci, Task& t) {
-  pci_dev* dev = pci.kernel().find("0000:01:00.0");
-  pci.drivers().unbind(*pci.drivers().find_driver("vfiosim-dmae"), *dev);
-  pci.drivers().set_driver_override(*dev, "vfio-pci");
-  pci.drivers().probe_device(*dev);
-  Syscalls& sys = pci.syscalls();
-  const int c = static_cast<int>(sys.open(t, "/dev/vfio/vfio"));
-  const int g = static_cast<int>(sys.open(t, "/dev/vfio/1"));
-  EXPECT_EQ(sys.ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
-  EXPECT_EQ(sys.ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
-  const std::string name = "0000:01:00.0";
-  return static_cast<int>(sys.ioctl(t, g, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1)));
-}
-
 }  // namespace
 
 TEST(VfioPciIrqs, DisableCloseAndAFailedEnableReturnEveryIrq) {
-  Machine m;
+  support::Machine m;
   IrqUse idle, enabled, disabled, reenabled, closed, failed;
   long bad_fd = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    PciPlatform& pci = *m.platform->pci();
-    Task& t = pci.task("qemu");
-    const int d = open_device(pci, t);
+    m.boot();
+    PciPlatform& pci = m.pci();
+    Task& t = m.task("qemu");
+    ASSERT_EQ(m.to_vfio_pci("01:00.0"), 0);
+    const int d = m.open_device(t, m.group_path("01:00.0"), "0000:01:00.0").device;
     ASSERT_GE(d, 0);
     idle = use(pci);
     const int e0 = static_cast<int>(pci.syscalls().eventfd2(t, 0, 0));

@@ -38,23 +38,23 @@ size_t dmas(vfio_iommu* iommu) {
 TEST(VfioRegressions, C_143_MappingEndingAt2To64EscapesTheV61Lookups) {
   Machine m;
   long map1 = -1, map2 = -1, overflow = 0;
-  Machine::unmap_result ranged{}, all{};
+  Machine::Unmapped ranged{}, all{};
   uint32_t avail_start = 0, avail_two = 0, avail_after = 0;
   size_t nodes = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
+    m.boot();
+    Task& t = m.pci().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     avail_start = m.dma_avail(t, s.container);
-    map1 = m.map(t, s.container, buf, kTop, 0x1000, RW);
-    map2 = m.map(t, s.container, buf, kTop, 0x1000, RW);
+    map1 = m.map_dma(t, s.container, buf, kTop, 0x1000, RW);
+    map2 = m.map_dma(t, s.container, buf, kTop, 0x1000, RW);
     avail_two = m.dma_avail(t, s.container);
     nodes = dmas(type1_of(t, s.container));
-    ranged = m.unmap(t, s.container, kTop, 0x1000);
-    all = m.unmap(t, s.container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
+    ranged = m.unmap_dma(t, s.container, kTop, 0x1000);
+    all = m.unmap_dma(t, s.container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
     avail_after = m.dma_avail(t, s.container);
-    overflow = m.map(t, s.container, buf, kTop, 0x2000, RW);  // really wraps: refused
+    overflow = m.map_dma(t, s.container, buf, kTop, 0x2000, RW);  // really wraps: refused
     m.teardown(t);
   });
   EXPECT_EQ(map1, 0);
@@ -67,22 +67,22 @@ TEST(VfioRegressions, C_143_MappingEndingAt2To64EscapesTheV61Lookups) {
   EXPECT_EQ(all.size, 0u) << "no lower mapping to start the walk from";
   EXPECT_EQ(avail_after, avail_start - 2);
   EXPECT_EQ(overflow, -EINVAL);
-  EXPECT_TRUE(m.platform->pci()->leaks().empty()) << "the container's release frees both";
+  EXPECT_TRUE(m.pci().leaks().empty()) << "the container's release frees both";
 }
 
 TEST(VfioRegressions, C_143_UnmapAllReachesTheTopPageFromALowerMapping) {
   Machine m;
-  Machine::unmap_result all{};
+  Machine::Unmapped all{};
   uint32_t avail_start = 0, avail_after = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
+    m.boot();
+    Task& t = m.pci().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     avail_start = m.dma_avail(t, s.container);
-    EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 0x1000, RW), 0);
-    EXPECT_EQ(m.map(t, s.container, buf, kTop, 0x1000, RW), 0);
-    all = m.unmap(t, s.container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
+    EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 0x1000, RW), 0);
+    EXPECT_EQ(m.map_dma(t, s.container, buf, kTop, 0x1000, RW), 0);
+    all = m.unmap_dma(t, s.container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
     avail_after = m.dma_avail(t, s.container);
     m.teardown(t);
   });
@@ -92,21 +92,21 @@ TEST(VfioRegressions, C_143_UnmapAllReachesTheTopPageFromALowerMapping) {
 }
 
 TEST(VfioRegressions, C_143_MainlineHandlesTheAddressableLimit) {
-  Machine m(json{{"preset", "broadwell-vtd"}}, json{{"vfio_iommu_type1", {{"addressable_limit_fix", true}}}});
+  Machine m(support::one_engine().kernel({{"vfio_iommu_type1", {{"addressable_limit_fix", true}}}}));
   long map1 = -1, map2 = 0, map_over = 0;
-  Machine::unmap_result ranged{}, all{}, unmap_over{};
+  Machine::Unmapped ranged{}, all{}, unmap_over{};
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
+    m.boot();
+    Task& t = m.pci().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
-    map1 = m.map(t, s.container, buf, kTop, 0x1000, RW);
-    map2 = m.map(t, s.container, buf, kTop, 0x1000, RW);
-    ranged = m.unmap(t, s.container, kTop, 0x1000);
-    EXPECT_EQ(m.map(t, s.container, buf, kTop, 0x1000, RW), 0);
-    all = m.unmap(t, s.container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
-    map_over = m.map(t, s.container, buf, kTop, 0x2000, RW);
-    unmap_over = m.unmap(t, s.container, kTop, 0x2000);
+    map1 = m.map_dma(t, s.container, buf, kTop, 0x1000, RW);
+    map2 = m.map_dma(t, s.container, buf, kTop, 0x1000, RW);
+    ranged = m.unmap_dma(t, s.container, kTop, 0x1000);
+    EXPECT_EQ(m.map_dma(t, s.container, buf, kTop, 0x1000, RW), 0);
+    all = m.unmap_dma(t, s.container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
+    map_over = m.map_dma(t, s.container, buf, kTop, 0x2000, RW);
+    unmap_over = m.unmap_dma(t, s.container, kTop, 0x2000);
     m.teardown(t);
   });
   EXPECT_EQ(map1, 0);
@@ -138,42 +138,32 @@ TEST(VfioRegressions, C_134_DeviceRegisteredWithType1ExactlyWhileOpen) {
   bops.open_device = [](vfio_device&) { return b_fail_open ? -EIO : 0; };
   bops.dma_unmap = [](vfio_device&, uint64_t, uint64_t) { ++b_unmaps; };  // and no close_device
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
+    m.boot();
+    Task& t = m.pci().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
-    PciPlatform& pci = *m.platform->pci();
     int err = 0;
     auto* b = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emulB"), &bops, &err);
     ASSERT_EQ(m.vfio().vfio_register_emulated_iommu_dev(&b->vdev), 0);
-    int bgroup;
-    {
-      CurrentScope cs(t);
-      bgroup = pci.vfs().open(t, "/dev/vfio/" + b->vdev.group->name);
-    }
-    ASSERT_EQ(m.sys_ioctl(t, bgroup, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&s.container, sizeof s.container)), 0);
+    const int bgroup = static_cast<int>(m.sys().open(t, "/dev/vfio/" + b->vdev.group->name));
+    ASSERT_EQ(m.set_container(t, bgroup, s.container), 0);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     // A pins a page of the mapping, and the UNMAP asks every registered device to unpin.
     auto notify_count = [&] {
-      EXPECT_EQ(m.map(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
+      EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
       EXPECT_EQ(m.pin(0x100000, 1), 1);
       const int before = b_unmaps;
-      EXPECT_EQ(m.unmap(t, s.container, 0x100000, 1 << 20).size, 1u << 20);
+      EXPECT_EQ(m.unmap_dma(t, s.container, 0x100000, 1 << 20).size, 1u << 20);
       return b_unmaps - before;
     };
-    const std::string name = "emulB";
     for (int i = 0; i < 3; ++i) {
-      const long fd = m.sys_ioctl(t, bgroup, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1));
+      const long fd = m.get_device_fd(t, bgroup, "emulB");
       EXPECT_GE(fd, 0);
       while_open.push_back(notify_count());
-      {
-        CurrentScope cs(t);
-        t.close_fd(static_cast<int>(fd));
-      }
-      { CurrentScope cs(t); }  // the release runs at the return to userspace
+      m.sys().close(t, static_cast<int>(fd));  // the release runs at the return to userspace
       while_closed.push_back(notify_count());
     }
     b_fail_open = true;
-    failed_open = m.sys_ioctl(t, bgroup, VFIO_GROUP_GET_DEVICE_FD, t.alloc_arg(name.c_str(), name.size() + 1));
+    failed_open = m.get_device_fd(t, bgroup, "emulB");
     after_failed = notify_count();
     m.teardown(t);
     m.vfio().vfio_unregister_group_dev(&b->vdev);
@@ -183,7 +173,7 @@ TEST(VfioRegressions, C_134_DeviceRegisteredWithType1ExactlyWhileOpen) {
   EXPECT_EQ(while_closed, (std::vector<int>{0, 0, 0}));
   EXPECT_EQ(failed_open, -EIO);
   EXPECT_EQ(after_failed, 0);
-  EXPECT_TRUE(m.platform->pci()->leaks().empty());
+  EXPECT_TRUE(m.pci().leaks().empty());
 }
 
 // C-136 (injected failure): vfio_create_group failing inside vfio_register_emulated_iommu_dev
@@ -194,8 +184,8 @@ TEST(VfioRegressions, C_136_InjectedGroupAllocFailureLeaksNothing) {
   size_t groups_before = 0, groups_failed = 1;
   int id_ok = -1, id_next = -2;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    PciPlatform& pci = *m.platform->pci();
+    m.boot();
+    PciPlatform& pci = m.pci();
     groups_before = pci.iommu_groups().groups().size();
     int err = 0;
     auto* d = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emul0"), &m.ops, &err);
@@ -217,7 +207,7 @@ TEST(VfioRegressions, C_136_InjectedGroupAllocFailureLeaksNothing) {
   EXPECT_EQ(groups_failed, groups_before) << "the fake iommu_group went with the failure";
   EXPECT_EQ(ok, 0);
   EXPECT_EQ(id_next, id_ok);
-  EXPECT_TRUE(m.platform->pci()->leaks().empty());
+  EXPECT_TRUE(m.pci().leaks().empty());
 }
 
 // C-137 (6.1.y "fix error unwind in vfio_dma_bitmap_alloc_all"): the third dma's bitmap fails
@@ -229,11 +219,11 @@ TEST(VfioRegressions, C_137_DirtyStartUnwindsTheBitmaps) {
   std::vector<bool> have_bitmap;
   bool tracking = true;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    Task& t = m.platform->pci()->task("qemu");
+    m.boot();
+    Task& t = m.pci().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
-    for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(m.map(t, s.container, buf, 0x100000 * (i + 1), 0x10000, RW), 0);
+    for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000 * (i + 1), 0x10000, RW), 0);
     FaultInjection::instance().arm(fault_site::kVfioDmaBitmapAlloc, 3);
     start = m.dirty(t, s.container, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
     vfio_iommu* iommu = type1_of(t, s.container);
@@ -257,41 +247,27 @@ TEST(VfioRegressions, C_137_DirtyStartUnwindsTheBitmaps) {
 // iommu_group (-ENODEV; -EIO if type1 saw an empty group) — never a freed bus or device; the
 // container keeps working for the group that stays, and everything is freed at the end.
 TEST(VfioRegressions, C_133_RemovalRacingAttachNeverUsesAFreedDevice) {
-  json ports = json::array();
-  for (int bus = 1; bus <= 5; ++bus) {
-    char rp[8], ep[8];
-    std::snprintf(rp, sizeof rp, "00:%02x.0", bus);
-    std::snprintf(ep, sizeof ep, "%02x:00.0", bus);
-    ports.push_back({{"bdf", rp}, {"children", {{{"bdf", ep}, {"model", "dma-engine"}}}}});
-  }
-  Machine m(json{{"preset", "broadwell-vtd"}}, json::object(), ports);
+  auto bdf = [](int bus, int device) { return Bdf{static_cast<uint8_t>(bus), static_cast<uint8_t>(device), 0}.str(); };
+  support::MachineBuilder b;
+  for (int bus = 1; bus <= 5; ++bus) b.engine(bdf(0, bus), bdf(bus, 0));
+  Machine m(b);
   const int64_t offsets_ns[] = {-3000, 0, 300, 3000};  // removal start relative to the attach
   std::vector<long> results(4, 1);
   long map_after = -1;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    PciPlatform& pci = *m.platform->pci();
-    pci_driver* harness = pci.drivers().find_driver("vfiosim-dmae");
+    m.boot();
+    PciPlatform& pci = m.pci();
     std::vector<std::string> groups;
     for (int bus = 1; bus <= 5; ++bus) {
-      char bdf[16];
-      std::snprintf(bdf, sizeof bdf, "0000:%02x:00.0", bus);
-      pci_dev& d = *pci.kernel().find(bdf);
-      pci.drivers().unbind(*harness, d);
-      pci.drivers().set_driver_override(d, "vfio-pci");
-      pci.drivers().probe_device(d);
-      groups.push_back("/dev/vfio/" + std::to_string(d.dev.iommu_group->id));
+      m.to_vfio_pci(bdf(bus, 0));
+      groups.push_back(m.group_path(bdf(bus, 0)));
     }
     Task& t = pci.task("qemu");
     std::vector<int> g(5);
-    int c;
-    {
-      CurrentScope cs(t);
-      c = pci.vfs().open(t, "/dev/vfio/vfio");
-      for (int i = 0; i < 5; ++i) g[i] = pci.vfs().open(t, groups[i]);
-    }
-    ASSERT_EQ(m.sys_ioctl(t, g[0], VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c)), 0);
-    ASSERT_EQ(m.sys_ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+    const int c = static_cast<int>(m.sys().open(t, "/dev/vfio/vfio"));
+    for (int i = 0; i < 5; ++i) g[i] = static_cast<int>(m.sys().open(t, groups[i]));
+    ASSERT_EQ(m.set_container(t, g[0], c), 0);
+    ASSERT_EQ(m.sys().ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
     Task& admin = pci.task("admin");
     sc_core::sc_event done;
     int finished = 0;
@@ -299,12 +275,10 @@ TEST(VfioRegressions, C_133_RemovalRacingAttachNeverUsesAFreedDevice) {
       const sc_core::sc_time base = sc_core::sc_time_stamp() + sc_core::sc_time(1, sc_core::SC_MS) * (k + 1);
       const sc_core::sc_time attach_at = base + sc_core::sc_time(static_cast<double>(std::max<int64_t>(0, -offsets_ns[k])), sc_core::SC_NS);
       const sc_core::sc_time remove_at = base + sc_core::sc_time(static_cast<double>(std::max<int64_t>(0, offsets_ns[k])), sc_core::SC_NS);
-      char bdf[16];
-      std::snprintf(bdf, sizeof bdf, "0000:%02x:00.0", k + 2);
-      const std::string path = std::string("/sys/bus/pci/devices/") + bdf + "/remove";
+      const std::string path = "/sys/bus/pci/devices/" + bdf(k + 2, 0) + "/remove";
       sc_core::sc_spawn([&, k, attach_at] {
         sc_core::wait(attach_at - sc_core::sc_time_stamp());
-        results[k] = m.sys_ioctl(t, g[k + 1], VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));
+        results[k] = m.set_container(t, g[k + 1], c);
         if (++finished == 8) done.notify();
       });
       sc_core::sc_spawn([&, remove_at, path] {
@@ -316,15 +290,15 @@ TEST(VfioRegressions, C_133_RemovalRacingAttachNeverUsesAFreedDevice) {
     }
     sc_core::wait(done);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
-    map_after = m.map(t, c, buf, 0x100000, 1 << 20, RW);
+    map_after = m.map_dma(t, c, buf, 0x100000, 1 << 20, RW);
     t.close_all();
     { CurrentScope cs(t); }
-    pci.drivers().unbind(*pci.drivers().find_driver("vfio-pci"), *pci.kernel().find("0000:01:00.0"));
+    m.unbind("0000:01:00.0");
   });
   for (size_t k = 0; k < results.size(); ++k)
     EXPECT_TRUE(results[k] == 0 || results[k] == -ENODEV || results[k] == -EIO) << "race " << k << ": " << results[k];
   EXPECT_NE(results.front(), 0) << "removed well before the attach";
   EXPECT_EQ(results.back(), 0) << "attached well before the removal";
   EXPECT_EQ(map_after, 0) << "the surviving group's container still maps";
-  for (const auto& l : m.platform->pci()->leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
 }

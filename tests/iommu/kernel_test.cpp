@@ -5,9 +5,8 @@
 // the kernel log, and a device of another bus in a group of its own.
 #include <gtest/gtest.h>
 
-#include "sim/app/platform.h"
 #include "sim/app/steps/dma_engine_driver.h"
-#include "sim/config/spec.h"
+#include "tests/support/machine.h"
 #include "tests/support/sc_test.h"
 #include "tests/support/test_bus.h"
 #include "vfio/linux/iommu/dma_iommu.h"
@@ -17,33 +16,18 @@ using nlohmann::json;
 
 namespace {
 
-json platform_json(bool strict, json kernel_extra = json::object()) {
+// Two DMA engines on root ports of their own, 32 tags each; `strict` invalidation or the flush queue.
+support::MachineBuilder builder(bool strict, json kernel_extra = json::object()) {
   json kernel = {{"iommu", {{"strict", strict}}}};
   kernel.merge_patch(kernel_extra);
-  return {{"memory", {{"size", "4GiB"}}},
-          {"iommu", {{"preset", "broadwell-vtd"}}},
-          {"kernel", kernel},
-          {"pci",
-           {{"root_ports",
-             {{{"bdf", "00:01.0"}, {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}, {"tags", 32}}}}},
-              {{"bdf", "00:02.0"}, {"children", {{{"bdf", "02:00.0"}, {"model", "dma-engine"}, {"tags", 32}}}}}}}}}};
+  return support::MachineBuilder()
+      .kernel(kernel)
+      .engine("00:01.0", "01:00.0", {{"tags", 32}})
+      .engine("00:02.0", "02:00.0", {{"tags", 32}});
 }
 
-struct Machine {
-  stats::Group root{"system"};
-  std::unique_ptr<Platform> platform;
-  explicit Machine(const json& p) {
-    const json written = PlatformConfig::expand_presets(p);
-    platform = std::make_unique<Platform>("system", PlatformConfig::from(config::resolve_document(PlatformConfig::spec(), written)),
-                                          root, 1, nullptr);
-  }
-  PciPlatform& pci() { return *platform->pci(); }
-  kernel::IommuCore& core() { return *pci().iommu(); }
-  kernel::pci_dev& dev(const char* bdf) { return *pci().kernel().find(bdf); }
-  uint64_t counter(const std::string& path) const {
-    const auto* s = dynamic_cast<const stats::Counter*>(root.lookup(path.substr(path.find('.') + 1)));
-    return s ? s->value() : ~0ULL;
-  }
+struct Machine : support::Machine {
+  explicit Machine(const support::MachineBuilder& b) : support::Machine(b) {}
   /// One 64 B read job at `dma_addr` (no mapping by the harness).
   EngineRun read_at(const char* bdf, uint64_t dma_addr, uint64_t count = 4) {
     Workload w;
@@ -80,13 +64,13 @@ TEST(IommuPgsize, SplitsBySizeAndAlignment) {
 }
 
 TEST(IommuCoreMap, UnmanagedDomainMapsTranslatesAndUnmaps) {
-  Machine m(platform_json(true));
+  Machine m(builder(true));
   int misaligned = 0, mapped_small = -1, mapped_big = -1;
   uint64_t phys_small = 0, phys_big = 0, phys_after = 1, unmapped = 0;
   uint64_t ptes_big = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    auto& core = m.core();
+    m.boot();
+    auto& core = m.iommu();
     kernel::iommu_domain* d = core.iommu_domain_alloc();
     ASSERT_NE(d, nullptr);
     EXPECT_EQ(d->type, kernel::IOMMU_DOMAIN_UNMANAGED);
@@ -123,11 +107,11 @@ TEST(IommuCoreMap, UnmanagedDomainMapsTranslatesAndUnmaps) {
 }
 
 TEST(IommuDmaApi, DeviceReachesMemoryOnlyThroughItsMapping) {
-  Machine m(platform_json(true));
+  Machine m(builder(true));
   EngineRun mapped, unmapped_run, after_unmap;
   uint64_t iova = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     auto& dev = m.dev("0000:01:00.0");
     iova = m.pci().dma_api()->map(&dev.dev, 0x20000000, 0x1000, kernel::IOMMU_READ | kernel::IOMMU_WRITE);
     mapped = m.read_at("0000:01:00.0", iova);
@@ -143,7 +127,7 @@ TEST(IommuDmaApi, DeviceReachesMemoryOnlyThroughItsMapping) {
   EXPECT_EQ(m.counter("system.iommu.faults"), 8u);
   EXPECT_EQ(m.counter("system.kernel.iommu.intel.faults_serviced"), 8u);
   bool logged = false;
-  for (const auto& e : m.platform->events().events())
+  for (const auto& e : m.platform().events().events())
     logged |= e.type == "dmesg" && e.details["message"].get<std::string>().find("fault reason 0x06") != std::string::npos;
   EXPECT_TRUE(logged);
 }
@@ -151,10 +135,10 @@ TEST(IommuDmaApi, DeviceReachesMemoryOnlyThroughItsMapping) {
 constexpr unsigned kRunsOfUnmap = 16;
 
 TEST(IommuDmaApi, StrictUnmapCostsAboutTwoThousandCycles) {
-  Machine m(platform_json(true));
+  Machine m(builder(true));
   uint64_t unmap_ps = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     auto& dev = m.dev("0000:01:00.0");
     // Warm up: the first map allocates the page tables.
     const uint64_t warm = m.pci().dma_api()->map(&dev.dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
@@ -182,11 +166,11 @@ TEST(IommuDmaApi, StrictUnmapCostsAboutTwoThousandCycles) {
 }
 
 TEST(IommuDmaApi, LazyUnmapsFlushAtTheBatchLimit) {
-  Machine m(platform_json(false, {{"iommu", {{"flush_batch", 250}}}}));
+  Machine m(builder(false, {{"iommu", {{"flush_batch", 250}}}}));
   uint64_t flushes_at_250 = 0, flushes_at_251 = 0, dsi_at_250 = 0, dsi_at_251 = 0;
   size_t iovas_before_flush = 0, iovas_after_flush = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     auto& dev = m.dev("0000:01:00.0");
     auto* api = m.pci().dma_api();
     for (int i = 0; i < 251; ++i) {
@@ -211,11 +195,11 @@ TEST(IommuDmaApi, LazyUnmapsFlushAtTheBatchLimit) {
 }
 
 TEST(IommuDmaApi, LazyUnmapsFlushTenMillisecondsAfterTheFirst) {
-  Machine m(platform_json(false));
+  Machine m(builder(false));
   uint64_t at_9ms = 0, at_11ms = 0;
   EngineRun stale, after;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     auto& dev = m.dev("0000:01:00.0");
     auto* api = m.pci().dma_api();
     const uint64_t iova = api->map(&dev.dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
@@ -236,11 +220,11 @@ TEST(IommuDmaApi, LazyUnmapsFlushTenMillisecondsAfterTheFirst) {
 }
 
 TEST(IommuCoreGroups, ReservedRegionsIncludeTheMsiWindow) {
-  Machine m(platform_json(true));
+  Machine m(builder(true));
   std::vector<kernel::iommu_resv_region> regions;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    regions = m.core().iommu_get_group_resv_regions(m.dev("0000:01:00.0").dev.iommu_group);
+    m.boot();
+    regions = m.iommu().iommu_get_group_resv_regions(m.dev("0000:01:00.0").dev.iommu_group);
   });
   ASSERT_EQ(regions.size(), 1u);
   EXPECT_EQ(regions[0].start, 0xFEE00000u);
@@ -249,26 +233,26 @@ TEST(IommuCoreGroups, ReservedRegionsIncludeTheMsiWindow) {
 }
 
 TEST(IommuCoreGroups, DmaOwnershipExcludesOtherOwnersAndKernelDrivers) {
-  Machine m(platform_json(true));
+  Machine m(builder(true));
   int while_driver_bound = 0, claim_a = -1, claim_b = 0, bind_dma_driver = 0, claim_again = -1, rebind = -1;
   kernel::iommu_domain *during = nullptr, *after = nullptr, *def = nullptr;
   int a = 0, b = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     auto& dev = m.dev("0000:02:00.0");
     auto& drivers = m.pci().drivers();
     kernel::pci_driver* dmae = drivers.find_driver(kDmaEngineDriver);
     kernel::iommu_group* g = dev.dev.iommu_group;
     def = g->default_domain;
-    while_driver_bound = m.core().iommu_group_claim_dma_owner(g, &a);  // a kernel DMA driver uses it
+    while_driver_bound = m.iommu().iommu_group_claim_dma_owner(g, &a);  // a kernel DMA driver uses it
     drivers.unbind(*dmae, dev);
-    claim_a = m.core().iommu_group_claim_dma_owner(g, &a);
+    claim_a = m.iommu().iommu_group_claim_dma_owner(g, &a);
     during = g->domain;
-    claim_b = m.core().iommu_group_claim_dma_owner(g, &b);
+    claim_b = m.iommu().iommu_group_claim_dma_owner(g, &b);
     bind_dma_driver = drivers.bind(*dmae, dev);  // probe's iommu_device_use_default_domain fails
-    claim_again = m.core().iommu_group_claim_dma_owner(g, &a);  // the same owner nests
-    m.core().iommu_group_release_dma_owner(g);
-    m.core().iommu_group_release_dma_owner(g);
+    claim_again = m.iommu().iommu_group_claim_dma_owner(g, &a);  // the same owner nests
+    m.iommu().iommu_group_release_dma_owner(g);
+    m.iommu().iommu_group_release_dma_owner(g);
     after = g->domain;
     rebind = drivers.bind(*dmae, dev);
   });
@@ -283,12 +267,12 @@ TEST(IommuCoreGroups, DmaOwnershipExcludesOtherOwnersAndKernelDrivers) {
 }
 
 TEST(IommuCoreGroups, AttachedUnmanagedDomainReplacesTheDefaultOne) {
-  Machine m(platform_json(true));
+  Machine m(builder(true));
   EngineRun via_unmanaged, via_default_iova, back_on_default;
   int attach = -1, busy = 0;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    auto& core = m.core();
+    m.boot();
+    auto& core = m.iommu();
     auto& dev = m.dev("0000:01:00.0");
     kernel::iommu_group* g = dev.dev.iommu_group;
     const uint64_t def_iova = m.pci().dma_api()->map(&dev.dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
@@ -309,15 +293,15 @@ TEST(IommuCoreGroups, AttachedUnmanagedDomainReplacesTheDefaultOne) {
   EXPECT_EQ(via_unmanaged.summary.errors, 0u);
   EXPECT_EQ(via_default_iova.summary.errors, 4u);
   EXPECT_EQ(back_on_default.summary.errors, 0u);
-  EXPECT_TRUE(m.core().leaks().empty());
+  EXPECT_TRUE(m.iommu().leaks().empty());
 }
 
 TEST(IommuPassthrough, IdentityDomainsUsePhysicalAddresses) {
-  Machine m(platform_json(true, {{"iommu", {{"passthrough", true}}}}));
+  Machine m(builder(true, {{"iommu", {{"passthrough", true}}}}));
   uint64_t addr = 0;
   EngineRun run;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     addr = m.pci().dma_api()->map(&m.dev("0000:01:00.0").dev, 0x20000000, 0x1000, kernel::IOMMU_READ);
     run = m.read_at("0000:01:00.0", addr);
   });
@@ -328,14 +312,14 @@ TEST(IommuPassthrough, IdentityDomainsUsePhysicalAddresses) {
 }
 
 TEST(IommuCoreGroups, MembershipNotifierAndGroupReferences) {
-  Machine m(platform_json(true));
+  Machine m(builder(true));
   std::vector<std::pair<unsigned long, std::string>> seen;
   std::vector<std::string> leaks_while_held, leaks_after;
   size_t members_after_remove = 0, members_after_add = 0;
   bool attached_again = false;
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
-    auto& core = m.core();
+    m.boot();
+    auto& core = m.iommu();
     auto& dev = m.dev("0000:01:00.0");
     kernel::iommu_group* g = core.iommu_group_get(&dev.dev);  // +1
     ASSERT_NE(g, nullptr);
@@ -380,10 +364,10 @@ TEST(IommuCoreGroups, ANonPciDeviceInAnAllocatedGroup) {
   bool pci_grouped = true, unit = true;
   std::vector<std::string> listed, leaks;
   {
-    Machine m(platform_json(true));
+    Machine m(builder(true));
     sctest::run_in_thread([&] {
-      m.platform->wait_until_booted();
-      auto& core = m.core();
+      m.boot();
+      auto& core = m.iommu();
       auto& groups = m.pci().iommu_groups();
       kernel::device* dev = tb.add("t0");
       probe = core.iommu_probe_device(dev);  // no IOMMU serves the test bus

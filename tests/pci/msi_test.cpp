@@ -8,8 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/app/platform.h"
-#include "sim/config/spec.h"
+#include "tests/support/machine.h"
 #include "tests/support/sc_test.h"
 
 using namespace vfiosim;
@@ -18,21 +17,16 @@ using nlohmann::json;
 
 namespace {
 
-struct MsiMachine {
-  stats::Group root{"system"};
-  std::unique_ptr<Platform> platform;
-  explicit MsiMachine(bool iommu, bool remapping = true) {
-    json p = {{"memory", {{"size", "4GiB"}}},
-              {"pci", {{"root_ports", {{{"bdf", "00:01.0"}, {"children", {{{"bdf", "01:00.0"}, {"model", "dma-engine"}}}}}}}}}};
-    if (iommu) p["iommu"] = {{"preset", "broadwell-vtd"}, {"interrupt_remapping", remapping}};
-    platform = std::make_unique<Platform>(
-        "system", PlatformConfig::from(config::resolve_document(PlatformConfig::spec(), PlatformConfig::expand_presets(p))),
-        root, 1, nullptr);
-  }
-  PciPlatform& pci() { return *platform->pci(); }
-  pci_dev& dev() { return *pci().kernel().find("0000:01:00.0"); }
+// The usual machine (one engine at 01:00.0 behind a VT-d unit), with or without interrupt
+// remapping, and a look at the engine's MSI-X table.
+struct MsiMachine : support::Machine {
+  explicit MsiMachine(bool iommu, bool remapping = true)
+      : support::Machine(iommu ? support::one_engine().iommu({{"preset", "broadwell-vtd"},
+                                                                              {"interrupt_remapping", remapping}})
+                               : support::one_engine().no_iommu()) {}
+  pci_dev& dev() { return support::Machine::dev("01:00.0"); }
   uint32_t entry(unsigned i, unsigned off) { return static_cast<uint32_t>(pci().cpu().read(dev().msix_base + i * 16 + off, 4)); }
-  void unbind() { pci().drivers().unbind(*pci().drivers().find_driver("vfiosim-dmae"), dev()); }
+  void unbind() { support::Machine::unbind("01:00.0"); }
 };
 
 irqreturn_t count_handler(int, void* id) {
@@ -47,7 +41,7 @@ void multi_message_msi(bool remapping);
 TEST(PciMsi, HarnessProbeLeavesItsVectorProgrammedAndTheRestOfTheTableMasked) {
   MsiMachine m(true);
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     pci_dev& d = m.dev();
     ASSERT_TRUE(d.msix_enabled);
     const int irq = m.pci().msi().pci_irq_vector(d, 0);
@@ -70,7 +64,7 @@ TEST(PciMsi, HarnessProbeLeavesItsVectorProgrammedAndTheRestOfTheTableMasked) {
 TEST(PciMsi, UnbindFreesTheIrqAndVectorsAndReturnsTheDeviceMasked) {
   MsiMachine m(true);
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     IrqCore& irqs = m.pci().irqs();
     const size_t allocated = irqs.nr_allocated();
     const size_t requested = irqs.nr_requested();
@@ -98,7 +92,7 @@ TEST(PciMsi, UnbindFreesTheIrqAndVectorsAndReturnsTheDeviceMasked) {
 TEST(PciMsi, AllocationErrorsFollowTheKernel) {
   MsiMachine m(true);
   sctest::run_in_thread([&] {
-    m.platform->wait_until_booted();
+    m.boot();
     PciMsi& msi = m.pci().msi();
     pci_dev& d = m.dev();
     EXPECT_EQ(msi.pci_alloc_irq_vectors(d, 1, 1, PCI_IRQ_MSIX), -EINVAL);  // bound: MSI-X on already
@@ -124,7 +118,7 @@ void multi_message_msi(bool remapping) {
     uint32_t mme = 0, data = 0;
     int irq0 = 0;
     sctest::run_in_thread([&] {
-      m.platform->wait_until_booted();
+      m.boot();
       m.unbind();
       pci_dev& d = m.dev();
       got = m.pci().msi().pci_alloc_irq_vectors(d, 1, 4, PCI_IRQ_MSI);

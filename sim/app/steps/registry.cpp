@@ -28,6 +28,7 @@ const std::vector<StepType>& step_types() {
     std::vector<StepType> t = {dma_step_type(), delay_step_type(), memory_fill_step_type(), memory_check_step_type()};
     for (auto& k : kernel_step_types()) t.push_back(std::move(k));
     for (auto& k : vfio_step_types()) t.push_back(std::move(k));
+    t.push_back(vfio_open_device_step_type());
     for (auto& k : region_rw_step_types()) t.push_back(std::move(k));
     for (auto& k : eventfd_step_types()) t.push_back(std::move(k));
     for (auto& k : process_step_types()) t.push_back(std::move(k));

@@ -67,6 +67,7 @@ StepType memory_check_step_type();
 StepType memory_fill_step_type();
 std::vector<StepType> kernel_step_types();
 std::vector<StepType> vfio_step_types();
+StepType vfio_open_device_step_type();
 std::vector<StepType> region_rw_step_types();
 std::vector<StepType> eventfd_step_types();
 std::vector<StepType> process_step_types();
