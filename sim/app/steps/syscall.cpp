@@ -1,6 +1,6 @@
 #include "sim/app/steps/syscall.h"
 
-#include "sim/app/steps/vfio_uapi.h"
+#include "vfio/uapi/ioctls.h"
 #include "sim/base/units.h"
 #include "vfio/linux/base/errno.h"
 
@@ -20,7 +20,7 @@ int64_t resolve(const json& v, std::map<std::string, int64_t>& names) {
   if (v.is_string()) {
     const std::string s = v.get<std::string>();
     if (auto it = names.find(s); it != names.end()) return it->second;
-    if (auto c = vfio_constant(s)) return static_cast<int64_t>(*c);
+    if (auto c = uapi::vfio_constant(s)) return static_cast<int64_t>(*c);
     if (auto n = parse_size(s)) return static_cast<int64_t>(*n);
     throw StepError("unknown name \"" + s + "\" (not a descriptor or buffer of this process, nor a VFIO constant)");
   }

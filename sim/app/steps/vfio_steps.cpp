@@ -14,7 +14,7 @@
 #include "sim/app/platform.h"
 #include "sim/app/steps/step.h"
 #include "sim/app/steps/syscall.h"
-#include "sim/app/steps/vfio_uapi.h"
+#include "vfio/uapi/ioctls.h"
 #include "sim/base/units.h"
 #include "vfio/linux/base/errno.h"
 #include "vfio/linux/base/uuid.h"
@@ -179,7 +179,7 @@ std::vector<uint8_t> uuid_bytes(const std::string& text) {
 
 class IoctlStep : public Step {
  public:
-  IoctlStep(json fd, const IoctlInfo* info, json arg, std::string as)
+  IoctlStep(json fd, const uapi::IoctlInfo* info, json arg, std::string as)
       : fd_(std::move(fd)), info_(info), arg_(std::move(arg)), as_(std::move(as)) {}
   void run(StepContext& ctx) override {
     PciPlatform& pci = *ctx.platform.pci();
@@ -190,21 +190,21 @@ class IoctlStep : public Step {
     const StructDesc* sd = info_->type ? find_struct(info_->type) : nullptr;
     std::vector<uint8_t> buf;
     switch (info_->arg) {
-      case IoctlArg::None: break;
-      case IoctlArg::Value: uarg = static_cast<uint64_t>(resolve(arg_, names)); break;
-      case IoctlArg::FdPtr:
+      case uapi::IoctlArg::None: break;
+      case uapi::IoctlArg::Value: uarg = static_cast<uint64_t>(resolve(arg_, names)); break;
+      case uapi::IoctlArg::FdPtr:
         if (!arg_.is_null()) {
           const int v = static_cast<int>(resolve(arg_, names));
           uarg = t.alloc_arg(&v, sizeof v);
         }
         break;
-      case IoctlArg::String:
+      case uapi::IoctlArg::String:
         if (!arg_.is_null()) {
           const std::string s = arg_.get<std::string>();
           uarg = t.alloc_arg(s.c_str(), s.size() + 1);
         }
         break;
-      case IoctlArg::Struct: {
+      case uapi::IoctlArg::Struct: {
         if (arg_.is_null() && arg_given_null()) break;  // a NULL pointer
         // vfio_irq_set carries data[] after its header: eventfds (s32) or bools (u8).
         std::vector<uint8_t> payload;
@@ -245,7 +245,7 @@ class IoctlStep : public Step {
     const long ret = sys(ctx).ioctl(t, fd, info_->cmd, uarg);
     ctx.outputs = errno_outputs(ret);
     if (ret >= 0 && !as_.empty()) names[as_] = ret;
-    if (info_->arg == IoctlArg::Struct && uarg) {
+    if (info_->arg == uapi::IoctlArg::Struct && uarg) {
       std::vector<uint8_t> out(buf.size());
       t.copy_from_user(out.data(), uarg, out.size());
       for (const auto& f : sd->fields) {
@@ -298,7 +298,7 @@ class IoctlStep : public Step {
   }
 
   json fd_;
-  const IoctlInfo* info_;
+  const uapi::IoctlInfo* info_;
   json arg_;
   std::string as_;
 };
@@ -398,30 +398,30 @@ std::vector<StepType> vfio_step_types() {
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
       if (!needs_pci(p, ptr, issues)) return nullptr;
-      const IoctlInfo* info = nullptr;
+      const uapi::IoctlInfo* info = nullptr;
       if (s["request"].is_string()) {
-        info = find_ioctl(s["request"].get<std::string>());
+        info = uapi::find_ioctl(s["request"].get<std::string>());
         if (!info) {
           std::string msg = "unknown ioctl \"" + s["request"].get<std::string>() + "\"";
           std::vector<std::string> names;
-          for (const auto& i : ioctl_table()) names.push_back(i.name);
+          for (const auto& i : uapi::ioctl_table()) names.push_back(i.name);
           const auto hint = config::did_you_mean(s["request"].get<std::string>(), names);
           if (!hint.empty()) msg += " (did you mean \"" + hint + "\"?)";
           issues.add(ptr + "/request", msg);
           return nullptr;
         }
       } else if (s["request"].is_number_unsigned() || s["request"].is_number_integer()) {
-        static std::vector<std::unique_ptr<IoctlInfo>> raw;  // numbered requests, kept for the run
-        raw.push_back(std::make_unique<IoctlInfo>(IoctlInfo{"raw", s["request"].get<unsigned>(), IoctlArg::Value, nullptr}));
+        static std::vector<std::unique_ptr<uapi::IoctlInfo>> raw;  // numbered requests, kept for the run
+        raw.push_back(std::make_unique<uapi::IoctlInfo>(uapi::IoctlInfo{"raw", s["request"].get<unsigned>(), uapi::IoctlArg::Value, nullptr}));
         info = raw.back().get();
       } else {
         issues.add(ptr + "/request", "expected an ioctl name or number");
         return nullptr;
       }
       const json arg = s.contains("arg") ? s["arg"] : json();
-      if (info->arg == IoctlArg::Struct && !arg.is_null() && !arg.is_object())
+      if (info->arg == uapi::IoctlArg::Struct && !arg.is_null() && !arg.is_object())
         issues.add(ptr + "/arg", std::string("expected an object with the fields of struct ") + info->type);
-      if (info->arg == IoctlArg::Struct && arg.is_object()) {
+      if (info->arg == uapi::IoctlArg::Struct && arg.is_object()) {
         const StructDesc* sd = find_struct(info->type);
         for (auto it = arg.begin(); it != arg.end(); ++it) {
           bool known = it.key() == "data" && (std::string(info->type) == "vfio_irq_set" ||
@@ -433,7 +433,7 @@ std::vector<StepType> vfio_step_types() {
           if (!known) issues.add(ptr + "/arg/" + it.key(), std::string("struct ") + info->type + " has no field \"" + it.key() + "\"");
         }
       }
-      if (info->arg == IoctlArg::String && !arg.is_null() && !arg.is_string())
+      if (info->arg == uapi::IoctlArg::String && !arg.is_null() && !arg.is_string())
         issues.add(ptr + "/arg", "expected the device name as a string");
       return std::make_unique<IoctlStep>(s["fd"], info, arg, s.value("as", ""));
     };
