@@ -2,10 +2,8 @@
 // space, BARs, ROM), of a little-endian value of 1 to 8 bytes ("value") or of a byte string
 // ("data": hex digits, spaces allowed, or an array of byte values) of up to 1 MiB. The offset's
 // top bits select the region (VFIO_PCI_INDEX_TO_OFFSET: index << 40).
-#include <cerrno>
-#include <cctype>
-
 #include "sim/app/steps/syscall.h"
+#include "vfio/uapi/value.h"
 
 namespace vfiosim {
 
@@ -17,39 +15,15 @@ using namespace userspace;
 
 constexpr uint64_t kMaxBytes = 1 << 20;
 
-std::string to_hex(const std::vector<uint8_t>& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
-
-// "data" as bytes; false with `error` when it is neither hex digits nor an array of 0-255.
+// "data" as bytes (uapi::parse_bytes: hex digits or byte values); false with `error` when it is
+// neither or its length is out of range.
 bool parse_data(const json& v, std::vector<uint8_t>& out, std::string& error) {
-  if (v.is_string()) {
-    std::string hex;
-    for (char c : v.get<std::string>())
-      if (!std::isspace(static_cast<unsigned char>(c))) hex += c;
-    if (hex.size() % 2 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
-      error = "expected an even number of hex digits";
-      return false;
-    }
-    for (size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-  } else if (v.is_array()) {
-    for (const auto& b : v) {
-      if (!b.is_number_integer() || b.get<int64_t>() < 0 || b.get<int64_t>() > 255) {
-        error = "expected byte values from 0 to 255";
-        return false;
-      }
-      out.push_back(static_cast<uint8_t>(b.get<int64_t>()));
-    }
-  } else {
-    error = "expected a hex string or an array of bytes";
+  auto bytes = uapi::parse_bytes(v, "");
+  if (!bytes) {
+    error = bytes.error().message;
     return false;
   }
+  out = std::move(*bytes);
   if (out.empty() || out.size() > kMaxBytes) {
     error = "expected 1 to " + std::to_string(kMaxBytes) + " bytes";
     return false;
@@ -80,7 +54,7 @@ class RwStep : public Step {
         for (size_t i = got.size(); i-- > 0;) v = v << 8 | got[i];
         ctx.outputs["value"] = v;
       } else {
-        ctx.outputs["data"] = to_hex(got);
+        ctx.outputs["data"] = uapi::to_hex(got.data(), got.size());
       }
     }
   }

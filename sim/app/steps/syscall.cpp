@@ -1,6 +1,5 @@
 #include "sim/app/steps/syscall.h"
 
-#include "sim/app/steps/vfio_uapi.h"
 #include "sim/base/units.h"
 #include "vfio/linux/base/errno.h"
 
@@ -9,23 +8,18 @@ namespace vfiosim::userspace {
 using config::Field;
 using nlohmann::json;
 
-int64_t resolve(const json& v, std::map<std::string, int64_t>& names) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
-  if (v.is_array()) {
-    int64_t out = 0;
-    for (const auto& e : v) out |= resolve(e, names);
-    return out;
-  }
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
+uapi::Resolver resolver_of(const std::map<std::string, int64_t>& names) {
+  return [&names](const std::string& s) -> std::optional<int64_t> {
     if (auto it = names.find(s); it != names.end()) return it->second;
-    if (auto c = vfio_constant(s)) return static_cast<int64_t>(*c);
     if (auto n = parse_size(s)) return static_cast<int64_t>(*n);
-    throw StepError("unknown name \"" + s + "\" (not a descriptor or buffer of this process, nor a VFIO constant)");
-  }
-  if (v.is_null()) return 0;
-  throw StepError("cannot use " + v.dump() + " as a value");
+    return std::nullopt;
+  };
+}
+
+int64_t resolve(const json& v, std::map<std::string, int64_t>& names) {
+  auto r = uapi::value(v, resolver_of(names));
+  if (!r) throw StepError(r.error().message);
+  return *r;
 }
 
 json errno_outputs(long ret) {

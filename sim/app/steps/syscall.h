@@ -13,11 +13,15 @@
 
 #include "sim/app/platform.h"
 #include "sim/app/steps/step.h"
+#include "vfio/uapi/value.h"
 
 namespace vfiosim::userspace {
 
-/// A number, a size string, a VFIO constant, a flag list, or a name an earlier step gave.
+/// A number, a size string, a VFIO constant, a flag list, or a name an earlier step gave
+/// (uapi::value with resolver_of(names)); a StepError if it is none of them.
 int64_t resolve(const nlohmann::json& v, std::map<std::string, int64_t>& names);
+/// The process's names (descriptors, buffers), then size strings ("4KiB"), for the UAPI codec.
+uapi::Resolver resolver_of(const std::map<std::string, int64_t>& names);
 /// {"ret": ret} or {"ret": -1, "errno": "E..."}.
 nlohmann::json errno_outputs(long ret);
 std::vector<config::Field> errno_fields();

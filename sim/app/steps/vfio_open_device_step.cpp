@@ -10,7 +10,7 @@
 #include "sim/app/platform.h"
 #include "sim/app/steps/step.h"
 #include "sim/app/steps/syscall.h"
-#include "sim/app/steps/vfio_uapi.h"
+#include "vfio/uapi/ioctls.h"
 #include "vfio/linux/base/errno.h"
 
 namespace vfiosim {
@@ -136,7 +136,7 @@ StepType vfio_open_device_step_type() {
       return nullptr;
     }
     const json& iommu = s["iommu"];
-    if (!(iommu.is_number_unsigned() || (iommu.is_string() && vfio_constant(iommu.get<std::string>())))) {
+    if (!(iommu.is_number_unsigned() || (iommu.is_string() && uapi::vfio_constant(iommu.get<std::string>())))) {
       issues.add(ptr + "/iommu", "expected a VFIO IOMMU type (\"VFIO_TYPE1v2_IOMMU\", \"VFIO_TYPE1_IOMMU\", "
                                  "\"VFIO_NOIOMMU_IOMMU\") or a number, got " + iommu.dump());
       return nullptr;

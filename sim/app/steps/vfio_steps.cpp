@@ -1,24 +1,14 @@
 // Userspace system calls on the VFIO device nodes, as a program like QEMU makes them: ops "open",
 // "close", "ioctl" (every <linux/vfio.h> request, its struct written as JSON with the header's
-// field and flag names), "mmap" (anonymous or hugetlb memory for MAP_DMA); "pread"/"pwrite" are in
+// field and flag names; the UAPI module vfio/uapi/uapi.h encodes and decodes it), "mmap" (anonymous or hugetlb memory for MAP_DMA); "pread"/"pwrite" are in
 // region_rw_steps.cpp. Each step runs in its scenario process's simulated task; a descriptor or buffer gets a name with "as"
 // that later steps use. Results are ret and errno as userspace sees them, plus the struct's fields
 // after the call.
-#include <linux/vfio.h>
-
-#include <cstddef>
-#include <algorithm>
-#include <cctype>
-#include <cstring>
-
 #include "sim/app/platform.h"
 #include "sim/app/steps/step.h"
 #include "sim/app/steps/syscall.h"
-#include "sim/app/steps/vfio_uapi.h"
-#include "sim/base/units.h"
-#include "vfio/linux/base/errno.h"
-#include "vfio/linux/base/uuid.h"
-#include "vfio/linux/kernel/eventfd.h"
+#include "vfio/uapi/layout.h"
+#include "vfio/uapi/uapi.h"
 
 namespace vfiosim {
 
@@ -27,68 +17,6 @@ namespace {
 using config::Field;
 using nlohmann::json;
 using namespace userspace;
-
-struct FieldDesc {
-  const char* name;
-  size_t offset;
-  size_t size;
-};
-struct StructDesc {
-  const char* type;
-  size_t size;
-  std::vector<FieldDesc> fields;
-};
-
-#define F(s, f) FieldDesc{#f, offsetof(s, f), sizeof(s::f)}
-const std::vector<StructDesc>& structs() {
-  static const std::vector<StructDesc> t = {
-      {"vfio_group_status", sizeof(vfio_group_status), {F(vfio_group_status, argsz), F(vfio_group_status, flags)}},
-      {"vfio_device_info", sizeof(vfio_device_info),
-       {F(vfio_device_info, argsz), F(vfio_device_info, flags), F(vfio_device_info, num_regions),
-        F(vfio_device_info, num_irqs), F(vfio_device_info, cap_offset)}},
-      {"vfio_region_info", sizeof(vfio_region_info),
-       {F(vfio_region_info, argsz), F(vfio_region_info, flags), F(vfio_region_info, index),
-        F(vfio_region_info, cap_offset), F(vfio_region_info, size), F(vfio_region_info, offset)}},
-      {"vfio_irq_set", sizeof(vfio_irq_set),
-       {F(vfio_irq_set, argsz), F(vfio_irq_set, flags), F(vfio_irq_set, index), F(vfio_irq_set, start),
-        F(vfio_irq_set, count)}},
-      {"vfio_pci_hot_reset_info", sizeof(vfio_pci_hot_reset_info),
-       {F(vfio_pci_hot_reset_info, argsz), F(vfio_pci_hot_reset_info, flags), F(vfio_pci_hot_reset_info, count)}},
-      {"vfio_pci_hot_reset", sizeof(vfio_pci_hot_reset),
-       {F(vfio_pci_hot_reset, argsz), F(vfio_pci_hot_reset, flags), F(vfio_pci_hot_reset, count)}},
-      {"vfio_irq_info", sizeof(vfio_irq_info),
-       {F(vfio_irq_info, argsz), F(vfio_irq_info, flags), F(vfio_irq_info, index), F(vfio_irq_info, count)}},
-      {"vfio_device_feature", sizeof(vfio_device_feature), {F(vfio_device_feature, argsz), F(vfio_device_feature, flags)}},
-      {"vfio_iommu_type1_info", sizeof(vfio_iommu_type1_info),
-       {F(vfio_iommu_type1_info, argsz), F(vfio_iommu_type1_info, flags), F(vfio_iommu_type1_info, iova_pgsizes),
-        F(vfio_iommu_type1_info, cap_offset)}},
-      {"vfio_iommu_type1_dma_map", sizeof(vfio_iommu_type1_dma_map),
-       {F(vfio_iommu_type1_dma_map, argsz), F(vfio_iommu_type1_dma_map, flags), F(vfio_iommu_type1_dma_map, vaddr),
-        F(vfio_iommu_type1_dma_map, iova), F(vfio_iommu_type1_dma_map, size)}},
-      {"vfio_iommu_type1_dma_unmap", sizeof(vfio_iommu_type1_dma_unmap),
-       {F(vfio_iommu_type1_dma_unmap, argsz), F(vfio_iommu_type1_dma_unmap, flags),
-        F(vfio_iommu_type1_dma_unmap, iova), F(vfio_iommu_type1_dma_unmap, size)}},
-      {"vfio_iommu_type1_dirty_bitmap", sizeof(vfio_iommu_type1_dirty_bitmap),
-       {F(vfio_iommu_type1_dirty_bitmap, argsz), F(vfio_iommu_type1_dirty_bitmap, flags)}},
-  };
-  return t;
-}
-#undef F
-
-const StructDesc* find_struct(const std::string& type) {
-  for (const auto& s : structs())
-    if (type == s.type) return &s;
-  return nullptr;
-}
-
-std::vector<std::string> struct_field_names() {
-  std::vector<std::string> out;
-  for (const auto& s : structs())
-    for (const auto& f : s.fields)
-      if (std::find(out.begin(), out.end(), f.name) == out.end()) out.push_back(f.name);
-  return out;
-}
-
 
 class OpenStep : public Step {
  public:
@@ -170,135 +98,35 @@ class UserAccessStep : public Step {
   json value_;
 };
 
-// A UUID string as the 16 bytes of a uuid_t; empty if malformed (or longer than a UUID).
-std::vector<uint8_t> uuid_bytes(const std::string& text) {
-  std::array<uint8_t, 16> u{};
-  if (text.size() != kernel::UUID_STRING_LEN || kernel::uuid_parse(text, u)) return {};
-  return {u.begin(), u.end()};
-}
-
 class IoctlStep : public Step {
  public:
-  IoctlStep(json fd, const IoctlInfo* info, json arg, std::string as)
+  IoctlStep(json fd, const uapi::IoctlInfo* info, json arg, std::string as)
       : fd_(std::move(fd)), info_(info), arg_(std::move(arg)), as_(std::move(as)) {}
   void run(StepContext& ctx) override {
-    PciPlatform& pci = *ctx.platform.pci();
-    auto& names = pci.names(ctx.process);
+    auto& names = ctx.platform.pci()->names(ctx.process);
     kernel::Task& t = task_of(ctx);
     const int fd = static_cast<int>(resolve(fd_, names));
-    uint64_t uarg = 0;
-    const StructDesc* sd = info_->type ? find_struct(info_->type) : nullptr;
-    std::vector<uint8_t> buf;
-    switch (info_->arg) {
-      case IoctlArg::None: break;
-      case IoctlArg::Value: uarg = static_cast<uint64_t>(resolve(arg_, names)); break;
-      case IoctlArg::FdPtr:
-        if (!arg_.is_null()) {
-          const int v = static_cast<int>(resolve(arg_, names));
-          uarg = t.alloc_arg(&v, sizeof v);
-        }
-        break;
-      case IoctlArg::String:
-        if (!arg_.is_null()) {
-          const std::string s = arg_.get<std::string>();
-          uarg = t.alloc_arg(s.c_str(), s.size() + 1);
-        }
-        break;
-      case IoctlArg::Struct: {
-        if (arg_.is_null() && arg_given_null()) break;  // a NULL pointer
-        // vfio_irq_set carries data[] after its header: eventfds (s32) or bools (u8).
-        std::vector<uint8_t> payload;
-        const bool feature = std::string(info_->type) == "vfio_device_feature";
-        if (feature && arg_.is_object() && arg_.contains("data")) {
-          // vfio_device_feature carries data[]: a UUID string (PCI_VF_TOKEN) or bytes.
-          if (arg_["data"].is_string()) payload = uuid_bytes(arg_["data"].get<std::string>());
-          else
-            for (const auto& e : arg_["data"]) payload.push_back(static_cast<uint8_t>(resolve(e, names)));
-        } else if (arg_.is_object() && arg_.contains("data")) {
-          const bool bools = (resolve(arg_.value("flags", json(0)), names) & VFIO_IRQ_SET_DATA_BOOL) != 0;
-          for (const auto& e : arg_["data"]) {
-            const int64_t v = resolve(e, names);
-            if (bools) {
-              payload.push_back(static_cast<uint8_t>(v));
-            } else {
-              const int32_t fd = static_cast<int32_t>(v);
-              const auto* p = reinterpret_cast<const uint8_t*>(&fd);
-              payload.insert(payload.end(), p, p + 4);
-            }
-          }
-        }
-        uint64_t argsz = sd->size + payload.size();
-        if (arg_.is_object() && arg_.contains("argsz")) argsz = static_cast<uint64_t>(resolve(arg_["argsz"], names));
-        buf.assign(std::max<uint64_t>(sd->size + payload.size(), std::min<uint64_t>(argsz, 1 << 20)), 0);
-        std::copy(payload.begin(), payload.end(), buf.begin() + static_cast<std::ptrdiff_t>(sd->size));
-        for (const auto& f : sd->fields) {
-          uint64_t v = 0;
-          if (std::string(f.name) == "argsz") v = argsz;
-          else if (arg_.is_object() && arg_.contains(f.name)) v = static_cast<uint64_t>(resolve(arg_[f.name], names));
-          else continue;
-          std::memcpy(buf.data() + f.offset, &v, f.size);
-        }
-        uarg = t.alloc_arg(buf.data(), buf.size());
-        break;
-      }
-    }
+    const auto arg = uapi::encode(*info_, arg_, resolver_of(names));
+    if (!arg) throw StepError(arg.error().path.empty() ? arg.error().message : "arg" + arg.error().text());
+    uint64_t uarg = arg->kind == uapi::Encoded::Kind::Value ? arg->value : 0;
+    if (arg->kind == uapi::Encoded::Kind::Pointer) uarg = t.alloc_arg(arg->bytes.data(), arg->bytes.size());
     const long ret = sys(ctx).ioctl(t, fd, info_->cmd, uarg);
     ctx.outputs = errno_outputs(ret);
     if (ret >= 0 && !as_.empty()) names[as_] = ret;
-    if (info_->arg == IoctlArg::Struct && uarg) {
-      std::vector<uint8_t> out(buf.size());
+    if (info_->arg == uapi::IoctlArg::Struct && uarg) {
+      std::vector<uint8_t> out(arg->bytes.size());
       t.copy_from_user(out.data(), uarg, out.size());
-      for (const auto& f : sd->fields) {
-        uint64_t v = 0;
-        std::memcpy(&v, out.data() + f.offset, f.size);
-        ctx.outputs[f.name] = v;
-      }
-      // By name: VFIO_DEVICE_GET_PCI_HOT_RESET_INFO shares the number (VFIO_BASE + 12).
-      if (info_->type && std::string(info_->type) == "vfio_iommu_type1_info") ctx.outputs["caps"] = decode_caps(out);
+      const json after = uapi::decode(*info_, out);
+      for (const auto& f : uapi::find_struct(info_->type)->fields) ctx.outputs[f.name] = after[f.name];
+      // Of the variable parts, the step reports VFIO_IOMMU_GET_INFO's capabilities (by type name:
+      // VFIO_DEVICE_GET_PCI_HOT_RESET_INFO shares the request number, VFIO_BASE + 12).
+      if (std::string(info_->type) == "vfio_iommu_type1_info") ctx.outputs["caps"] = after["caps"];
     }
   }
 
  private:
-  bool arg_given_null() const { return arg_.is_null(); }
-
-  // The capability chain of VFIO_IOMMU_GET_INFO, when it was copied (cap_offset != 0).
-  static json decode_caps(const std::vector<uint8_t>& b) {
-    json caps = json::object();
-    uint32_t off = 0;
-    // A short argsz (C-92: 16 bytes) has no cap_offset; every read below stays inside `b`.
-    if (b.size() < offsetof(vfio_iommu_type1_info, cap_offset) + sizeof off) return caps;
-    std::memcpy(&off, b.data() + offsetof(vfio_iommu_type1_info, cap_offset), 4);
-    auto fits = [&](uint64_t at, uint64_t len) { return at + len <= b.size(); };
-    for (int guard = 0; off && fits(off, sizeof(vfio_info_cap_header)) && guard < 16; ++guard) {
-      vfio_info_cap_header h;
-      std::memcpy(&h, b.data() + off, sizeof h);
-      if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && fits(off, sizeof(vfio_iommu_type1_info_cap_iova_range))) {
-        vfio_iommu_type1_info_cap_iova_range r;
-        std::memcpy(&r, b.data() + off, sizeof r);
-        json ranges = json::array();
-        for (uint32_t i = 0; i < r.nr_iovas && fits(off + sizeof r + uint64_t{i} * sizeof(vfio_iova_range), sizeof(vfio_iova_range)); ++i) {
-          vfio_iova_range v;
-          std::memcpy(&v, b.data() + off + sizeof r + i * sizeof v, sizeof v);
-          ranges.push_back({{"start", v.start}, {"end", v.end}});
-        }
-        caps["iova_ranges"] = ranges;
-      } else if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION && fits(off, sizeof(vfio_iommu_type1_info_cap_migration))) {
-        vfio_iommu_type1_info_cap_migration m;
-        std::memcpy(&m, b.data() + off, sizeof m);
-        caps["migration"] = {{"flags", m.flags}, {"pgsize_bitmap", m.pgsize_bitmap},
-                             {"max_dirty_bitmap_size", m.max_dirty_bitmap_size}};
-      } else if (h.id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL && fits(off, sizeof(vfio_iommu_type1_info_dma_avail))) {
-        vfio_iommu_type1_info_dma_avail a;
-        std::memcpy(&a, b.data() + off, sizeof a);
-        caps["dma_avail"] = a.avail;
-      }
-      off = h.next;
-    }
-    return caps;
-  }
-
   json fd_;
-  const IoctlInfo* info_;
+  const uapi::IoctlInfo* info_;
   json arg_;
   std::string as_;
 };
@@ -392,49 +220,34 @@ std::vector<StepType> vfio_step_types() {
                                            "(GET_DEVICE_FD), struct fields as an object, or null for a NULL pointer"),
                 Field::string("as").describe("Name for a descriptor the call returns (GET_DEVICE_FD)")};
     t.outputs = errno_fields();
-    for (const auto& n : struct_field_names())
+    for (const auto& n : uapi::ioctl_struct_field_names())
       t.outputs.push_back(Field::integer(n).describe("The struct's " + n + " after the call"));
     t.outputs.push_back(Field::any("caps").describe("VFIO_IOMMU_GET_INFO capabilities: iova_ranges, dma_avail, migration"));
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
       if (!needs_pci(p, ptr, issues)) return nullptr;
-      const IoctlInfo* info = nullptr;
+      const uapi::IoctlInfo* info = nullptr;
       if (s["request"].is_string()) {
-        info = find_ioctl(s["request"].get<std::string>());
+        info = uapi::find_ioctl(s["request"].get<std::string>());
         if (!info) {
           std::string msg = "unknown ioctl \"" + s["request"].get<std::string>() + "\"";
           std::vector<std::string> names;
-          for (const auto& i : ioctl_table()) names.push_back(i.name);
+          for (const auto& i : uapi::ioctl_table()) names.push_back(i.name);
           const auto hint = config::did_you_mean(s["request"].get<std::string>(), names);
           if (!hint.empty()) msg += " (did you mean \"" + hint + "\"?)";
           issues.add(ptr + "/request", msg);
           return nullptr;
         }
       } else if (s["request"].is_number_unsigned() || s["request"].is_number_integer()) {
-        static std::vector<std::unique_ptr<IoctlInfo>> raw;  // numbered requests, kept for the run
-        raw.push_back(std::make_unique<IoctlInfo>(IoctlInfo{"raw", s["request"].get<unsigned>(), IoctlArg::Value, nullptr}));
+        static std::vector<std::unique_ptr<uapi::IoctlInfo>> raw;  // numbered requests, kept for the run
+        raw.push_back(std::make_unique<uapi::IoctlInfo>(uapi::IoctlInfo{"raw", s["request"].get<unsigned>(), uapi::IoctlArg::Value, nullptr}));
         info = raw.back().get();
       } else {
         issues.add(ptr + "/request", "expected an ioctl name or number");
         return nullptr;
       }
       const json arg = s.contains("arg") ? s["arg"] : json();
-      if (info->arg == IoctlArg::Struct && !arg.is_null() && !arg.is_object())
-        issues.add(ptr + "/arg", std::string("expected an object with the fields of struct ") + info->type);
-      if (info->arg == IoctlArg::Struct && arg.is_object()) {
-        const StructDesc* sd = find_struct(info->type);
-        for (auto it = arg.begin(); it != arg.end(); ++it) {
-          bool known = it.key() == "data" && (std::string(info->type) == "vfio_irq_set" ||
-                                               std::string(info->type) == "vfio_pci_hot_reset" ||
-                                               std::string(info->type) == "vfio_device_feature");
-          if (it.key() == "data" && it->is_string() && uuid_bytes(it->get<std::string>()).size() != 16)
-            issues.add(ptr + "/arg/data", "expected a UUID \"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\", got " + it->dump());
-          for (const auto& f : sd->fields) known |= it.key() == f.name;
-          if (!known) issues.add(ptr + "/arg/" + it.key(), std::string("struct ") + info->type + " has no field \"" + it.key() + "\"");
-        }
-      }
-      if (info->arg == IoctlArg::String && !arg.is_null() && !arg.is_string())
-        issues.add(ptr + "/arg", "expected the device name as a string");
+      for (const auto& e : uapi::check(*info, arg)) issues.add(ptr + "/arg" + e.path, e.message);
       return std::make_unique<IoctlStep>(s["fd"], info, arg, s.value("as", ""));
     };
     out.push_back(std::move(t));

@@ -1,7 +1,7 @@
-// The <linux/vfio.h> names scenarios may write: ioctl requests with how their argument is passed,
-// extension and IOMMU-model ids, flag names per structure. One table drives argument encoding
-// (JSON -> the UAPI struct in the process's memory) and decoding (the struct after the call ->
-// step outputs).
+// The <linux/vfio.h> names a client may write: ioctl requests with how their argument is passed
+// and the struct it points at, and the constants (extension and IOMMU-model ids, flags, indexes,
+// capability ids). Part of the UAPI module (vfio/uapi/uapi.h), which depends on nothing of the
+// simulator.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace vfiosim {
+namespace vfiosim::uapi {
 
 enum class IoctlArg {
   None,     // no argument
@@ -32,4 +32,4 @@ const std::vector<IoctlInfo>& ioctl_table();
 /// VFIO_TYPE1v2_IOMMU, VFIO_DMA_MAP_FLAG_READ, VFIO_GROUP_FLAGS_VIABLE, ... -> value.
 std::optional<uint64_t> vfio_constant(const std::string& name);
 
-}  // namespace vfiosim
+}  // namespace vfiosim::uapi
