@@ -93,8 +93,9 @@ long Vfio::container_ioctl(file& f, unsigned cmd, uint64_t arg) {
     case VFIO_CHECK_EXTENSION: return check_extension(c, arg);
     case VFIO_SET_IOMMU: return set_iommu(c, arg);
     default: {
-      // 6.1 reads the backend without the lock; holding it for read keeps a concurrent last-group
-      // detach from releasing the backend under the ioctl, with the same errnos.
+      // Kernel bug fixed by design (spec §7.2): 6.1 reads the backend without the lock; holding
+      // it for read keeps a concurrent last-group detach from releasing the backend under the
+      // ioctl, with the same errnos.
       c->group_lock.down_read();
       const vfio_iommu_driver_ops* d = c->iommu_driver;
       void* data = c->iommu_data;

@@ -331,7 +331,9 @@ int VfioIommuType1::dma_do_unmap(vfio_iommu* iommu, uint64_t iova, uint64_t& siz
     for (rb_node* n = find_dma_first_node(iommu, iova, len); n;) {
       vfio_dma* dma = rb_entry<vfio_dma>(n);
       if (fix ? dma->iova > end : dma->iova >= iova + len) break;
-      if (!iommu->v2 && dma->iova < iova) break;  // v1: an unmap starting inside a mapping stops here
+      // Deliberate (observable ABI, spec §7.2): the v1 unmap quirk is kept: an unmap starting
+      // inside a mapping stops there.
+      if (!iommu->v2 && dma->iova < iova) break;
       n = rb_next(n);
       if (invalidate_vaddr) {
         if (dma->vaddr_invalid) {

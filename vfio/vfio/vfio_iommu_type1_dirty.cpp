@@ -1,4 +1,4 @@
-// type1 dirty-page tracking (§3.9): per-dma bitmaps, VFIO_IOMMU_DIRTY_PAGES START/STOP/GET_BITMAP
+// type1 dirty-page tracking (drivers/vfio/vfio_iommu_type1.c, v6.1.y; §3.9): per-dma bitmaps, VFIO_IOMMU_DIRTY_PAGES START/STOP/GET_BITMAP
 // and the user-bitmap copy shared with UNMAP_DMA(GET_DIRTY_BITMAP).
 #include "vfio/vfio/vfio_iommu_type1.h"
 

@@ -1,4 +1,4 @@
-// type1 groups and domains (§3.7): attach with the aperture and reserved-region checks, MSI
+// type1 groups and domains (drivers/vfio/vfio_iommu_type1.c, v6.1.y; §3.7): attach with the aperture and reserved-region checks, MSI
 // isolation and domain reuse, replay of the existing mappings into a new domain, detach.
 #include "vfio/vfio/vfio_iommu_type1.h"
 

@@ -1,4 +1,4 @@
-// type1 queries: CHECK_EXTENSION and GET_INFO with its capability chain (MIGRATION, DMA_AVAIL,
+// type1 queries (drivers/vfio/vfio_iommu_type1.c, v6.1.y): CHECK_EXTENSION and GET_INFO with its capability chain (MIGRATION, DMA_AVAIL,
 // IOVA_RANGE), spec §2.4 and §3.8.
 #include "vfio/vfio/vfio_iommu_type1.h"
 

@@ -1,4 +1,4 @@
-// type1 services for emulated-IOMMU (mdev) drivers (§3.10): vfio_pin_pages/vfio_unpin_pages with
+// type1 services for emulated-IOMMU (mdev) drivers (drivers/vfio/vfio_iommu_type1.c, §3.10): vfio_pin_pages/vfio_unpin_pages with
 // their accounting when no IOMMU domain charged the pages, and vfio_dma_rw.
 #include "vfio/vfio/vfio_iommu_type1.h"
 

@@ -1,4 +1,4 @@
-// type1's vfio_dma tree (an rb-tree keyed by iova, vfio_link_dma / vfio_find_dma /
+// type1's vfio_dma tree (drivers/vfio/vfio_iommu_type1.c) (an rb-tree keyed by iova, vfio_link_dma / vfio_find_dma /
 // vfio_find_dma_first_node with v6.1's 64-bit end arithmetic or mainline's inclusive ends) and the
 // locked_vm accounting of a dma's mm (vfio_lock_acct).
 #include "vfio/vfio/vfio_iommu_type1.h"

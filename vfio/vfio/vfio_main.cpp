@@ -231,10 +231,12 @@ vfio_group* Vfio::vfio_noiommu_group_alloc(struct device* dev, vfio_group_type t
   return group;
 }
 
-// __vfio_register_dev()
+// __vfio_register_dev(). Kernel bug fixed by design (spec §7.2): 6.1 set device->group after the
+// -EBUSY duplicate check, whose error path then put a NULL group; here it is set first, and the
+// caller sees the same -EBUSY.
 int Vfio::__vfio_register_dev(vfio_device* device, vfio_group* group) {
   if (!device->dev_set) vfio_assign_device_set(device, device);  // a singleton set
-  device->group = group;  // first, so the -EBUSY path below can undo it (the 6.1 NULL dereference)
+  device->group = group;
   group->device_lock.lock();
   vfio_device* existing = nullptr;
   for (vfio_device* d : group->device_list)
