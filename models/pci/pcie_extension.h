@@ -6,6 +6,8 @@
 
 #include <tlm>
 
+#include "models/pci/intx_routing.h"
+
 namespace vfiosim::pci {
 
 enum class AddressType : uint8_t { Untranslated = 0, TranslationRequest = 1, Translated = 2 };
@@ -25,11 +27,8 @@ struct PcieExtension : tlm::tlm_extension<PcieExtension> {
   }
 };
 
-/// The platform's INTx routing ("firmware" _PRT): the pin swizzled at every bridge on the way up
-/// (pin' = (pin - 1 + slot) % 4 + 1, pci_swizzle_interrupt_pin), then line 16 + (slot + pin - 1)
-/// % 4 for the device on the root bus. The kernel's pci_assign_irq() computes the same.
-constexpr unsigned kIntxFirstLine = 16;
-inline unsigned intx_line(uint8_t root_slot, unsigned pin) { return kIntxFirstLine + (root_slot + pin - 1) % 4; }
+/// The INTx pin as seen above a bridge (the standard swizzle, pin' = (pin - 1 + slot) % 4 + 1); the
+/// routing at the root bus is firmware data (intx_routing.h).
 inline unsigned swizzle_pin(uint8_t slot, unsigned pin) { return (pin - 1 + slot) % 4 + 1; }
 
 inline uint16_t make_rid(uint8_t bus, uint8_t devfn) { return static_cast<uint16_t>((bus << 8) | devfn); }

@@ -5,13 +5,12 @@
 #include <algorithm>
 
 #include "models/pci/dma_engine_regs.h"
-#include "models/pci/pcie_extension.h"
 
 namespace vfiosim::kernel {
 
 namespace {
 bool is_root_bus(const pci_bus* bus) { return bus->parent == nullptr; }
-uint16_t dev_id(const pci_dev& d) { return pci::make_rid(d.bus->number, static_cast<uint8_t>(d.devfn)); }
+uint16_t dev_id(const pci_dev& d) { return PCI_DEVID(d.bus->number, static_cast<uint8_t>(d.devfn)); }
 }  // namespace
 
 // pci_std_enable_acs(): source validation, P2P request/completion redirect, upstream forwarding.
@@ -83,7 +82,7 @@ int pci_for_each_dma_alias(pci_dev& dev, const std::function<int(pci_dev&, uint1
   if (ret) return ret;
   for (unsigned devfn = 0; devfn < 256; ++devfn)
     if (dev.dma_alias_mask.test(devfn)) {
-      ret = fn(dev, pci::make_rid(dev.bus->number, static_cast<uint8_t>(devfn)));
+      ret = fn(dev, PCI_DEVID(dev.bus->number, static_cast<uint8_t>(devfn)));
       if (ret) return ret;
     }
   for (pci_bus* bus = dev.bus; !is_root_bus(bus); bus = bus->parent) {
@@ -96,7 +95,7 @@ int pci_for_each_dma_alias(pci_dev& dev, const std::function<int(pci_dev&, uint1
         case PCI_EXP_TYPE_DOWNSTREAM:
           continue;
         case PCI_EXP_TYPE_PCI_BRIDGE:  // takes ownership: (secondary bus, 00.0)
-          ret = fn(tmp, pci::make_rid(tmp.subordinate->number, 0));
+          ret = fn(tmp, PCI_DEVID(tmp.subordinate->number, 0));
           if (ret) return ret;
           continue;
         case PCI_EXP_TYPE_PCIE_BRIDGE:

@@ -140,6 +140,9 @@ struct pci_bus {
 /// "0000:bb:dd.f"
 std::string pci_name(uint8_t bus, unsigned int devfn);
 
+/// PCI_DEVID(): the requester ID of bus and devfn.
+inline uint16_t PCI_DEVID(uint8_t bus, unsigned int devfn) { return static_cast<uint16_t>((bus << 8) | (devfn & 0xff)); }
+
 /// to_pci_dev(): the pci_dev a struct device is embedded in.
 inline pci_dev* to_pci_dev(device* d) {
 #pragma GCC diagnostic push

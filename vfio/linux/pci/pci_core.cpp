@@ -2,7 +2,7 @@
 // buses are assigned depth-first, as the kernel does when firmware left them unset).
 #include "vfio/linux/pci/pci_core.h"
 
-#include "models/pci/pcie_extension.h"
+#include "models/pci/intx_routing.h"
 #include "vfio/linux/base/driver.h"
 #include "vfio/linux/pci/acs.h"
 #include "vfio/linux/pci/iov.h"
@@ -237,6 +237,9 @@ void PciCore::configure_ari(pci_dev& dev) {
 
 void PciCore::pci_setup_device(pci_dev& dev) { setup_device(dev); }
 
+// pci_swizzle_interrupt_pin()
+static unsigned pci_swizzle_interrupt_pin(const pci_dev& dev, unsigned pin) { return (pin - 1 + dev.slot()) % 4 + 1; }
+
 // pci_assign_irq(): the pin swizzled up to the root bus (pci_common_swizzle), then the
 // firmware's routing table for (slot, pin) — the platform's pci::intx_line().
 void PciCore::assign_irq(pci_dev& dev) {
@@ -248,7 +251,7 @@ void PciCore::assign_irq(pci_dev& dev) {
   unsigned pin = dev.pin;
   const pci_dev* d = &dev;
   while (d->bus->self) {
-    pin = pci::swizzle_pin(d->slot(), pin);
+    pin = pci_swizzle_interrupt_pin(*d, pin);
     d = d->bus->self;
   }
   dev.irq = pci::intx_line(d->slot(), pin);
