@@ -113,3 +113,16 @@ TEST(UapiErrors, BytesAndUuids) {
 
 }  // namespace
 }  // namespace vfiosim::uapi
+
+// Found by fuzz/uapi_decode_fuzz: a string argument holding bytes that are not UTF-8 decoded to a
+// JSON string that threw when the report was written. Non-printable bytes now come out escaped.
+namespace vfiosim::uapi {
+TEST(UapiErrors, StringArgumentBytesAlwaysMakeValidJson) {
+  using nlohmann::json;
+  const uint8_t raw[] = {0x8c, 'a', '\\', 0x01, 'b', 0, 'c'};
+  const json out = decode(*find_ioctl("VFIO_GROUP_GET_DEVICE_FD"), raw, sizeof raw);
+  ASSERT_TRUE(out.is_string());
+  EXPECT_EQ(out.get<std::string>(), "\\x8ca\\x5c\\x01b");
+  EXPECT_NO_THROW((void)out.dump());
+}
+}  // namespace vfiosim::uapi

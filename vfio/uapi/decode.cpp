@@ -56,6 +56,23 @@ void decode_data(const StructDesc& sd, const uint8_t* p, size_t n, json& out) {
   }
 }
 
+// A C string from the bytes, up to its NUL: printable ASCII as is, any other byte as "\xNN", so
+// the result is always valid UTF-8 JSON whatever the bytes hold.
+std::string c_string(const uint8_t* p, size_t n) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n && p[i]; ++i) {
+    if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
+      out.push_back(static_cast<char>(p[i]));
+    } else {
+      out += "\\x";
+      out.push_back(hex[p[i] >> 4]);
+      out.push_back(hex[p[i] & 15]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 json decode(const IoctlInfo& info, const uint8_t* p, size_t n) {
@@ -63,7 +80,7 @@ json decode(const IoctlInfo& info, const uint8_t* p, size_t n) {
     case IoctlArg::None:
     case IoctlArg::Value: return nullptr;
     case IoctlArg::FdPtr: return n >= 4 ? json(static_cast<int32_t>(static_cast<uint32_t>(load_le(p, 4)))) : json();
-    case IoctlArg::String: return std::string(reinterpret_cast<const char*>(p), std::find(p, p + n, 0) - p);
+    case IoctlArg::String: return c_string(p, n);
     case IoctlArg::Struct: break;
   }
   const StructDesc& sd = *find_struct(info.type);
