@@ -4,8 +4,11 @@
 // (bind, unbind, drivers_probe, drivers_autoprobe) with the kernel's errors. PCI, the mdev bus and
 // the s390 css bus are instances; a bus's own code (pci-driver.c, mdev_driver.c) fills the
 // callbacks in.
-// Not modelled: subsys interfaces, bus attribute groups beyond the ones above, async probing,
-// deferred probing (no driver returns -EPROBE_DEFER here).
+// In sysfs: /sys/bus/<bus>/{devices,drivers,drivers_probe,drivers_autoprobe} and the bus's own
+// groups; each device added gets the bus's dev_groups, a "subsystem" link and a link in
+// devices/; each driver a directory in drivers/ with bind and unbind and the bus's drv_groups.
+// Not modelled: subsys interfaces, async probing, deferred probing (no driver returns
+// -EPROBE_DEFER here), uevent files.
 #pragma once
 
 #include <functional>
@@ -42,8 +45,15 @@ struct bus_type {
   std::function<int(device* dev)> dma_configure;
   std::function<void(device* dev)> dma_cleanup;
 
+  std::vector<const attribute_group*> bus_groups;  // /sys/bus/<bus>/...
+  std::vector<const attribute_group*> dev_groups;  // every device's
+  std::vector<const attribute_group*> drv_groups;  // every driver's
+
   // struct subsys_private
   bool registered = false;
+  kobject subsys;        // /sys/bus/<bus>
+  kobject devices_kset;  // /sys/bus/<bus>/devices
+  kobject drivers_kset;  // /sys/bus/<bus>/drivers
   bool drivers_autoprobe = true;        // /sys/bus/<bus>/drivers_autoprobe
   std::vector<device*> devices;         // klist_devices, in the order they were added (each holds a reference)
   std::vector<device_driver*> drivers;  // klist_drivers, in registration order
@@ -56,7 +66,7 @@ struct bus_type {
 };
 
 /// bus_register() / bus_unregister(): the bus exists for devices and drivers (every driver must
-/// be unregistered before the bus is).
+/// be unregistered before the bus is); -EEXIST when sysfs has a bus of that name.
 int bus_register(bus_type* bus);
 void bus_unregister(bus_type* bus);
 
@@ -77,6 +87,13 @@ device* bus_find_device_by_name(bus_type* bus, const std::string& name);
 int bus_add_device(device* dev);
 void bus_probe_device(device* dev);
 void bus_remove_device(device* dev);
+
+/// bus_add_driver()'s sysfs part: the driver's directory (before it is on the bus), then its bind
+/// and unbind files and the bus's drv_groups (after driver_attach). bus_remove_driver_files()
+/// takes the files away before driver_detach; the directory goes with sysfs_remove_dir().
+int bus_add_driver_sysfs(device_driver* drv);
+void bus_add_driver_files(device_driver* drv);
+void bus_remove_driver_files(device_driver* drv);
 
 // The bus attributes (/sys/bus/<bus>/...), returning 0 or the kernel's -errno.
 /// drivers/<drv>/bind: -ENODEV when no such device or the driver does not match it, else the

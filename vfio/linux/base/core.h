@@ -6,14 +6,18 @@
 // in the kernel, so a removal that runs meanwhile cannot free it.
 // The bus and driver half of the driver model (bus_type, device_driver, probing and binding) is in
 // bus.h and driver.h; device_add()/device_del() here put a device on its bus and take it off.
-// Not modelled: the kobject hierarchy itself (sysfs is computed), device links, class devices,
-// devres, uevents.
+// In sysfs (vfio/linux/fs/sysfs) a device added has its directory under its parent's (under
+// /sys/devices without one; a class device under a directory named after its class), its
+// attribute groups, and its bus's and class's links; device_del() takes them all away again.
+// Not modelled: device links, devres, uevents, device types.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "vfio/linux/fs/sysfs/sysfs.h"
 #include "vfio/linux/kernel/sync.h"
 
 namespace vfiosim::kernel {
@@ -21,6 +25,7 @@ namespace vfiosim::kernel {
 struct iommu_group;
 struct bus_type;
 struct device_driver;
+struct device_class;
 
 struct device {
   device* parent = nullptr;
@@ -29,11 +34,14 @@ struct device {
   struct device_driver* driver = nullptr;  // the driver bound to it (set from really_probe on)
   void* driver_data = nullptr;         // dev_get_drvdata()
   struct iommu_group* iommu_group = nullptr;
+  struct device_class* dev_class = nullptr;  // dev->class: a class device (/sys/class/<class>/<name>)
+  std::vector<const attribute_group*> groups;  // dev->groups: attributes of this device alone
   /// Frees the embedding object when the last reference goes (the kernel warns without one).
   std::function<void(device*)> release;
 
   // drivers/base private state (struct device_private / kobject)
   kref kobj;                           // kobject_init(): one reference from device_initialize()
+  struct kobject sysfs;                // the kobject's place in sysfs: name, parent, directory (kobj.sd)
   mutex lock{"&dev->mutex"};           // device_lock(); lockdep does not order it (novalidate)
   bool registered = false;             // device_add() done, device_del() not yet
   bool dead = false;                   // kill_device(): no driver may bind any more
@@ -58,6 +66,9 @@ T* container_of(M* ptr, M T::*member) {
   const auto offset = reinterpret_cast<const char*>(&(base->*member)) - reinterpret_cast<const char*>(base);
   return reinterpret_cast<T*>(reinterpret_cast<char*>(ptr) - offset);
 }
+
+/// kobj_to_dev(): the device whose sysfs kobject this is.
+inline device* kobj_to_dev(kobject* kobj) { return container_of(kobj, &device::sysfs); }
 
 /// device_initialize(): one reference, not registered.
 void device_initialize(device* dev);

@@ -34,6 +34,27 @@ int call_driver_probe(device* dev, device_driver* drv) {
   return ret;
 }
 
+// driver_sysfs_add(): BUS_NOTIFY_BIND_DRIVER, then the driver's link to the device and the
+// device's "driver" link; a failure takes back the first.
+int driver_sysfs_add(device* dev) {
+  bus_notify(dev, BUS_NOTIFY_BIND_DRIVER);
+  if (!dev->sysfs.sd || !dev->driver->kobj.sd) return 0;  // out of sysfs (see device_add, bus_register)
+  int ret = sysfs_create_link(&dev->driver->kobj, &dev->sysfs, dev->sysfs.name);
+  if (ret == 0) {
+    ret = sysfs_create_link(&dev->sysfs, &dev->driver->kobj, "driver");
+    if (ret) sysfs_remove_link(&dev->driver->kobj, dev->sysfs.name);
+  }
+  return ret;
+}
+
+// driver_sysfs_remove()
+void driver_sysfs_remove(device* dev) {
+  if (device_driver* drv = dev->driver) {
+    sysfs_remove_link(&drv->kobj, dev->sysfs.name);
+    sysfs_remove_link(&dev->sysfs, "driver");
+  }
+}
+
 // really_probe(): dev->driver is set for the DMA set-up and the probe to see. A failure of the
 // DMA set-up comes back as -errno; a probe's own error as a positive number, so that a caller
 // trying every driver can tell it apart and go on to the next one.
@@ -42,14 +63,19 @@ int really_probe(device* dev, device_driver* drv) {
   int ret = 0;
   if (dev->bus->dma_configure) ret = dev->bus->dma_configure(dev);
   if (ret == 0) {
-    bus_notify(dev, BUS_NOTIFY_BIND_DRIVER);  // driver_sysfs_add()
-    ret = call_driver_probe(dev, drv);
-    if (ret == 0) {
-      driver_bound(dev);
-      return 0;
+    ret = driver_sysfs_add(dev);
+    if (ret) {
+      kernel_warn("pr_err", "really_probe: driver_sysfs_add(" + dev_name(dev) + ") failed");
+    } else {
+      ret = call_driver_probe(dev, drv);
+      if (ret == 0) {
+        driver_bound(dev);
+        return 0;
+      }
+      ret = -ret;
+      driver_sysfs_remove(dev);  // probe_failed
     }
-    ret = -ret;
-    // probe_failed / sysfs_failed
+    // sysfs_failed
     bus_notify(dev, BUS_NOTIFY_DRIVER_NOT_BOUND);
     if (dev->bus->dma_cleanup) dev->bus->dma_cleanup(dev);
   }
@@ -81,7 +107,8 @@ int device_attach_driver(device_driver* drv, device* dev) {
 void release_driver_locked(device* dev) {
   device_driver* drv = dev->driver;
   if (!drv) return;
-  bus_notify(dev, BUS_NOTIFY_UNBIND_DRIVER);  // after driver_sysfs_remove()
+  driver_sysfs_remove(dev);
+  bus_notify(dev, BUS_NOTIFY_UNBIND_DRIVER);
   if (dev->bus && dev->bus->remove) dev->bus->remove(dev);  // device_remove()
   else if (drv->remove) drv->remove(dev);
   if (dev->bus && dev->bus->dma_cleanup) dev->bus->dma_cleanup(dev);

@@ -20,8 +20,11 @@ struct device_driver {
   std::function<int(device* dev)> probe;
   std::function<void(device* dev)> remove;
   bool suppress_bind_attrs = false;  // no bind/unbind files in sysfs
+  std::vector<const attribute_group*> groups;  // the driver's own attributes
 
   // struct driver_private
+  kobject kobj;  // /sys/bus/<bus>/drivers/<name>
+
   bool registered = false;
   std::vector<device*> devices;  // klist_devices: the devices bound, in binding order
 };

@@ -67,6 +67,7 @@ PciDriverCore::~PciDriverCore() {
   for (const auto& d : drivers_) {  // the drivers go with us; the bus forgets them
     auto& list = bus.drivers;
     list.erase(std::remove(list.begin(), list.end(), &d->driver), list.end());
+    sysfs_remove_dir(&d->driver.kobj);  // nothing in sysfs may reach a freed driver
   }
   bus.match = nullptr;
   bus.probe = nullptr;

@@ -39,6 +39,7 @@ PciCore::~PciCore() {
   for (device* d : std::vector<device*>(pci_bus_type.devices)) put_device(d);  // the bus's list
   pci_bus_type.devices.clear();
   for (pci_dev* d : devs_) pci_dev_put(d);
+  sysfs_remove_dir(&pci_bus_type.subsys);  // nothing in sysfs may reach the bus once it is gone
 }
 
 namespace {
