@@ -218,3 +218,31 @@ TEST(IrqCore, SharedLevelLineRunsEveryActionWhileAsserted) {
     EXPECT_EQ(a, 1);  // no action: the asserted line runs nothing
   });
 }
+
+// synchronize_irq(): free_irq() from another thread returns only when a handler that is running
+// has finished, so its owner may free what dev_id points at.
+TEST(IrqCore, FreeIrqWaitsForARunningHandler) {
+  IrqWorld w(1);
+  const unsigned irq = w.msi_irq();
+  bool in_handler = false;
+  sc_core::sc_time freed_at, handler_done_at;
+  auto slow = [&](int, void*) {
+    in_handler = true;
+    sc_core::wait(100, sc_core::SC_NS);
+    handler_done_at = sc_core::sc_time_stamp();
+    in_handler = false;
+    return IRQ_HANDLED;
+  };
+  int owner = 0;
+  sctest::run_in_thread([&] {
+    ASSERT_EQ(w.irqs.request_irq(irq, slow, 0, "slow", &owner), 0);
+    send_msi(w.ic, w.irqs, irq);
+    sc_core::wait(10, sc_core::SC_NS);
+    ASSERT_TRUE(in_handler);
+    EXPECT_EQ(w.irqs.free_irq(irq, &owner), "slow");
+    freed_at = sc_core::sc_time_stamp();
+    EXPECT_FALSE(in_handler);
+  });
+  EXPECT_GE(freed_at, handler_done_at);
+  EXPECT_GE(freed_at, sc_core::sc_time(100, sc_core::SC_NS));  // the handler began at 0
+}

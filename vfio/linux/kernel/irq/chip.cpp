@@ -12,6 +12,7 @@ bool IrqCore::handle_irq_event(irq_desc& d) {
   const auto actions = d.action;  // a handler may free its irq
   bool handled = false;
   ++d.kstat_irqs;
+  d.in_progress = true;
   for (const auto& a : actions) {
     irqreturn_t r = a.handler(static_cast<int>(irq), a.dev_id);
     if (r == IRQ_WAKE_THREAD) r = a.thread_fn ? a.thread_fn(static_cast<int>(irq), a.dev_id) : IRQ_NONE;
@@ -19,6 +20,8 @@ bool IrqCore::handle_irq_event(irq_desc& d) {
     if (d.generation != gen) break;
   }
   if (!handled) ++d.irqs_unhandled;
+  d.in_progress = false;
+  d.idle->notify(sc_core::SC_ZERO_TIME);
   return handled;
 }
 

@@ -18,6 +18,7 @@ irq_desc& IrqCore::new_desc(unsigned irq) {
   if (!slot) {
     slot = std::make_unique<irq_desc>();
     slot->wake = std::make_unique<sc_core::sc_event>(sc_core::sc_gen_unique_name("irq_wake"));
+    slot->idle = std::make_unique<sc_core::sc_event>(sc_core::sc_gen_unique_name("irq_idle"));
   }
   slot->irq = irq;
   return *slot;

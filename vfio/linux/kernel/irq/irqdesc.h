@@ -88,6 +88,11 @@ struct irq_desc {
   // freed (and maybe requested again) while it waited.
   std::unique_ptr<sc_core::sc_event> wake;
   uint64_t generation = 0;
+  // IRQS_INPROGRESS: the flow thread is inside the actions; free_irq() waits for it to leave
+  // (synchronize_irq), so no handler runs on a dev_id its owner has freed.
+  bool in_progress = false;
+  std::unique_ptr<sc_core::sc_event> idle;  // notified when a pass ends
+  sc_core::sc_process_handle flow;
 };
 
 class IrqCore {

@@ -63,9 +63,10 @@ int IrqCore::request_threaded_irq(unsigned irq, irq_handler_t handler, irq_handl
     const uint64_t seen = d->source.level ? 0 : d->source.count();
     irq_startup(*d);
     if (d->source.level)
-      sc_core::sc_spawn([this, irq, gen] { flow_level(irq, gen); }, sc_core::sc_gen_unique_name("irq_flow"));
+      d->flow = sc_core::sc_spawn([this, irq, gen] { flow_level(irq, gen); }, sc_core::sc_gen_unique_name("irq_flow"));
     else
-      sc_core::sc_spawn([this, irq, gen, seen] { flow_edge(irq, gen, seen); }, sc_core::sc_gen_unique_name("irq_flow"));
+      d->flow = sc_core::sc_spawn([this, irq, gen, seen] { flow_edge(irq, gen, seen); },
+                                  sc_core::sc_gen_unique_name("irq_flow"));
   }
   return 0;
 }
@@ -83,6 +84,11 @@ std::string IrqCore::free_irq(unsigned irq, void* dev_id) {
       ++d->generation;
       d->wake->notify(sc_core::SC_ZERO_TIME);
     }
+    // synchronize_irq(): a handler still running (on its own flow thread, not this one) may be
+    // touching dev_id; wait until the pass is over.
+    const sc_core::sc_process_handle self = sc_core::sc_get_current_process_handle();
+    if (self.valid() && self.proc_kind() == sc_core::SC_THREAD_PROC_ && !(self == d->flow))
+      while (d->in_progress) sc_core::wait(*d->idle);
     return name;
   }
   kernel_warn("WARNING", "Trying to free already-free IRQ " + std::to_string(irq));
