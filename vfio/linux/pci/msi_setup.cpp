@@ -11,6 +11,11 @@
 
 namespace vfiosim::kernel {
 
+// msi_multi_mask(): the mask bits of the vectors enabled.
+static uint32_t msi_multi_mask(const msi_desc& d) {
+  return d.multiple >= 5 ? ~0u : (1u << (1u << d.multiple)) - 1;
+}
+
 // pci_alloc_irq_vectors_affinity() without an affinity descriptor.
 int PciMsi::pci_alloc_irq_vectors(pci_dev& dev, unsigned min_vecs, unsigned max_vecs, unsigned flags) {
   int nvecs = -ENOSPC;
@@ -102,7 +107,7 @@ int PciMsi::msi_capability_init(pci_dev& dev, unsigned nvec) {
   d->mask_pos = static_cast<uint8_t>(dev.msi_cap + (d->is_64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32));
   if (d->can_mask) d->msi_mask = pci_.read_config(dev, d->mask_pos, 4);
   dev.msi_descs.push_back(d);
-  const uint32_t all = nvec >= 32 ? ~0u : (1u << (1u << d->multiple)) - 1;  // msi_multi_mask()
+  const uint32_t all = msi_multi_mask(*d);
   msi_update_mask(*d, 0, all);
   if (int ret = setup_irqs(dev, nvec, false)) {
     msi_update_mask(*d, all, 0);
@@ -127,7 +132,7 @@ int PciMsi::msix_capability_init(pci_dev& dev, unsigned nvec) {
   const uint32_t table = pci_.read_config(dev, dev.msix_cap + PCI_MSIX_TABLE, 4);
   const unsigned bir = table & PCI_MSIX_TABLE_BIR;
   if (bir >= PCI_ROM_RESOURCE || !dev.res[bir].start) {
-    msix_clear_and_set_ctrl(dev, PCI_MSIX_FLAGS_ENABLE, 0);
+    msix_clear_and_set_ctrl(dev, PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE, 0);  // out_disable
     dev.msix_enabled = false;
     return -ENOMEM;
   }
@@ -143,7 +148,7 @@ int PciMsi::msix_capability_init(pci_dev& dev, unsigned nvec) {
   }
   if (int ret = setup_irqs(dev, nvec, true)) {
     dev.msi_descs.clear();
-    msix_clear_and_set_ctrl(dev, PCI_MSIX_FLAGS_ENABLE, 0);
+    msix_clear_and_set_ctrl(dev, PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE, 0);  // out_disable
     dev.msix_enabled = false;
     return ret;
   }
@@ -167,7 +172,7 @@ void PciMsi::pci_free_irq_vectors(pci_dev& dev) {
     intx_for_msi(dev, true);
     dev.msi_enabled = false;
     msi_desc& d = *dev.msi_descs.front();
-    msi_update_mask(d, (d.nvec_used >= 32 ? ~0u : (1u << (1u << d.multiple)) - 1), 0);
+    msi_update_mask(d, msi_multi_mask(d), 0);
     dev.irq = d.default_irq;
     free_msi_irqs(dev);
   }

@@ -9,10 +9,7 @@ namespace vfiosim::kernel {
 
 // irq_startup(): activate (the chip writes the message) unless already active, then unmask.
 void IrqCore::irq_startup(irq_desc& d) {
-  if (!d.activated) {
-    if (d.chip && d.chip->irq_activate) d.chip->irq_activate(d);
-    d.activated = true;
-  }
+  irq_domain_activate_irq(d.irq);
   if (d.chip && d.chip->irq_unmask) d.chip->irq_unmask(d);
 }
 
