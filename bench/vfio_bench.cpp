@@ -36,13 +36,13 @@ void driver() {
   g->platform->wait_until_booted();
   PciPlatform& pci = *g->platform->pci();
   pci_driver* dmae = pci.drivers().find_driver("vfiosim-dmae");
-  pci_dev& dev = *pci.kernel().find("0000:01:00.0");
+  pci_dev& dev = *pci.core().find("0000:01:00.0");
   pci.drivers().unbind(*dmae, dev);
   pci.drivers().set_driver_override(dev, "vfio-pci");
   pci.drivers().probe_device(dev);
-  Task& t = pci.task("bench");
+  Task& t = pci.kernel().task("bench");
   t.set_cap(CAP_IPC_LOCK, true);
-  Syscalls& sys = pci.syscalls();
+  Syscalls& sys = pci.kernel().syscalls();
   const int c = static_cast<int>(sys.open(t, "/dev/vfio/vfio"));
   const int grp = static_cast<int>(sys.open(t, "/dev/vfio/1"));
   sys.ioctl(t, grp, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));

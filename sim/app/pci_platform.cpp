@@ -22,39 +22,49 @@ constexpr uint16_t kSwitchDownDevice = 0x8748;
 constexpr uint16_t kPciBridgeDevice = 0x244e;
 }  // namespace
 
-PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t seed, TraceWriter* trace)
-    : config_(config), stats_(root), seed_(seed), trace_(trace) {
+PciPlatform::PciPlatform(const PciConfig& config, kernel::Kernel& kernel, SystemBus& host_bus,
+                         InterruptController& apic, stats::Group& root, uint64_t seed, TraceWriter* trace)
+    : config_(config), kernel_(kernel), stats_(root), seed_(seed), trace_(trace) {
   rc_ = std::make_unique<pci::RootComplex>("rc", config_.root_complex, root, trace);
-  cpu_ = std::make_unique<HostPort>("cpu", root);
-  bus_ = std::make_unique<SystemBus>("host_bus");
-  cpu_->socket.bind(bus_->in);
-  bus_->out.bind(rc_->host);  // binding 0: the root complex, also the default until memory is added
+  host_bus.out.bind(rc_->host);  // binding 0: the root complex, also the default until memory is added
   const auto& rcp0 = config_.root_complex;
-  bus_->map(rcp0.ecam_base, pci::kEcamSize, 0, "ECAM");
-  bus_->map(rcp0.mmio32_base, rcp0.mmio32_size, 0, "MMIO below 4 GiB");
-  bus_->map(rcp0.mmio64_base, rcp0.mmio64_size, 0, "MMIO above 4 GiB");
-  irq_ = std::make_unique<InterruptController>(root);
-  rc_->on_msi([this](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { irq_->deliver(rid, a, d, t); });
-  rc_->on_intx([this](unsigned gsi, bool assert, uint64_t t) { irq_->set_line(gsi, assert, t); });
+  host_bus.map(rcp0.ecam_base, pci::kEcamSize, 0, "ECAM");
+  host_bus.map(rcp0.mmio32_base, rcp0.mmio32_size, 0, "MMIO below 4 GiB");
+  host_bus.map(rcp0.mmio64_base, rcp0.mmio64_size, 0, "MMIO above 4 GiB");
+  rc_->on_msi([&apic](uint16_t rid, uint64_t a, uint32_t d, uint64_t t) { apic.deliver(rid, a, d, t); });
+  rc_->on_intx([&apic](unsigned gsi, bool assert, uint64_t t) { apic.set_line(gsi, assert, t); });
   for (const auto& e : config_.rc_endpoints) add_engine(e, rc_->root_bus(), "rciep");
   for (const auto& p : config_.root_ports) build_port(p, rc_->root_bus(), pci::PortType::RootPort);
   const auto& rcp = config_.root_complex;
   kernel::HostBridgeInfo hb{rcp.ecam_base, rcp.mmio32_base, rcp.mmio32_size, rcp.mmio64_base, rcp.mmio64_size};
-  kernel_ = std::make_unique<kernel::PciCore>(*cpu_, hb);
-  groups_ = std::make_unique<kernel::IommuGroups>(*kernel_);
-  drivers_ = std::make_unique<kernel::PciDriverCore>(*kernel_);
-  // The irq layer: the vector domain over four CPUs' local APICs, PCI MSI on top.
-  irqs_ = std::make_unique<kernel::IrqCore>(*irq_, 4);
-  msi_ = std::make_unique<kernel::PciMsi>(*kernel_, *cpu_, *irqs_);
-  aer_ = std::make_unique<kernel::AerService>(*kernel_, *drivers_, *irqs_, *msi_);
-  sysfs_ = std::make_unique<kernel::Sysfs>(*kernel_, *drivers_, *groups_);
-  iov_ = std::make_unique<kernel::PciIov>(*kernel_, *drivers_);
+  core_ = std::make_unique<kernel::PciCore>(kernel_.cpu(), hb);
+  groups_ = std::make_unique<kernel::IommuGroups>(*core_);
+  drivers_ = std::make_unique<kernel::PciDriverCore>(*core_);
+  msi_ = std::make_unique<kernel::PciMsi>(*core_, kernel_.cpu(), kernel_.irqs());
+  aer_ = std::make_unique<kernel::AerService>(*core_, *drivers_, kernel_.irqs(), *msi_);
+  sysfs_ = std::make_unique<kernel::Sysfs>(*core_, *drivers_, *groups_);
+  iov_ = std::make_unique<kernel::PciIov>(*core_, *drivers_);
   sysfs_->set_iov(iov_.get());
-  auto& k = root.child("kernel");
-  costs_ = std::make_unique<kernel::CpuCosts>(kernel_config_.cpu_mhz, kernel_config_.costs, k.child("cpu"));
-  syscalls_ = std::make_unique<kernel::Syscalls>(vfs_, *costs_);
+  auto& k = kernel_.stats();
   boot_config_accesses_ = &k.counter("pci_boot_config_accesses", "accesses", "Config accesses of PCI enumeration");
   boot_time_ = &k.gauge("pci_boot_ns", "ns", "Simulated time PCI enumeration and resource assignment took");
+  using kernel::Initcall;
+  kernel_.initcall(Initcall::subsys, "pci_subsys_init", [this] { return pci_subsys_init(); });
+  // After pci_iommu_init (rootfs level), before the drivers bind.
+  kernel_.initcall(Initcall::device, "iommu_bus_init", [this] {
+    iommu_bus_init();
+    return 0;
+  });
+  kernel_.initcall(Initcall::device, "pci_boot_drivers", [this] {
+    register_boot_drivers(*this);
+    kernel::pci_stub_init(*drivers_);
+    return 0;
+  });
+  kernel_.initcall(Initcall::late, "pci_boot_stats", [this] {
+    *boot_config_accesses_ += core_->config_accesses();
+    boot_time_->set(static_cast<double>(sc_core::sc_time_stamp().value() - boot_start_) / 1000.0);
+    return 0;
+  });
 }
 
 void PciPlatform::build_port(const PciPortConfig& p, pci::PciBus& bus, pci::PortType type) {
@@ -156,7 +166,7 @@ pci::DmaEngine* PciPlatform::engine(const std::string& bdf) {
 
 nlohmann::json PciPlatform::describe() const {
   nlohmann::json devices = nlohmann::json::array();
-  for (const auto& d : kernel_->devices()) {
+  for (const auto& d : core_->devices()) {
     char ids[32];
     std::snprintf(ids, sizeof ids, "%04x:%04x", d->vendor, d->device);
     nlohmann::json bars = nlohmann::json::array();
@@ -184,46 +194,42 @@ nlohmann::json PciPlatform::describe() const {
   return {{"devices", devices}, {"iommu_groups", groups}};
 }
 
-void PciPlatform::setup_kernel(const KernelConfig& kc, uint64_t memory_size, const std::vector<kernel::DmarDrhd>& dmar,
-                               EventLog* events) {
+void PciPlatform::setup_kernel(const KernelConfig& kc, const std::vector<kernel::DmarDrhd>& dmar, EventLog* events) {
   kernel_config_ = kc;
   rc_->set_event_log(events);
-  auto& k = stats_.child("kernel");
-  costs_->configure(kc.cpu_mhz, kc.costs);
-  // The kernel's pages sit at the top of the memory below the PCI hole (ECAM and the 32-bit MMIO
-  // window), where the CPU reaches memory rather than the root complex.
-  const auto& rc = config_.root_complex;
-  const uint64_t top = std::min({memory_size, rc.ecam_base, rc.mmio32_base});
-  if (kc.memory > top) throw std::runtime_error("kernel memory does not fit below the PCI hole");
-  pages_ = std::make_unique<kernel::PageAllocator>(*cpu_, *costs_, top - kc.memory, kc.memory, k.child("mm"));
-  const uint64_t user_top = top - kc.memory;
-  const uint64_t user_size = std::min(kc.user_memory, user_top);
-  user_pages_ = std::make_unique<kernel::UserPageAllocator>(user_top - user_size, user_size);
-  iommu_core_ = std::make_unique<kernel::IommuCore>(*groups_, *costs_);  // no driver without an IOMMU
-  vfio_ = std::make_unique<kernel::Vfio>(iommu_core_.get(), groups_.get(), vfs_);
+  auto& k = kernel_.stats();
+  kernel::CpuCosts& costs = kernel_.costs();
+  iommu_core_ = std::make_unique<kernel::IommuCore>(*groups_, costs);  // no driver without an IOMMU
+  vfio_ = std::make_unique<kernel::Vfio>(iommu_core_.get(), groups_.get(), kernel_.vfs());
   vfio_->enable_unsafe_noiommu_mode = kc.enable_unsafe_noiommu_mode;
-  type1_ = std::make_unique<kernel::VfioIommuType1>(*iommu_core_, *costs_, kc.type1);
-  vfio_pci_ = std::make_unique<kernel::VfioPci>(*vfio_, *kernel_, *drivers_, *cpu_, *irqs_, *msi_);
+  type1_ = std::make_unique<kernel::VfioIommuType1>(*iommu_core_, costs, kc.type1);
+  vfio_pci_ = std::make_unique<kernel::VfioPci>(*vfio_, *core_, *drivers_, kernel_.cpu(), kernel_.irqs(), *msi_);
   vfio_pci_->set_sriov(iov_.get(), kc.vfio_pci_enable_sriov, seed_);
+  kernel_.add_leak_check([this] { return leaks(); });
+  kernel_.add_shutdown([this] { shutdown(); });
+  using kernel::Initcall;
+  // module_init of vfio_iommu_type1 and vfio-pci (device level, after the boot drivers).
+  kernel_.initcall(Initcall::device, "vfio_iommu_type1_init",
+                   [this] { return vfio_->vfio_register_iommu_driver(type1_->ops()); });
+  kernel_.initcall(Initcall::device, "vfio_pci_init", [this] {
+    vfio_pci_->register_driver();
+    return 0;
+  });
   if (dmar.empty()) return;
   auto& ki = k.child("iommu");
-  intel_ = std::make_unique<kernel::IntelIommu>(*cpu_, *costs_, *pages_, *irqs_, dmar, kc.iommu, events,
-                                                ki.child("intel"));
+  intel_ = std::make_unique<kernel::IntelIommu>(kernel_.cpu(), costs, kernel_.pages(), kernel_.irqs(), dmar, kc.iommu,
+                                                events, ki.child("intel"));
   // Interrupt remapping (every unit with ECAP.IR) is the MSI parent domain: multi-message MSI.
   msi_->set_remapping([this] { return intel_->capable(kernel::IOMMU_CAP_INTR_REMAP); });
   const auto& rcp = config_.root_complex;
   dma_api_ = std::make_unique<kernel::IommuDma>(
-      *iommu_core_, *costs_, *pages_, kc.iommu,
+      *iommu_core_, costs, kernel_.pages(), kc.iommu,
       std::vector<std::pair<uint64_t, uint64_t>>{{rcp.mmio32_base, rcp.mmio32_base + rcp.mmio32_size - 1},
                                                  {rcp.mmio64_base, rcp.mmio64_base + rcp.mmio64_size - 1}},
       ki.child("dma"));
   iommu_core_->on_domain_free = [this](kernel::iommu_domain* d) { dma_api_->put_dma_cookie(d); };
-}
-
-kernel::Task& PciPlatform::task(const std::string& process) {
-  auto& slot = tasks_[process];
-  if (!slot) slot = std::make_unique<kernel::Task>(1000 + static_cast<int>(tasks_.size()), process, *cpu_, *user_pages_);
-  return *slot;
+  // x86's pci_iommu_init() (rootfs level) runs intel_iommu_init.
+  kernel_.initcall(Initcall::rootfs, "pci_iommu_init", [this] { return pci_iommu_init(); });
 }
 
 std::vector<std::string> PciPlatform::leaks() {
@@ -233,7 +239,6 @@ std::vector<std::string> PciPlatform::leaks() {
   if (iommu_core_)
     for (auto& l : iommu_core_->leaks()) out.push_back("iommu: " + l);
   if (type1_ && type1_->live()) out.push_back("vfio_iommu_type1: " + std::to_string(type1_->live()) + " vfio_iommu(s) not released");
-  if (kernel::live_files()) out.push_back(std::to_string(kernel::live_files()) + " struct file(s) still open");
   return out;
 }
 
@@ -241,32 +246,40 @@ void PciPlatform::shutdown() {
   if (!vfio_) return;
   kernel::pci_driver* drv = drivers_->find_driver("vfio-pci");
   if (!drv) return;
-  for (const auto& dev : kernel_->devices())
+  for (const auto& dev : core_->devices())
     if (drivers_->driver_of(*dev) == drv) drivers_->unbind(*drv, *dev);
 }
 
-void PciPlatform::boot() {
-  const uint64_t start = sc_core::sc_time_stamp().value();
+// pci_subsys_init() (arch/x86/pci/legacy.c at subsys level): enumerate, assign resources, set
+// MPS/MRRS; then the IOMMU groups of the devices found (without an IOMMU driver, the groups the
+// no-IOMMU and emulated VFIO paths use).
+int PciPlatform::pci_subsys_init() {
+  boot_start_ = sc_core::sc_time_stamp().value();
   kernel::BusSettings s;
   s.mps = config_.mps;
   s.mrrs = config_.mrrs;
   s.disable_acs_redir = config_.disable_acs_redir;
-  kernel_->scan(s);
+  core_->scan(s);
   groups_->probe_all();
-  if (intel_) {
-    // intel_iommu_init(): init_dmars(), then the bus's default domains (bus_iommu_probe), then
-    // translation on.
-    if (int ret = intel_->init()) throw std::runtime_error("intel_iommu init failed: " + std::to_string(ret));
-    const auto& o = kernel_config_.iommu;
-    const unsigned def = o.passthrough ? kernel::IOMMU_DOMAIN_IDENTITY
-                                       : o.strict ? kernel::IOMMU_DOMAIN_DMA : kernel::IOMMU_DOMAIN_DMA_FQ;
-    if (int ret = iommu_core_->register_driver(intel_.get(), def))
-      throw std::runtime_error("iommu default domains failed: " + std::to_string(ret));
-    intel_->enable_translation();
-    drivers_->dma_configure = [this](kernel::pci_dev& d) { return iommu_core_->iommu_device_use_default_domain(&d.dev); };
-    drivers_->dma_cleanup = [this](kernel::pci_dev& d) { iommu_core_->iommu_device_unuse_default_domain(&d.dev); };
-  }
-  // iommu_bus_notifier(): devices added later (SR-IOV VFs) get a group and the default domain.
+  return 0;
+}
+
+// intel_iommu_init(): init_dmars(), then the bus's default domains (bus_iommu_probe), then
+// translation on; devices bound later use the default domain (dma_configure).
+int PciPlatform::pci_iommu_init() {
+  if (int ret = intel_->init()) return ret;
+  const auto& o = kernel_config_.iommu;
+  const unsigned def = o.passthrough ? kernel::IOMMU_DOMAIN_IDENTITY
+                                     : o.strict ? kernel::IOMMU_DOMAIN_DMA : kernel::IOMMU_DOMAIN_DMA_FQ;
+  if (int ret = iommu_core_->register_driver(intel_.get(), def)) return ret;
+  intel_->enable_translation();
+  drivers_->dma_configure = [this](kernel::pci_dev& d) { return iommu_core_->iommu_device_use_default_domain(&d.dev); };
+  drivers_->dma_cleanup = [this](kernel::pci_dev& d) { iommu_core_->iommu_device_unuse_default_domain(&d.dev); };
+  return 0;
+}
+
+// iommu_bus_notifier(): devices added later (SR-IOV VFs) get a group and the default domain.
+void PciPlatform::iommu_bus_init() {
   drivers_->bus_register_notifier([this](unsigned long action, kernel::pci_dev& d) {
     if (action == kernel::BUS_NOTIFY_ADD_DEVICE) {
       if (iommu_core_) iommu_core_->iommu_probe_device(&d.dev);
@@ -276,14 +289,6 @@ void PciPlatform::boot() {
       else groups_->remove(&d.dev);
     }
   });
-  register_boot_drivers(*this);
-  kernel::pci_stub_init(*drivers_);
-  if (vfio_) {  // module_init of vfio_iommu_type1 and vfio-pci
-    vfio_->vfio_register_iommu_driver(type1_->ops());
-    vfio_pci_->register_driver();
-  }
-  *boot_config_accesses_ += kernel_->config_accesses();
-  boot_time_->set(static_cast<double>(sc_core::sc_time_stamp().value() - start) / 1000.0);
 }
 
 }  // namespace vfiosim

@@ -1,6 +1,8 @@
 #include "sim/app/platform.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 
 #include "models/iommu/vtd_defs.h"
 
@@ -14,9 +16,20 @@ Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& co
     masters_.push_back(std::make_unique<DmaMaster>(m.name.c_str(), m, stats_root, seed, trace));
     masters_.back()->port.bind(memory_->port);
   }
+  if (config_.boots_kernel) {
+    cpu_ = std::make_unique<HostPort>("cpu", stats_root);
+    host_bus_ = std::make_unique<SystemBus>("host_bus");
+    cpu_->socket.bind(host_bus_->in);
+    apic_ = std::make_unique<InterruptController>(stats_root);
+    kernel_ = std::make_unique<kernel::Kernel>(*cpu_, *apic_, kernel_params(), stats_root);
+    // What the kernel prints (WARN, pr_warn, dev_warn, lockdep) goes to the report's events.
+    kernel::set_kernel_report([this](const std::string& kind, const std::string& message) {
+      events_.add(ClockDomain::to_ps(sc_core::sc_time_stamp()), "kernel", "dmesg", {{"level", kind}, {"message", message}});
+    });
+  }
   if (config_.pci) {
-    pci_ = std::make_unique<PciPlatform>(*config_.pci, stats_root, seed, trace);
-    SystemBus& bus = pci_->bus();
+    pci_ = std::make_unique<PciPlatform>(*config_.pci, *kernel_, *host_bus_, *apic_, stats_root, seed, trace);
+    SystemBus& bus = *host_bus_;
     bus.out.bind(memory_->port);  // binding 1: host memory, everything not mapped elsewhere
     bus.set_default(1);
     std::vector<kernel::DmarDrhd> dmar;  // the ACPI DMAR table the firmware hands the kernel
@@ -30,7 +43,7 @@ Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& co
       dma_router_->map(rcp.mmio32_base, rcp.mmio32_size, 0, "MMIO below 4 GiB");
       dma_router_->map(rcp.mmio64_base, rcp.mmio64_size, 0, "MMIO above 4 GiB");
       dma_router_->set_default(1);
-      InterruptController& irq = pci_->irq();
+      InterruptController& irq = *apic_;
       for (size_t i = 0; i < config_.iommus.size(); ++i) {
         const auto& unit = config_.iommus[i];
         iommus_.push_back(std::make_unique<iommu::VtdIommu>(unit.name.c_str(), unit.params, stats_root, seed, trace,
@@ -55,18 +68,34 @@ Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& co
     } else {
       pci_->rc().memory.bind(memory_->port);
     }
-    pci_->setup_kernel(config_.kernel, config_.memory.size, dmar, &events_);
-    // What the kernel prints (WARN, pr_warn, dev_warn, lockdep) goes to the report's events.
-    kernel::set_kernel_report([this](const std::string& kind, const std::string& message) {
-      events_.add(ClockDomain::to_ps(sc_core::sc_time_stamp()), "kernel", "dmesg", {{"level", kind}, {"message", message}});
-    });
+    pci_->setup_kernel(config_.kernel, dmar, &events_);
+  } else if (host_bus_) {
+    host_bus_->out.bind(memory_->port);  // the CPU reaches memory and nothing else
+    host_bus_->set_default(0);
   }
   SC_HAS_PROCESS(Platform);
   SC_THREAD(boot);
 }
 
+// The kernel's pages sit at the top of the memory below the PCI hole (ECAM and the 32-bit MMIO
+// window), where the CPU reaches memory rather than the root complex; userspace's pages below them.
+kernel::KernelParams Platform::kernel_params() const {
+  const KernelConfig& kc = config_.kernel;
+  uint64_t top = config_.memory.size;
+  if (config_.pci) top = std::min({top, config_.pci->root_complex.ecam_base, config_.pci->root_complex.mmio32_base});
+  if (kc.memory > top) throw std::runtime_error("kernel memory does not fit below the PCI hole");
+  kernel::KernelParams p;
+  p.cpu_mhz = kc.cpu_mhz;
+  p.costs = kc.costs;
+  p.memory_base = top - kc.memory;
+  p.memory_size = kc.memory;
+  p.user_size = std::min(kc.user_memory, p.memory_base);
+  p.user_base = p.memory_base - p.user_size;
+  return p;
+}
+
 void Platform::boot() {
-  if (pci_) pci_->boot();
+  if (kernel_) kernel_->boot();
   booted_ = true;
   booted_event_.notify(sc_core::SC_ZERO_TIME);
 }
@@ -87,19 +116,20 @@ nlohmann::json Platform::describe() const {
 }
 
 void Platform::exit_process(const std::string& process) {
-  if (!pci_ || !pci_->has_task(process)) return;
-  kernel::Task& t = pci_->task(process);
-  kernel::CurrentScope scope(t);
-  t.close_all();
+  if (kernel_) kernel_->exit_task(process);
 }
 
-Platform::~Platform() { kernel::set_kernel_report(nullptr); }
+Platform::~Platform() {
+  kernel::set_kernel_report(nullptr);
+  pci_.reset();  // its subsystems hold on to the kernel's services
+  kernel_.reset();
+}
 
 void Platform::shutdown() {
-  if (pci_) pci_->shutdown();
+  if (kernel_) kernel_->shutdown();
 }
 
-std::vector<std::string> Platform::leaks() { return pci_ ? pci_->leaks() : std::vector<std::string>{}; }
+std::vector<std::string> Platform::leaks() { return kernel_ ? kernel_->leaks() : std::vector<std::string>{}; }
 
 void Platform::wait_until_booted() {
   while (!booted_) sc_core::wait(booted_event_);

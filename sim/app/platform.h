@@ -1,6 +1,8 @@
 // The simulated machine as a SystemC module tree ("system"): elaborated from a PlatformConfig.
-// Today: host memory and host-side DMA masters bound straight to it. The PCIe hierarchy and the
-// IOMMU slot in between as their issues land.
+// Host memory and host-side DMA masters bound straight to it; the CPU (its port into the address
+// decoder and its local APICs) and the Linux kernel running on it; the PCIe hierarchy with the
+// IOMMUs between it and memory, whose subsystems register into the kernel. A bare platform
+// (memory and masters, no PCI, no step that needs a process) runs without a kernel.
 #pragma once
 
 #include <memory>
@@ -13,6 +15,7 @@
 #include "models/memory/memory.h"
 #include "models/traffic/dma_master.h"
 #include "sim/app/pci_platform.h"
+#include "vfio/linux/kernel/kernel.h"
 #include "sim/app/platform_config.h"
 #include "sim/base/event_log.h"
 #include "sim/base/trace_writer.h"
@@ -31,6 +34,10 @@ class Platform : public sc_core::sc_module {
   /// The master of that name; nullptr if there is none (steps are checked before elaboration).
   DmaMaster* master(const std::string& name);
 
+  /// The Linux kernel, if the platform runs one (PlatformConfig::boots_kernel).
+  kernel::Kernel* kernel() { return kernel_.get(); }
+  /// The CPU's local APICs (what MSI writes reach); only on a platform that runs a kernel.
+  InterruptController& apic() { return *apic_; }
   /// The PCI Express side, if the platform has one.
   PciPlatform* pci() { return pci_.get(); }
   /// The IOMMU model (the first remapping unit), if the platform has one.
@@ -51,7 +58,7 @@ class Platform : public sc_core::sc_module {
   /// What the kernel still holds after shutdown (empty when every object was freed).
   std::vector<std::string> leaks();
 
-  /// Blocks the calling thread until the kernel has booted (PCI enumerated).
+  /// Blocks the calling thread until the kernel has booted (every initcall has run).
   void wait_until_booted();
 
   /// Brings derived stats up to date at the end of a run.
@@ -60,9 +67,14 @@ class Platform : public sc_core::sc_module {
 
  private:
   void boot();
+  kernel::KernelParams kernel_params() const;
 
   PlatformConfig config_;
   EventLog events_;
+  std::unique_ptr<HostPort> cpu_;
+  std::unique_ptr<SystemBus> host_bus_;  // the CPU's address decoder
+  std::unique_ptr<InterruptController> apic_;
+  std::unique_ptr<kernel::Kernel> kernel_;
   std::unique_ptr<PciPlatform> pci_;
   std::vector<std::unique_ptr<iommu::VtdIommu>> iommus_;
   std::unique_ptr<SystemBus> dma_router_;  // after the IOMMU: host memory or a peer BAR

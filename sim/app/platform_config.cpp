@@ -98,6 +98,7 @@ PlatformConfig PlatformConfig::from(const config::json& r) {
     for (size_t i = 0; i < r.at("iommus").size(); ++i)
       p.iommus.push_back({"iommu" + std::to_string(i), iommu::VtdParams::from(r.at("iommus")[i])});
   p.kernel = KernelConfig::from(r.at("kernel"));
+  p.boots_kernel = p.pci.has_value();
   return p;
 }
 

@@ -29,6 +29,9 @@ struct PlatformConfig {
   std::optional<PciConfig> pci;
   std::vector<IommuUnitConfig> iommus;  // empty: no IOMMU
   KernelConfig kernel;
+  /// The platform runs Linux: it has PCI, or a scenario step needs a process (set by the scenario
+  /// loader). A bare platform (memory and DMA masters only) runs no kernel and reports no kernel stats.
+  bool boots_kernel = false;
 
   /// Expands named presets in the document as written (before validation).
   static config::json expand_presets(config::json written_platform);

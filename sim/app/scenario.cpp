@@ -120,6 +120,8 @@ Scenario prepare_expanded(nlohmann::json written, nlohmann::json expanded, const
     p.pointer = "/steps/" + std::to_string(i);
     p.expect = s.contains("expect") ? s["expect"] : nlohmann::json::object();
     p.step = find_step_type(p.op)->prepare(s, p.pointer, sc.platform, issues);
+    // A process needs a kernel to run in, PCI or not.
+    if (find_step_type(p.op)->needs_kernel) sc.platform.boots_kernel = true;
     sc.steps.push_back(std::move(p));
   }
   issues.raise_if_any();

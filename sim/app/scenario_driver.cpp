@@ -64,7 +64,7 @@ void ScenarioDriver::run_step(const PreparedStep& step) {
   }
 
   StepContext ctx{platform_, scenario_.seed, trace_, step.index, step.name, nlohmann::json::object(), &results_,
-                 step.process};
+                 step.process, &names_[step.process]};
   try {
     step.step->run(ctx);
   } catch (const StepError& e) {

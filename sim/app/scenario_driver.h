@@ -3,6 +3,8 @@
 // expectations.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,9 @@ class ScenarioDriver : public sc_core::sc_module {
   int track_ = 0;
   std::vector<StepRecord> records_;
   std::vector<nlohmann::json> results_;
+  /// Names the scenario gave to descriptors and buffers, per process ("container" -> 3): the
+  /// program's variables, which live in userspace, not in the kernel.
+  std::map<std::string, std::map<std::string, int64_t>> names_;
   size_t processes_done_ = 0;
   Rng order_rng_;  // permutes steps of different processes that are ready at the same time
   size_t nprocs_ = 1;

@@ -54,7 +54,7 @@ struct Machine : support::Machine {
     auto* d = new device();
     device_initialize(d);
     d->init_name = name;
-    pci_dev* engine = pci().kernel().find("0000:01:00.0");
+    pci_dev* engine = pci().core().find("0000:01:00.0");
     d->parent = engine ? &engine->dev : nullptr;
     d->release = [](device* p) { delete p; };
     parents.push_back(d);

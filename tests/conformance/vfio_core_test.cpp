@@ -87,7 +87,7 @@ TEST(VfioRegistration, C_1_NoIommuGroupIsEinvalAndReleaseRunsOnce) {
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_NE(d, nullptr);
     ret = m.vfio().vfio_register_group_dev(&d->vdev);
-    node = !m.pci().vfs().list("/dev/vfio").empty() && m.pci().vfs().list("/dev/vfio") != std::vector<std::string>{"vfio"};
+    node = !m.kernel().vfs().list("/dev/vfio").empty() && m.kernel().vfs().list("/dev/vfio") != std::vector<std::string>{"vfio"};
     m.vfio().vfio_put_device(&d->vdev);
   });
   EXPECT_EQ(ret, -EINVAL);
@@ -134,7 +134,7 @@ TEST(VfioRegistration, C_2_C_8_IommuWithoutCacheCoherencyIsEinvalAndReleaseRunsO
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_NE(d, nullptr);
     ret = m.vfio().vfio_register_group_dev(&d->vdev);  // C-2
-    node = m.pci().vfs().list("/dev/vfio") != std::vector<std::string>{"vfio"};
+    node = m.kernel().vfs().list("/dev/vfio") != std::vector<std::string>{"vfio"};
     m.vfio().vfio_put_device(&d->vdev);  // C-8: the driver's put after the failed register
     core.replace_ops(vtd);
     // The same device registers behind VT-d, which always reports the capability (v6.1).
@@ -167,9 +167,9 @@ TEST(VfioRegistration, C_4_OneGroupPerIommuGroupAndItsNodeLivesWithTheLastDevice
     EXPECT_EQ(d1->vdev.group, d2->vdev.group);
     EXPECT_EQ(refcount_read(d1->vdev.group->drivers), 2u);
     m.vfio().vfio_unregister_group_dev(&d1->vdev);
-    node_after_first = m.pci().vfs().exists("/dev/vfio/1");
+    node_after_first = m.kernel().vfs().exists("/dev/vfio/1");
     m.vfio().vfio_unregister_group_dev(&d2->vdev);
-    node_after_second = m.pci().vfs().exists("/dev/vfio/1");
+    node_after_second = m.kernel().vfs().exists("/dev/vfio/1");
     m.vfio().vfio_put_device(&d1->vdev);
     m.vfio().vfio_put_device(&d2->vdev);
   });
@@ -194,7 +194,7 @@ TEST(VfioRegistration, C_5_RegisteringTheSameDeviceTwiceIsEbusyWithoutHarm) {
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&a->vdev), 0);
     second = m.vfio().vfio_register_group_dev(&b->vdev);  // 6.1.0 dereferences NULL here
     m.vfio().vfio_put_device(&b->vdev);
-    Task& t = m.pci().task("t");
+    Task& t = m.task("t");
     group_fd = m.sys().open(t, "/dev/vfio/1");  // the first registration is unaffected
     m.sys().close(t, static_cast<int>(group_fd));
     m.vfio().vfio_unregister_group_dev(&a->vdev);
@@ -237,7 +237,7 @@ TEST(VfioUnregister, C_10_BlocksAndRequestsUntilTheLastFdCloses) {
     m.unbind("0000:01:00.0");
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     const long fd = m.open_device(t, "/dev/vfio/1", "0000:01:00.0").device;
     ASSERT_GE(fd, 0);
     const double t0 = sc_core::sc_time_stamp().to_seconds();
@@ -262,7 +262,7 @@ TEST(VfioUnregister, C_10_BlocksAndRequestsUntilTheLastFdCloses) {
   EXPECT_LT(returned_at, 30.0);
   EXPECT_FALSE(added_after);
   EXPECT_EQ(counters.releases, 1);
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }
 
 TEST(VfioUnregister, C_11_ASignalIsNoticedOnceAndTheWaitGoesOn) {
@@ -278,7 +278,7 @@ TEST(VfioUnregister, C_11_ASignalIsNoticedOnceAndTheWaitGoesOn) {
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
     m.vfio().signal_pending = [](vfio_device&) { return true; };  // the unregistering task got a signal
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     ASSERT_GE(m.open_device(t, "/dev/vfio/1", "0000:01:00.0").device, 0);
     bool done = false;
     sc_core::sc_spawn(
@@ -307,7 +307,7 @@ TEST(VfioDeviceFd, C_13_GetDeviceFdOnADyingDeviceIsEnodev) {
     m.unbind("0000:01:00.0");
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     const long fd = m.open_device(t, "/dev/vfio/1", "0000:01:00.0").device;
     sc_core::sc_spawn(
         [&, d] {
@@ -334,7 +334,7 @@ TEST(VfioDeviceFd, C_47_TwoFdsOneOpenDeviceOneCloseDevice) {
     m.unbind("0000:01:00.0");
     auto* d = m.alloc("0000:01:00.0");
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&d->vdev), 0);
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     fd1 = m.open_device(t, "/dev/vfio/1", "0000:01:00.0").device;
     fd2 = m.get_device_fd(t, 1, "0000:01:00.0");
     opens = d->opens;
@@ -354,7 +354,7 @@ TEST(VfioDeviceFd, C_47_TwoFdsOneOpenDeviceOneCloseDevice) {
   EXPECT_EQ(opens, 1);
   EXPECT_EQ(closes_after_first, 0);
   EXPECT_EQ(closes_after_second, 1);
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }
 
 TEST(VfioRaces, C_142_MapRacingTheLastUnsetContainerCompletesOnTheOldBackend) {
@@ -365,7 +365,7 @@ TEST(VfioRaces, C_142_MapRacingTheLastUnsetContainerCompletesOnTheOldBackend) {
   sctest::run_in_thread([&] {
     m.boot();
     m.to_vfio_pci("0000:01:00.0");
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     t.rlimit_memlock = 1ULL << 30;
     const auto fds = m.open_container(t, "/dev/vfio/1");
     const int c = fds.container, g = fds.group;
@@ -408,7 +408,7 @@ TEST(VfioDirty, PhysicalGroupsReportEveryMappedPageAndUnmapCanCollectTheBitmap) 
   sctest::run_in_thread([&] {
     m.boot();
     m.to_vfio_pci("0000:01:00.0");
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     const int c = m.open_container(t, "/dev/vfio/1").container;
     const uint64_t buf = t.mmap_anonymous(8 * 4096, false);
     ASSERT_EQ(m.map_dma(t, c, buf, 0x100000, 8 * 4096), 0);
@@ -489,7 +489,7 @@ TEST(VfioGroupFd, C_25_AGroupOnAForeignDomainCannotJoinAContainer) {
     IommuCore& core = *m.pci().iommu();
     iommu_domain* foreign = core.iommu_domain_alloc();
     ASSERT_EQ(core.iommu_attach_group(foreign, m.dev("0000:01:00.0").dev.iommu_group), 0);
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     const int c = static_cast<int>(m.sys().open(t, "/dev/vfio/vfio"));
     const int g = static_cast<int>(m.sys().open(t, "/dev/vfio/1"));
     ret = m.sys().ioctl(t, g, VFIO_GROUP_SET_CONTAINER, t.alloc_arg(&c, sizeof c));

@@ -94,7 +94,7 @@ TEST(VfioDeviceFeature, C_52_DmaLoggingChecksItsRangesAndFillsTheBitmap) {
   sctest::run_in_thread([&] {
     m.boot();
     PciPlatform& pci = m.pci();
-    Task& t = pci.task("qemu");
+    Task& t = pci.kernel().task("qemu");
     int err = 0;
     m.emul = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emul0"), &m.ops, &err);
     m.emul->vdev.log_ops = &log_ops;  // set before registration
@@ -140,7 +140,7 @@ TEST(VfioDeviceFeature, C_52_DmaLoggingChecksItsRangesAndFillsTheBitmap) {
   EXPECT_EQ(stop, 0);
   EXPECT_EQ(log_state.stops, 1);
   EXPECT_EQ(no_log_ops, -ENOTTY);
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }
 
 namespace {
@@ -192,7 +192,7 @@ TEST(VfioDeviceFeature, C_53_RuntimeResumeFailureMakesDeviceIoctlsEio) {
     };
     pci.drivers().register_driver(std::move(drv));
     ASSERT_NE(m.emul, nullptr);
-    Task& t = pci.task("qemu");
+    Task& t = pci.kernel().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     rets.push_back(m.sys().ioctl(t, s.device, VFIO_DEVICE_RESET, 0));  // resumes, runs, suspends again
     suspended_after_first = pdev.power.suspended;
@@ -212,5 +212,5 @@ TEST(VfioDeviceFeature, C_53_RuntimeResumeFailureMakesDeviceIoctlsEio) {
   EXPECT_EQ(rets[3], -EIO) << "DEVICE_FEATURE too";
   EXPECT_GE(suspends, 1);
   EXPECT_EQ(resumes, 1) << "a failed resume is not retried (runtime_error)";
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }

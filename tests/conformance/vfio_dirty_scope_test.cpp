@@ -16,15 +16,15 @@ TEST(VfioDirty, C_98_PinningPhysicalGroupNarrowsTheDirtyScope) {
   sctest::run_in_thread([&] {
     m.boot();
     PciPlatform& pci = m.pci();
-    pci_dev& da = *pci.kernel().find("0000:01:00.0");
-    pci_dev& db = *pci.kernel().find("0000:02:00.0");
+    pci_dev& da = *pci.core().find("0000:01:00.0");
+    pci_dev& db = *pci.core().find("0000:02:00.0");
     // 01:00.0 goes to the pinning test driver (a physical group), 02:00.0 to vfio-pci.
     m.unbind("0000:01:00.0");
     m.to_vfio_pci("0000:02:00.0");
     int err = 0;
     m.emul = m.vfio().vfio_alloc_device<emul_device>(&da.dev, &m.ops, &err);
     ASSERT_EQ(m.vfio().vfio_register_group_dev(&m.emul->vdev), 0);
-    Task& t = pci.task("qemu");
+    Task& t = pci.kernel().task("qemu");
     ASSERT_NE(da.dev.iommu_group, db.dev.iommu_group);
     const auto fds = m.open_container(t, m.group_path("0000:01:00.0"));
     const int c = fds.container;
@@ -52,5 +52,5 @@ TEST(VfioDirty, C_98_PinningPhysicalGroupNarrowsTheDirtyScope) {
   });
   EXPECT_EQ(pinned, 1);
   EXPECT_EQ(reports, (std::vector<uint64_t>{0xff, 0xff, 0xff, 0x08, 0x28, 0x08, 0x00}));
-  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.kernel().leaks()) ADD_FAILURE() << l;
 }

@@ -15,7 +15,7 @@ TEST(VfioEmulated, C_68_MdevOnlyContainerMapsWithoutPinningAnywhere) {
   uint32_t cap_offset = 1;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
@@ -31,7 +31,7 @@ TEST(VfioEmulated, C_68_MdevOnlyContainerMapsWithoutPinningAnywhere) {
   EXPECT_EQ(at_msi, 0);
   EXPECT_EQ(pgsizes, ~0xFFFULL);  // PAGE_MASK with no domain
   EXPECT_EQ(cap_offset, 24u);     // MIGRATION and DMA_AVAIL only: no IOVA_RANGE
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }
 
 TEST(VfioEmulated, C_100_C_103_C_104_C_106_PinPagesValidationAndAccounting) {
@@ -42,7 +42,7 @@ TEST(VfioEmulated, C_100_C_103_C_104_C_106_PinPagesValidationAndAccounting) {
   bool unwound = false;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(2 << 20, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
@@ -81,7 +81,7 @@ TEST(VfioEmulated, C_101_V1ContainersMayNotPin) {
   int ret = 0;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
@@ -98,7 +98,7 @@ TEST(VfioEmulated, C_107_DmaRwPermissionsSpansAndOtherProcesses) {
   uint8_t back[8] = {};
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(3 * 4096, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 4096, RW), 0);
@@ -110,7 +110,7 @@ TEST(VfioEmulated, C_107_DmaRwPermissionsSpansAndOtherProcesses) {
     unmapped = m.vfio().vfio_dma_rw(d, 0x300000, data, 8, false);
     span = m.vfio().vfio_dma_rw(d, 0x100FFC, data, 8, true);  // 4 bytes in each mapping
     m.vfio().vfio_dma_rw(d, 0x100FFC, back, 8, false);
-    Task& intruder = m.pci().task("intruder");
+    Task& intruder = m.task("intruder");
     {
       CurrentScope cs(intruder);
       other = m.vfio().vfio_dma_rw(d, 0x100000, data, 8, false);
@@ -133,7 +133,7 @@ TEST(VfioEmulated, UnmapOfAPinnedMappingNotifiesTheDriverFirst) {
   uint64_t unmapped_size = 0;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
@@ -147,7 +147,7 @@ TEST(VfioEmulated, UnmapOfAPinnedMappingNotifiesTheDriverFirst) {
   EXPECT_EQ(ret, 0);
   EXPECT_EQ(calls, 1);  // asked once; it unpinned; the walk started again and removed the dma
   EXPECT_EQ(unmapped_size, 1u << 20);
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }
 
 
@@ -157,7 +157,7 @@ TEST(VfioDirty, C_94_C_95_C_97_PinnedAndWrittenPagesAreReportedAndReset) {
   uint64_t first = 0, second = 0, third = 0, fourth = 1;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);  // an mdev-only container: pinned scope
     const uint64_t buf = t.mmap_anonymous(64 * 4096, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 16 * 4096, RW), 0);  // A: 16 pages

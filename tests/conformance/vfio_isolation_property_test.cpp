@@ -181,7 +181,7 @@ TEST(VfioIsolationProperty, NoDmaReachesAPageOutsideItsContainersLiveMappings) {
     for (Proc& p : procs) p.t->close_all();
     { CurrentScope s(*procs[0].t); }
     { CurrentScope s(*procs[1].t); }
-    m.pci().shutdown();
+    m.kernel().shutdown();
   });
   RecordProperty("dmas", std::to_string(dmas));
   RecordProperty("denied", std::to_string(denied));
@@ -196,5 +196,5 @@ TEST(VfioIsolationProperty, NoDmaReachesAPageOutsideItsContainersLiveMappings) {
   EXPECT_GT(denied, 0u);
   EXPECT_LT(denied, dmas);
   EXPECT_GT(failed_maps, 0u);
-  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.kernel().leaks()) ADD_FAILURE() << l;
 }

@@ -40,7 +40,7 @@ TEST(VfioIsolation, MapFailingAtTheMemlockLimitLeavesNothingMapped) {
   uint32_t avail_before = 0, avail_after = 1;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     Machine::VfioFds p = bind_physical(m, t);
     const uint64_t buf = t.mmap_anonymous(4 << 20, false);
     avail_before = m.dma_avail(t, p.container);
@@ -54,7 +54,7 @@ TEST(VfioIsolation, MapFailingAtTheMemlockLimitLeavesNothingMapped) {
     mapped_after_retry = translated_pages(m, 0, 4 << 20);
     t.close_all();
     { CurrentScope s(t); }
-    m.pci().shutdown();
+    m.kernel().shutdown();
   });
   EXPECT_EQ(map, -ENOMEM);
   EXPECT_EQ(mapped_after_failure, 0u) << "pages of a failed MAP_DMA stay reachable by the device";
@@ -62,7 +62,7 @@ TEST(VfioIsolation, MapFailingAtTheMemlockLimitLeavesNothingMapped) {
   EXPECT_EQ(avail_after, avail_before);
   EXPECT_EQ(retry, 0);
   EXPECT_EQ(mapped_after_retry, 1024u);
-  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.kernel().leaks()) ADD_FAILURE() << l;
 }
 
 // A page of the buffer that is not there (a hole right after the first batch) fails the pin
@@ -74,7 +74,7 @@ TEST(VfioIsolation, MapFailingOnAHoleInTheBufferLeavesNothingMapped) {
   uint64_t locked = 1;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     Machine::VfioFds p = bind_physical(m, t);
     // Areas go downwards: [buf, +2 MiB) then a page that is unmapped again, then the rest.
     t.mmap_anonymous(2 << 20, false);
@@ -87,12 +87,12 @@ TEST(VfioIsolation, MapFailingOnAHoleInTheBufferLeavesNothingMapped) {
     locked = t.mm()->locked_vm;
     t.close_all();
     { CurrentScope s(t); }
-    m.pci().shutdown();
+    m.kernel().shutdown();
   });
   EXPECT_EQ(map, -EFAULT);
   EXPECT_EQ(mapped, 0u);
   EXPECT_EQ(locked, 0u);
-  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.kernel().leaks()) ADD_FAILURE() << l;
 }
 
 // Device lifetime: every struct device the PCI core made is freed with the platform, VFs included
@@ -110,7 +110,7 @@ TEST(DeviceLifetime, EveryPciDevIsFreedVfsAndHeldReferencesIncluded) {
       PciPlatform& pci = m.pci();
       numvfs = pci.sysfs().write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "2").err;
       with_vfs = live_struct_devices();
-      pci_dev* vf = pci.kernel().find("0000:01:00.2");
+      pci_dev* vf = pci.core().find("0000:01:00.2");
       pci_dev_get(vf);
       pci.sysfs().write("/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", "0");  // the VFs are removed
       held_after_remove = live_struct_devices();

@@ -38,7 +38,7 @@ TEST(VfioKvm, C_55_DeviceTakesTheGroupsKvmAtFirstOpenOnly) {
   };
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);  // opened once without a VM
     m.sys().close(t, s.device);
     m.vfio().vfio_file_set_kvm(group_file(t, s.group), &k);
@@ -57,7 +57,7 @@ TEST(VfioKvm, C_55_DeviceTakesTheGroupsKvmAtFirstOpenOnly) {
   EXPECT_EQ(while_open, &k);
   EXPECT_EQ(after_close, nullptr);
   EXPECT_EQ(group_after, &k2);
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }
 
 TEST(VfioLockdep, C_140_KvmLockAgainstGroupLockIsReported) {
@@ -74,7 +74,7 @@ TEST(VfioLockdep, C_140_KvmLockAgainstGroupLockIsReported) {
   };
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     m.sys().close(t, s.device);
     before = LockChecker::instance().inversions();
@@ -104,7 +104,7 @@ TEST(VfioLockdep, C_141_UnmapNotificationInvertsTheDeviceListLockAndIsReported) 
   int unmap_calls = 0;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);  // register_device: iommu->lock -> device_list_lock
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
@@ -122,5 +122,5 @@ TEST(VfioLockdep, C_141_UnmapNotificationInvertsTheDeviceListLockAndIsReported) 
   const auto& edges = LockChecker::instance().edges();
   EXPECT_TRUE(edges.count({"iommu->lock", "iommu->device_list_lock"}));
   EXPECT_TRUE(edges.count({"iommu->device_list_lock", "iommu->lock"}));
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }

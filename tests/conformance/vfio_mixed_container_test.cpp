@@ -30,7 +30,7 @@ TEST(VfioMixedContainer, FirstPhysicalGroupPinsAndMapsTheMdevOnlyMappings) {
   uint64_t locked_before = 1, locked_after = 0, phys = 0, expect_phys = 1;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
@@ -44,13 +44,13 @@ TEST(VfioMixedContainer, FirstPhysicalGroupPinsAndMapsTheMdevOnlyMappings) {
     phys = grp && grp->domain ? core.iommu_iova_to_phys(grp->domain, 0x100000) : 0;
     if (grp) core.iommu_group_put(grp);
     m.teardown(t);
-    m.pci().shutdown();
+    m.kernel().shutdown();
   });
   EXPECT_EQ(locked_before, 1u);
   EXPECT_EQ(attach, 0);
   EXPECT_EQ(locked_after, 256u);
   EXPECT_EQ(phys, expect_phys);
-  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.kernel().leaks()) ADD_FAILURE() << l;
 }
 
 TEST(VfioMixedContainer, C_86_AnMdevMappingBeyondTheNewApertureFailsTheAttach) {
@@ -59,7 +59,7 @@ TEST(VfioMixedContainer, C_86_AnMdevMappingBeyondTheNewApertureFailsTheAttach) {
   uint64_t high_size = 0, locked_failed = 1, locked_after = 0;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(2 << 20, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000, 1 << 20, RW), 0);
@@ -73,7 +73,7 @@ TEST(VfioMixedContainer, C_86_AnMdevMappingBeyondTheNewApertureFailsTheAttach) {
     attach_after = m.set_container(t, g, s.container);
     locked_after = t.mm()->locked_vm;
     m.teardown(t);
-    m.pci().shutdown();  // vfio-pci lets go of 01:00.0
+    m.kernel().shutdown();  // vfio-pci lets go of 01:00.0
   });
   EXPECT_EQ(attach, -EFAULT);  // intel_iommu_map(): the IOMMU width is not sufficient
   EXPECT_EQ(locked_failed, 0u);
@@ -81,7 +81,7 @@ TEST(VfioMixedContainer, C_86_AnMdevMappingBeyondTheNewApertureFailsTheAttach) {
   EXPECT_EQ(high_size, 4096u);
   EXPECT_EQ(attach_after, 0);  // with the high mapping gone the same group attaches
   EXPECT_EQ(locked_after, 256u);
-  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.kernel().leaks()) ADD_FAILURE() << l;
 }
 
 TEST(VfioMixedContainer, C_89_LastIommuGroupLeavingKeepsTheMappingsForTheMdevGroup) {
@@ -91,7 +91,7 @@ TEST(VfioMixedContainer, C_89_LastIommuGroupLeavingKeepsTheMappingsForTheMdevGro
   int unmap_calls = -1;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     int g = -1;
     EXPECT_EQ(join_physical_group(m, t, s, g), 0);
@@ -109,7 +109,7 @@ TEST(VfioMixedContainer, C_89_LastIommuGroupLeavingKeepsTheMappingsForTheMdevGro
     unmapped = u.size;
     unmap_calls = m.emul->unmap_calls - calls;
     m.teardown(t);
-    m.pci().shutdown();
+    m.kernel().shutdown();
   });
   EXPECT_EQ(locked_attached, 256u);
   EXPECT_EQ(unset, 0);
@@ -118,7 +118,7 @@ TEST(VfioMixedContainer, C_89_LastIommuGroupLeavingKeepsTheMappingsForTheMdevGro
   EXPECT_EQ(unmap_ret, 0);
   EXPECT_EQ(unmapped, 1u << 20);
   EXPECT_EQ(unmap_calls, 0);  // nothing pinned any more: no notifier round
-  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.kernel().leaks()) ADD_FAILURE() << l;
 }
 
 // C-85: a group whose reserved region overlaps an existing mapping cannot join. On VT-d every
@@ -133,7 +133,7 @@ TEST(VfioMixedContainer, C_85_ReservedRegionOverlappingAMappingRefusesTheGroup) 
   uint32_t cap_offset = 1;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     EXPECT_EQ(m.map_dma(t, s.container, buf, 0xfee00000, 0x1000, RW), 0);
@@ -154,5 +154,5 @@ TEST(VfioMixedContainer, C_85_ReservedRegionOverlappingAMappingRefusesTheGroup) 
   EXPECT_EQ(cap_offset, 24u) << "MIGRATION and DMA_AVAIL only: the IOVA list is still unrestricted";
   EXPECT_EQ(unmapped, 0x1000u) << "the mapping survived the refused attach";
   EXPECT_EQ(attach_after, 0);
-  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.kernel().leaks()) ADD_FAILURE() << l;
 }

@@ -40,7 +40,7 @@ TEST(VfioNonPciParent, EmulatedDeviceOnAnotherBusOpensPinsAndGoesWithoutLeaks) {
       group_members =
           pci.sysfs().list("/sys/kernel/iommu_groups/" + std::to_string(m.emul->vdev.group->group->id) + "/devices").entries;
 
-      Task& t = pci.task("qemu");
+      Task& t = pci.kernel().task("qemu");
       auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
       device_fd = s.device;
       const uint64_t buf = t.mmap_anonymous(1 << 20, false);
@@ -57,7 +57,7 @@ TEST(VfioNonPciParent, EmulatedDeviceOnAnotherBusOpensPinsAndGoesWithoutLeaks) {
       m.vfio().vfio_put_device(&m.emul->vdev);
       devices_after = live_struct_devices();
       device_unregister(parent);
-      leaks = pci.leaks();
+      leaks = pci.kernel().leaks();
     });
   }
   EXPECT_TRUE(registered);

@@ -21,7 +21,7 @@ struct IrqUse {
   size_t allocated = 0, requested = 0;
   bool operator==(const IrqUse& o) const { return allocated == o.allocated && requested == o.requested; }
 };
-IrqUse use(PciPlatform& pci) { return {pci.irqs().nr_allocated(), pci.irqs().nr_requested()}; }
+IrqUse use(PciPlatform& pci) { return {pci.kernel().irqs().nr_allocated(), pci.kernel().irqs().nr_requested()}; }
 
 long set_msix(PciPlatform& pci, Task& t, int device, const std::vector<int32_t>& fds) {
   std::vector<uint8_t> buf(sizeof(vfio_irq_set) + fds.size() * 4);
@@ -32,7 +32,7 @@ long set_msix(PciPlatform& pci, Task& t, int device, const std::vector<int32_t>&
   s->start = 0;
   s->count = static_cast<uint32_t>(fds.size());
   std::memcpy(buf.data() + sizeof(vfio_irq_set), fds.data(), fds.size() * 4);
-  return pci.syscalls().ioctl(t, device, VFIO_DEVICE_SET_IRQS, t.alloc_arg(buf.data(), buf.size()));
+  return pci.kernel().syscalls().ioctl(t, device, VFIO_DEVICE_SET_IRQS, t.alloc_arg(buf.data(), buf.size()));
 }
 
 }  // namespace
@@ -49,8 +49,8 @@ TEST(VfioPciIrqs, DisableCloseAndAFailedEnableReturnEveryIrq) {
     const int d = m.open_device(t, m.group_path("01:00.0"), "0000:01:00.0").device;
     ASSERT_GE(d, 0);
     idle = use(pci);
-    const int e0 = static_cast<int>(pci.syscalls().eventfd2(t, 0, 0));
-    const int e1 = static_cast<int>(pci.syscalls().eventfd2(t, 0, 0));
+    const int e0 = static_cast<int>(pci.kernel().syscalls().eventfd2(t, 0, 0));
+    const int e1 = static_cast<int>(pci.kernel().syscalls().eventfd2(t, 0, 0));
     EXPECT_EQ(set_msix(pci, t, d, {e0, e1}), 0);
     enabled = use(pci);
     EXPECT_EQ(set_msix(pci, t, d, {}), 0);  // DATA_NONE, count 0: MSI-X off
@@ -60,7 +60,7 @@ TEST(VfioPciIrqs, DisableCloseAndAFailedEnableReturnEveryIrq) {
     failed = use(pci);
     EXPECT_EQ(set_msix(pci, t, d, {e0, e1}), 0);
     reenabled = use(pci);
-    EXPECT_EQ(pci.syscalls().close(t, d), 0);  // vfio_pci_core_close_device disables interrupts
+    EXPECT_EQ(pci.kernel().syscalls().close(t, d), 0);  // vfio_pci_core_close_device disables interrupts
     closed = use(pci);
   });
   EXPECT_EQ(enabled.allocated, idle.allocated + 2);

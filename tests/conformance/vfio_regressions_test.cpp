@@ -43,7 +43,7 @@ TEST(VfioRegressions, C_143_MappingEndingAt2To64EscapesTheV61Lookups) {
   size_t nodes = 0;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     avail_start = m.dma_avail(t, s.container);
@@ -67,7 +67,7 @@ TEST(VfioRegressions, C_143_MappingEndingAt2To64EscapesTheV61Lookups) {
   EXPECT_EQ(all.size, 0u) << "no lower mapping to start the walk from";
   EXPECT_EQ(avail_after, avail_start - 2);
   EXPECT_EQ(overflow, -EINVAL);
-  EXPECT_TRUE(m.pci().leaks().empty()) << "the container's release frees both";
+  EXPECT_TRUE(m.kernel().leaks().empty()) << "the container's release frees both";
 }
 
 TEST(VfioRegressions, C_143_UnmapAllReachesTheTopPageFromALowerMapping) {
@@ -76,7 +76,7 @@ TEST(VfioRegressions, C_143_UnmapAllReachesTheTopPageFromALowerMapping) {
   uint32_t avail_start = 0, avail_after = 0;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     avail_start = m.dma_avail(t, s.container);
@@ -97,7 +97,7 @@ TEST(VfioRegressions, C_143_MainlineHandlesTheAddressableLimit) {
   Machine::Unmapped ranged{}, all{}, unmap_over{};
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     map1 = m.map_dma(t, s.container, buf, kTop, 0x1000, RW);
@@ -139,7 +139,7 @@ TEST(VfioRegressions, C_134_DeviceRegisteredWithType1ExactlyWhileOpen) {
   bops.dma_unmap = [](vfio_device&, uint64_t, uint64_t) { ++b_unmaps; };  // and no close_device
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     int err = 0;
     auto* b = m.vfio().vfio_alloc_device<emul_device>(m.emul_parent("emulB"), &bops, &err);
@@ -173,7 +173,7 @@ TEST(VfioRegressions, C_134_DeviceRegisteredWithType1ExactlyWhileOpen) {
   EXPECT_EQ(while_closed, (std::vector<int>{0, 0, 0}));
   EXPECT_EQ(failed_open, -EIO);
   EXPECT_EQ(after_failed, 0);
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }
 
 // C-136 (injected failure): vfio_create_group failing inside vfio_register_emulated_iommu_dev
@@ -207,7 +207,7 @@ TEST(VfioRegressions, C_136_InjectedGroupAllocFailureLeaksNothing) {
   EXPECT_EQ(groups_failed, groups_before) << "the fake iommu_group went with the failure";
   EXPECT_EQ(ok, 0);
   EXPECT_EQ(id_next, id_ok);
-  EXPECT_TRUE(m.pci().leaks().empty());
+  EXPECT_TRUE(m.kernel().leaks().empty());
 }
 
 // C-137 (6.1.y "fix error unwind in vfio_dma_bitmap_alloc_all"): the third dma's bitmap fails
@@ -220,7 +220,7 @@ TEST(VfioRegressions, C_137_DirtyStartUnwindsTheBitmaps) {
   bool tracking = true;
   sctest::run_in_thread([&] {
     m.boot();
-    Task& t = m.pci().task("qemu");
+    Task& t = m.task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     const uint64_t buf = t.mmap_anonymous(1 << 20, false);
     for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(m.map_dma(t, s.container, buf, 0x100000 * (i + 1), 0x10000, RW), 0);
@@ -262,13 +262,13 @@ TEST(VfioRegressions, C_133_RemovalRacingAttachNeverUsesAFreedDevice) {
       m.to_vfio_pci(bdf(bus, 0));
       groups.push_back(m.group_path(bdf(bus, 0)));
     }
-    Task& t = pci.task("qemu");
+    Task& t = pci.kernel().task("qemu");
     std::vector<int> g(5);
     const int c = static_cast<int>(m.sys().open(t, "/dev/vfio/vfio"));
     for (int i = 0; i < 5; ++i) g[i] = static_cast<int>(m.sys().open(t, groups[i]));
     ASSERT_EQ(m.set_container(t, g[0], c), 0);
     ASSERT_EQ(m.sys().ioctl(t, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
-    Task& admin = pci.task("admin");
+    Task& admin = pci.kernel().task("admin");
     sc_core::sc_event done;
     int finished = 0;
     for (int k = 0; k < 4; ++k) {
@@ -300,5 +300,5 @@ TEST(VfioRegressions, C_133_RemovalRacingAttachNeverUsesAFreedDevice) {
   EXPECT_NE(results.front(), 0) << "removed well before the attach";
   EXPECT_EQ(results.back(), 0) << "attached well before the removal";
   EXPECT_EQ(map_after, 0) << "the surviving group's container still maps";
-  for (const auto& l : m.pci().leaks()) ADD_FAILURE() << l;
+  for (const auto& l : m.kernel().leaks()) ADD_FAILURE() << l;
 }

@@ -5,17 +5,15 @@
 
 #include <gtest/gtest.h>
 
-#include "models/memory/memory.h"
-#include "sim/app/pci_platform.h"
-#include "sim/config/spec.h"
+#include "tests/pci/platform_machine.h"
 #include "tests/support/sc_test.h"
 
 using namespace vfiosim;
 using nlohmann::json;
 
 namespace {
-PciConfig topology() {
-  const json written = {
+json topology() {
+  return {
       {"mps", 512},
       {"root_ports",
        {{{"bdf", "00:01.0"},
@@ -26,27 +24,17 @@ PciConfig topology() {
              {{{"bdf", "02:00.0"}, {"children", {{{"bdf", "03:00.0"}, {"model", "dma-engine"}, {"mps_supported", 256}}}}},
               {{"bdf", "02:01.0"}, {"children", {{{"bdf", "04:00.0"}, {"model", "dma-engine"}, {"bars", {"64KiB", "1MiB"}}}}}}}}}}}},
         {{"bdf", "00:02.0"}, {"children", {{{"bdf", "05:00.0"}, {"model", "dma-engine"}}}}}}}};
-  return PciConfig::from(config::resolve_document(PciConfig::spec(), written));
 }
 
-struct Machine {
-  stats::Group root{"system"};
-  std::unique_ptr<Memory> memory;
-  std::unique_ptr<PciPlatform> pci;
-  Machine() {
-    MemoryParams mp;
-    mp.size = 1ULL << 32;
-    memory = std::make_unique<Memory>("memory", mp, root);
-    pci = std::make_unique<PciPlatform>(topology(), root, 1, nullptr);
-    pci->rc().memory.bind(memory->port);
-  }
+struct Machine : pcitest::PlatformMachine {
+  Machine() : PlatformMachine(topology()) {}
 };
 }  // namespace
 
 TEST(Enumeration, BusNumbersAreDepthFirstAsInA2_1) {
   Machine m;
-  sctest::run_in_thread([&] { m.pci->boot(); });
-  auto& k = m.pci->kernel();
+  sctest::run_in_thread([&] { m.boot(); });
+  auto& k = m.pci->core();
   auto bus_regs = [&](const char* name) {
     const auto* d = k.find(name);
     EXPECT_NE(d, nullptr) << name;
@@ -67,8 +55,8 @@ TEST(Enumeration, BusNumbersAreDepthFirstAsInA2_1) {
 
 TEST(Enumeration, BarsAreSizedAndPlacedInsideTheBridgeWindows) {
   Machine m;
-  sctest::run_in_thread([&] { m.pci->boot(); });
-  auto& k = m.pci->kernel();
+  sctest::run_in_thread([&] { m.boot(); });
+  auto& k = m.pci->core();
   const auto* ep = k.find("0000:04:00.0");
   ASSERT_NE(ep, nullptr);
   EXPECT_EQ(ep->res[0].size(), 64u * 1024);
@@ -96,7 +84,7 @@ TEST(Enumeration, BarsAreSizedAndPlacedInsideTheBridgeWindows) {
 
 TEST(Enumeration, EachHierarchyRunsAtItsSmallestSupportedPayload) {
   Machine m;
-  sctest::run_in_thread([&] { m.pci->boot(); });
+  sctest::run_in_thread([&] { m.boot(); });
   auto mps_of = [&](uint8_t bus, uint8_t devfn) {
     const auto* fn = m.pci->rc().find_function(bus, devfn);
     return 128u << ((fn->config().get(fn->pcie_cap() + PCI_EXP_DEVCTL, 2) >> 5) & 7);
@@ -112,8 +100,8 @@ TEST(Enumeration, DriversBindAtBootAndUnbindDisablesTheDevice) {
   uint32_t bound = 0, unbound = 0, enabled = 0;
   std::string driver;
   sctest::run_in_thread([&] {
-    m.pci->boot();
-    auto& k = m.pci->kernel();
+    m.boot();
+    auto& k = m.pci->core();
     auto* ep = k.find("0000:05:00.0");
     driver = m.pci->drivers().driver_of(*ep)->name;
     bound = k.read_config(*ep, PCI_COMMAND, 2);
@@ -129,5 +117,5 @@ TEST(Enumeration, DriversBindAtBootAndUnbindDisablesTheDevice) {
   EXPECT_EQ(bound & mem_master, mem_master);   // the driver's probe enabled it
   EXPECT_EQ(unbound & mem_master, 0u);         // its remove disabled it
   EXPECT_EQ(enabled & mem_master, mem_master);  // pci_enable_device + pci_set_master
-  EXPECT_EQ(m.pci->drivers().driver_of(*m.pci->kernel().find("0000:00:01.0"))->name, "pcieport");
+  EXPECT_EQ(m.pci->drivers().driver_of(*m.pci->core().find("0000:00:01.0"))->name, "pcieport");
 }

@@ -26,7 +26,7 @@ json port(const std::string& bdf, bool acs, json children) {
 
 struct Machine : pcitest::PlatformMachine {
   explicit Machine(const json& written, bool boot_now = true) : PlatformMachine(written) {
-    if (boot_now) sctest::run_in_thread([&] { pci->boot(); });
+    if (boot_now) sctest::run_in_thread([&] { boot(); });
   }
 };
 
@@ -105,7 +105,7 @@ TEST(IommuGroups, C3_11_DmaAliasJoinsTheAliasedFunction) {
   Machine m(alias_topology());
   const auto groups = m.groups();
   EXPECT_TRUE(groups.count({"05:00.0", "05:00.1"})) << "05:00.0 DMAs as 05:00.1 too";
-  const auto* dev = m.pci->kernel().find("0000:05:00.0");
+  const auto* dev = m.pci->core().find("0000:05:00.0");
   ASSERT_NE(dev, nullptr);
   EXPECT_TRUE(dev->dma_alias_mask.test(0x01));
 }
@@ -115,15 +115,15 @@ TEST(IommuGroups, C3_11_AliasGroupIsFoundWhicheverFunctionProbesFirst) {
   sctest::run_in_thread([&] {
     // Enumerate without probing, then probe the alias target before the quirky function.
     kernel::BusSettings s;
-    m.pci->kernel().scan(s);
-    auto& k = m.pci->kernel();
+    m.pci->core().scan(s);
+    auto& k = m.pci->core();
     auto& g = m.pci->iommu_groups();
     g.probe(&k.find("0000:00:02.0")->dev);
     g.probe(&k.find("0000:05:00.1")->dev);
     g.probe(&k.find("0000:05:00.0")->dev);
   });
-  const auto* a = m.pci->kernel().find("0000:05:00.0");
-  const auto* b = m.pci->kernel().find("0000:05:00.1");
+  const auto* a = m.pci->core().find("0000:05:00.0");
+  const auto* b = m.pci->core().find("0000:05:00.1");
   ASSERT_NE(a->dev.iommu_group, nullptr);
   EXPECT_EQ(a->dev.iommu_group, b->dev.iommu_group);
 }
@@ -148,12 +148,12 @@ TEST(IommuGroups, C3_8_EverythingBehindAPcieToPciBridgeSharesItsGroup) {
   Machine m(bridge_topology());
   EXPECT_EQ(m.groups(), (Groups{{"00:01.0"}, {"01:00.0", "02:01.0", "02:02.0"}}));
   // Conventional functions are found in any slot of the bridge's bus (not only device 0).
-  EXPECT_FALSE(m.pci->kernel().find("0000:02:01.0")->is_pcie());
+  EXPECT_FALSE(m.pci->core().find("0000:02:01.0")->is_pcie());
 }
 
 TEST(IommuGroups, C3_13_DmaBehindTheBridgeCarriesTheBridgesSecondaryBusRid) {
   Machine m(bridge_topology());
-  auto& dev = *m.pci->kernel().find("0000:02:02.0");
+  auto& dev = *m.pci->core().find("0000:02:02.0");
   std::vector<uint16_t> aliases;
   kernel::pci_for_each_dma_alias(dev, [&](kernel::pci_dev&, uint16_t rid) {
     aliases.push_back(rid);

@@ -25,7 +25,7 @@ struct MsiMachine : support::Machine {
                                                                               {"interrupt_remapping", remapping}})
                                : support::one_engine().no_iommu()) {}
   pci_dev& dev() { return support::Machine::dev("01:00.0"); }
-  uint32_t entry(unsigned i, unsigned off) { return static_cast<uint32_t>(pci().cpu().read(dev().msix_base + i * 16 + off, 4)); }
+  uint32_t entry(unsigned i, unsigned off) { return static_cast<uint32_t>(kernel().cpu().read(dev().msix_base + i * 16 + off, 4)); }
   void unbind() { support::Machine::unbind("01:00.0"); }
 };
 
@@ -48,15 +48,15 @@ TEST(PciMsi, HarnessProbeLeavesItsVectorProgrammedAndTheRestOfTheTableMasked) {
     ASSERT_GT(irq, 0);
     uint64_t address = 0;
     uint32_t data = 0;
-    m.pci().irqs().compose_msi_msg(static_cast<unsigned>(irq), address, data);
+    m.kernel().irqs().compose_msi_msg(static_cast<unsigned>(irq), address, data);
     EXPECT_EQ(m.entry(0, PCI_MSIX_ENTRY_LOWER_ADDR), static_cast<uint32_t>(address));
     EXPECT_EQ(m.entry(0, PCI_MSIX_ENTRY_DATA), data);
     EXPECT_EQ(m.entry(0, PCI_MSIX_ENTRY_VECTOR_CTRL), 0u);  // requested: unmasked
     for (unsigned i = 1; i < 8; ++i) EXPECT_EQ(m.entry(i, PCI_MSIX_ENTRY_VECTOR_CTRL), 1u) << i;
-    const uint32_t ctrl = m.pci().kernel().read_config(d, d.msix_cap + PCI_MSIX_FLAGS, 2);
+    const uint32_t ctrl = m.pci().core().read_config(d, d.msix_cap + PCI_MSIX_FLAGS, 2);
     EXPECT_TRUE(ctrl & PCI_MSIX_FLAGS_ENABLE);
     EXPECT_FALSE(ctrl & PCI_MSIX_FLAGS_MASKALL);
-    EXPECT_TRUE(m.pci().kernel().read_config(d, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+    EXPECT_TRUE(m.pci().core().read_config(d, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
     EXPECT_EQ(m.pci().msi().pci_irq_vector(d, 1), -EINVAL);  // one vector allocated
   });
 }
@@ -65,7 +65,7 @@ TEST(PciMsi, UnbindFreesTheIrqAndVectorsAndReturnsTheDeviceMasked) {
   MsiMachine m(true);
   sctest::run_in_thread([&] {
     m.boot();
-    IrqCore& irqs = m.pci().irqs();
+    IrqCore& irqs = m.kernel().irqs();
     const size_t allocated = irqs.nr_allocated();
     const size_t requested = irqs.nr_requested();
     unsigned free_before = 0;
@@ -82,10 +82,10 @@ TEST(PciMsi, UnbindFreesTheIrqAndVectorsAndReturnsTheDeviceMasked) {
     EXPECT_EQ(free_after, free_before + 1);
     // Entry 0 masked and its message cleared (msi_domain_deactivate); MSI-X off. (Memory decode
     // went with pci_disable_device: turned back on to look.)
-    m.pci().kernel().write_config(d, PCI_COMMAND, 2, m.pci().kernel().read_config(d, PCI_COMMAND, 2) | PCI_COMMAND_MEMORY);
-    EXPECT_EQ(m.pci().cpu().read(table + PCI_MSIX_ENTRY_VECTOR_CTRL, 4), 1u);
-    EXPECT_EQ(m.pci().cpu().read(table + PCI_MSIX_ENTRY_DATA, 4), 0u);
-    EXPECT_FALSE(m.pci().kernel().read_config(d, d.msix_cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE);
+    m.pci().core().write_config(d, PCI_COMMAND, 2, m.pci().core().read_config(d, PCI_COMMAND, 2) | PCI_COMMAND_MEMORY);
+    EXPECT_EQ(m.kernel().cpu().read(table + PCI_MSIX_ENTRY_VECTOR_CTRL, 4), 1u);
+    EXPECT_EQ(m.kernel().cpu().read(table + PCI_MSIX_ENTRY_DATA, 4), 0u);
+    EXPECT_FALSE(m.pci().core().read_config(d, d.msix_cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE);
   });
 }
 
@@ -122,19 +122,19 @@ void multi_message_msi(bool remapping) {
       m.unbind();
       pci_dev& d = m.dev();
       got = m.pci().msi().pci_alloc_irq_vectors(d, 1, 4, PCI_IRQ_MSI);
-      mme = (m.pci().kernel().read_config(d, d.msi_cap + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QSIZE) >> 4;
-      data = m.pci().kernel().read_config(d, d.msi_cap + PCI_MSI_DATA_64, 2);
+      mme = (m.pci().core().read_config(d, d.msi_cap + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QSIZE) >> 4;
+      data = m.pci().core().read_config(d, d.msi_cap + PCI_MSI_DATA_64, 2);
       irq0 = m.pci().msi().pci_irq_vector(d, 0);
       EXPECT_EQ(static_cast<int>(d.irq), irq0);  // dev->irq is the first MSI irq while MSI is on
       // The last vector's interrupt reaches its handler.
       const int last = m.pci().msi().pci_irq_vector(d, static_cast<unsigned>(got - 1));
-      ASSERT_EQ(m.pci().irqs().request_irq(static_cast<unsigned>(last), count_handler, 0, "t", &n), 0);
+      ASSERT_EQ(m.kernel().irqs().request_irq(static_cast<unsigned>(last), count_handler, 0, "t", &n), 0);
       uint64_t address = 0;
       uint32_t v = 0;
-      m.pci().irqs().compose_msi_msg(static_cast<unsigned>(last), address, v);
-      m.pci().irq().deliver(0x0100, address, v, 0);
+      m.kernel().irqs().compose_msi_msg(static_cast<unsigned>(last), address, v);
+      m.apic().deliver(0x0100, address, v, 0);
       sc_core::wait(10, sc_core::SC_NS);
-      m.pci().irqs().free_irq(static_cast<unsigned>(last), &n);
+      m.kernel().irqs().free_irq(static_cast<unsigned>(last), &n);
       m.pci().msi().pci_free_irq_vectors(d);
       EXPECT_FALSE(d.msi_enabled);
       EXPECT_NE(static_cast<int>(d.irq), irq0);  // back to the INTx irq

@@ -40,19 +40,19 @@ json topology(bool acs, bool multifunction = false) {
 struct Machine : pcitest::PlatformMachine {
   explicit Machine(bool acs, bool multifunction = false)
       : PlatformMachine(topology(acs, multifunction), 1ULL << 34) {}
-  kernel::pci_dev& dev(const char* bdf) const { return *pci->kernel().find(std::string("0000:") + bdf); }
-  uint32_t cfg(const char* bdf, int where, int size) const { return pci->kernel().read_config(dev(bdf), where, size); }
-  void set_cfg(const char* bdf, int where, int size, uint32_t v) { pci->kernel().write_config(dev(bdf), where, size, v); }
+  kernel::pci_dev& dev(const char* bdf) const { return *pci->core().find(std::string("0000:") + bdf); }
+  uint32_t cfg(const char* bdf, int where, int size) const { return pci->core().read_config(dev(bdf), where, size); }
+  void set_cfg(const char* bdf, int where, int size, uint32_t v) { pci->core().write_config(dev(bdf), where, size, v); }
   /// ACS Control of a port, changed as firmware or a user with setpci would.
   void acs_ctrl(const char* bdf, uint16_t set, uint16_t clear) {
     const int off = dev(bdf).acs_cap + PCI_ACS_CTRL;
     set_cfg(bdf, off, 2, (cfg(bdf, off, 2) | set) & ~uint32_t{clear});
   }
-  uint16_t aer(const char* bdf) const { return pci->kernel().find_ext_capability(dev(bdf).bus->number, dev(bdf).devfn, PCI_EXT_CAP_ID_ERR); }
+  uint16_t aer(const char* bdf) const { return pci->core().find_ext_capability(dev(bdf).bus->number, dev(bdf).devfn, PCI_EXT_CAP_ID_ERR); }
   /// Turns the root port's MSI off, so the hardware's error logging stays for a test to read
   /// (the kernel's AER service would otherwise handle and clear it).
   void quiet_root_port(const char* bdf) {
-    const uint8_t msi = pci->kernel().find_capability(dev(bdf).bus->number, dev(bdf).devfn, PCI_CAP_ID_MSI);
+    const uint8_t msi = pci->core().find_capability(dev(bdf).bus->number, dev(bdf).devfn, PCI_CAP_ID_MSI);
     set_cfg(bdf, msi + PCI_MSI_FLAGS, 2, cfg(bdf, msi + PCI_MSI_FLAGS, 2) & ~uint32_t{PCI_MSI_FLAGS_ENABLE});
   }
   uint64_t counter(const char* path) const {
@@ -87,7 +87,7 @@ uint64_t write_bar1(Machine& m, const char* src, const char* dst, uint32_t seed,
 P2pRun write_to_peer(Machine& m) {
   P2pRun out;
   sctest::run_in_thread([&] {
-    m.pci->boot();
+    m.boot();
     out.mismatches = write_bar1(m, "03:00.0", "04:00.0", 9, &out.run);
   });
   return out;
@@ -132,7 +132,7 @@ TEST(PeerToPeer, C4_11_SourceValidationBlocksForeignRequesterIds) {
   Machine m(true);
   bool ok = true;
   sctest::run_in_thread([&] {
-    m.pci->boot();
+    m.boot();
     // Put the spoofer next to 03:00.0 below DSP 02:00.0 (bus 3).
     auto& bus = const_cast<pci::PciBus&>(*m.pci->engine("03:00.0")->bus());
     auto& spoofer = m.pci->rc().add(bus, std::make_unique<Spoofer>());
@@ -151,7 +151,7 @@ pci::RootComplex::DmaResult spoofed(Machine& m, bool write, const std::function<
                                     pci::PciFunction** out = nullptr, const std::function<void()>& check = {}) {
   pci::RootComplex::DmaResult r{0, true};
   sctest::run_in_thread([&] {
-    m.pci->boot();
+    m.boot();
     if (setup) setup();
     auto& bus = const_cast<pci::PciBus&>(*m.pci->engine("03:00.0")->bus());
     auto& spoofer = m.pci->rc().add(bus, std::make_unique<Spoofer>());
@@ -245,7 +245,7 @@ TEST(PeerToPeer, WithoutCompletionRedirectPeerCompletionsTurnAroundInTheSwitch) 
   Machine m(true);
   EngineRun cr, no_cr;
   sctest::run_in_thread([&] {
-    m.pci->boot();
+    m.boot();
     Workload w;
     w.direction = DmaDirection::Read;
     w.size = 256;
@@ -267,7 +267,7 @@ TEST(PeerToPeer, WithoutCompletionRedirectPeerCompletionsTurnAroundInTheSwitch) 
 TEST(PeerToPeer, UpstreamForwardingSendsALoopBackUpToTheRootComplex) {
   Machine m(true, true);
   sctest::run_in_thread([&] {
-    m.pci->boot();
+    m.boot();
     // 03:00.0 writes into its sibling function's BAR1: a loop back at DSP 02:00.0.
     EXPECT_EQ(write_bar1(m, "03:00.0", "03:00.1", 4), 0u);
     EXPECT_EQ(m.counter("rc.p2p_via_root"), 64u);
@@ -292,7 +292,7 @@ bool peer_write(Machine& m, pci::AddressType at) {
 TEST(PeerToPeer, C4_13_DirectTranslatedLetsTranslatedPeerWritesGoDirect) {
   Machine m(true);
   sctest::run_in_thread([&] {
-    m.pci->boot();
+    m.boot();
     m.acs_ctrl("02:00.0", PCI_ACS_DT, 0);  // RR (set by Linux) and DT
     m.set_cfg("03:00.0", PCI_COMMAND, 2, PCI_COMMAND_MASTER);
     EXPECT_TRUE(peer_write(m, pci::AddressType::Translated));
@@ -309,7 +309,7 @@ TEST(PeerToPeer, C4_13_DirectTranslatedLetsTranslatedPeerWritesGoDirect) {
 TEST(PeerToPeer, TranslationBlockingRejectsTranslatedRequests) {
   Machine m(true);
   sctest::run_in_thread([&] {
-    m.pci->boot();
+    m.boot();
     m.acs_ctrl("02:00.0", PCI_ACS_TB, 0);
     m.set_cfg("03:00.0", PCI_COMMAND, 2, PCI_COMMAND_MASTER);
     EXPECT_FALSE(peer_write(m, pci::AddressType::Translated));

@@ -65,7 +65,7 @@ Machine::Machine(const MachineBuilder& b) {
 
 pci_dev& Machine::dev(const std::string& bdf) {
   const auto parsed = Bdf::parse(bdf);
-  pci_dev* d = parsed ? pci().kernel().find(parsed->str()) : nullptr;
+  pci_dev* d = parsed ? pci().core().find(parsed->str()) : nullptr;
   if (!d) {
     ADD_FAILURE() << "no PCI device " << bdf;
     throw std::runtime_error("no PCI device " + bdf);

@@ -57,12 +57,15 @@ class Machine {
 
   Platform& platform() { return *platform_; }
   PciPlatform& pci() { return *platform_->pci(); }
+  /// The kernel: tasks, VFS, costs, the irq layer.
+  kernel::Kernel& kernel() { return *platform_->kernel(); }
+  InterruptController& apic() { return platform_->apic(); }
   kernel::Vfio& vfio() { return pci().vfio(); }
   kernel::IommuCore& iommu() { return *pci().iommu(); }
   /// The system calls of userspace (the platform's; each pays the syscall entry cost).
-  kernel::Syscalls& sys() { return pci().syscalls(); }
+  kernel::Syscalls& sys() { return kernel().syscalls(); }
   /// The simulated process of that name (created on first use).
-  kernel::Task& task(const std::string& process) { return pci().task(process); }
+  kernel::Task& task(const std::string& process) { return kernel().task(process); }
   /// Blocks the calling thread until the kernel has booted.
   void boot() { platform_->wait_until_booted(); }
 

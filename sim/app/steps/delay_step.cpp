@@ -24,6 +24,7 @@ StepType delay_step_type() {
   using config::Field;
   StepType t;
   t.op = "delay";
+  t.needs_kernel = false;
   t.desc = "Let simulated time pass in this process (other processes and hardware keep running)";
   t.fields = {Field::number("duration_ns").with_unit("ns").require().describe("How long to sleep").at_least(0)
                   .at_most(1e12)};

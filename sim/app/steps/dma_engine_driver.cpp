@@ -44,7 +44,7 @@ kernel::irqreturn_t dmae_irq(int, void* dev_id) {
 // otherwise; a probe never throws.
 int probe(PciPlatform& pci, kernel::pci_dev& dev) {
   auto& devices = bound_devices();
-  kernel::PciCore& k = pci.kernel();
+  kernel::PciCore& k = pci.core();
   if (!dev.msix_cap) return -ENODEV;
   k.enable_device(dev);
   k.set_master(dev);
@@ -54,7 +54,7 @@ int probe(PciPlatform& pci, kernel::pci_dev& dev) {
   int ret = pci.msi().pci_alloc_irq_vectors(dev, 1, 1, kernel::PCI_IRQ_MSIX);
   if (ret > 0) {
     b.irq = static_cast<unsigned>(pci.msi().pci_irq_vector(dev, 0));
-    ret = pci.irqs().request_irq(b.irq, dmae_irq, 0, kDmaEngineDriver, &b);
+    ret = pci.kernel().irqs().request_irq(b.irq, dmae_irq, 0, kDmaEngineDriver, &b);
     if (ret) pci.msi().pci_free_irq_vectors(dev);
   }
   if (ret < 0) {
@@ -68,9 +68,9 @@ int probe(PciPlatform& pci, kernel::pci_dev& dev) {
 // remove(): the irq freed, MSI-X off (pci_free_irq_vectors), bus mastering and decode off
 // (pci_disable_device).
 void remove(PciPlatform& pci, kernel::pci_dev& dev) {
-  kernel::PciCore& k = pci.kernel();
+  kernel::PciCore& k = pci.core();
   auto it = bound_devices().find(dev.name());
-  if (it != bound_devices().end()) pci.irqs().free_irq(it->second.irq, &it->second);
+  if (it != bound_devices().end()) pci.kernel().irqs().free_irq(it->second.irq, &it->second);
   pci.msi().pci_free_irq_vectors(dev);
   const uint32_t cmd = k.read_config(dev, PCI_COMMAND, 2);
   k.write_config(dev, PCI_COMMAND, 2, cmd & ~uint32_t{PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY});
@@ -137,7 +137,7 @@ void register_boot_drivers(PciPlatform& pci) {
 }
 
 EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workload& w, const DmaMapping& map) {
-  kernel::pci_dev* dev = pci.kernel().find(bdf);
+  kernel::pci_dev* dev = pci.core().find(bdf);
   if (!dev) throw StepError("no PCI device " + bdf + " after enumeration");
   // The job runs under the device lock with a reference, as a driver's synchronous operation that
   // its remove() waits for: an unbind or removal that comes meanwhile waits until it is done.
@@ -149,7 +149,7 @@ EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workloa
     throw StepError(bdf + " is not bound to " + kDmaEngineDriver + " (driver: " +
                              (drv ? drv->name : std::string("none")) + ")");
   Bound& b = bound_devices().at(dev->name());
-  HostPort& cpu = pci.cpu();
+  HostPort& cpu = pci.kernel().cpu();
   const uint64_t r = b.bar0;
 
   const uint32_t control = (w.direction == DmaDirection::Write ? uint32_t{CTRL_WRITE} : 0u) |
@@ -201,7 +201,7 @@ EngineRun run_engine_job(PciPlatform& pci, const std::string& bdf, const Workloa
   cpu.write(r + STATUS, 4, STATUS_DONE | STATUS_ERROR);  // acknowledge
 
   const kernel::pci_dev& ctl_dev = dev->is_virtfn ? *dev->physfn : *dev;  // a VF runs at its PF's MPS/MRRS
-  const uint32_t devctl = pci.kernel().read_config(ctl_dev, ctl_dev.pcie_cap + PCI_EXP_DEVCTL, 2);
+  const uint32_t devctl = pci.core().read_config(ctl_dev, ctl_dev.pcie_cap + PCI_EXP_DEVCTL, 2);
   out.mps = 128u << ((devctl & PCI_EXP_DEVCTL_PAYLOAD) >> 5);
   out.mrrs = 128u << ((devctl & PCI_EXP_DEVCTL_READRQ) >> 12);
   if (out.mapped) pci.dma_api()->unmap(&dev->dev, iova, map_len);  // dma_unmap_resource()

@@ -68,6 +68,7 @@ StepType dma_step_type() {
   using config::Field;
   StepType t;
   t.op = "dma";
+  t.needs_kernel = false;
   t.desc = "Run a DMA workload on a host DMA master or a PCIe DMA engine; measure bandwidth and latency";
   t.fields = {
       Field::string("master").describe("Name of a host-side DMA master (platform.dma_masters[].name)"),

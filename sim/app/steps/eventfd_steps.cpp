@@ -20,7 +20,7 @@ class EventfdStep : public Step {
   void run(StepContext& ctx) override {
     const long ret = sys(ctx).eventfd2(task_of(ctx), static_cast<unsigned>(initval_), 0);
     ctx.outputs = errno_outputs(ret);
-    if (ret >= 0 && !as_.empty()) ctx.platform.pci()->names(ctx.process)[as_] = ret;
+    if (ret >= 0 && !as_.empty()) names_of(ctx)[as_] = ret;
   }
 
  private:
@@ -33,7 +33,7 @@ class WaitEventfdStep : public Step {
  public:
   WaitEventfdStep(json fd, double timeout_ns) : fd_(std::move(fd)), timeout_ns_(timeout_ns) {}
   void run(StepContext& ctx) override {
-    auto& names = ctx.platform.pci()->names(ctx.process);
+    auto& names = names_of(ctx);
     kernel::Task& t = task_of(ctx);
     const int fd = static_cast<int>(resolve(fd_, names));
     kernel::file* f = t.fget(fd);
@@ -62,7 +62,7 @@ class EventfdWriteStep : public Step {
  public:
   EventfdWriteStep(json fd, uint64_t value) : fd_(std::move(fd)), value_(value) {}
   void run(StepContext& ctx) override {
-    auto& names = ctx.platform.pci()->names(ctx.process);
+    auto& names = names_of(ctx);
     kernel::Task& t = task_of(ctx);
     const uint64_t ubuf = t.alloc_arg(&value_, sizeof value_);
     const long ret = sys(ctx).write(t, static_cast<int>(resolve(fd_, names)), ubuf, sizeof value_);
@@ -87,7 +87,6 @@ std::vector<StepType> eventfd_step_types() {
     t.outputs = errno_fields();
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       return std::make_unique<EventfdStep>(s["initval"].get<uint64_t>(), s.value("as", ""));
     };
     out.push_back(std::move(t));
@@ -104,7 +103,6 @@ std::vector<StepType> eventfd_step_types() {
     t.outputs.push_back(Field::number("waited_ns").with_unit("ns").describe("How long the wait took"));
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       return std::make_unique<WaitEventfdStep>(s["fd"], s["timeout_ns"].get<double>());
     };
     out.push_back(std::move(t));
@@ -118,7 +116,6 @@ std::vector<StepType> eventfd_step_types() {
     t.outputs = errno_fields();
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       return std::make_unique<EventfdWriteStep>(s["fd"], s["value"].get<uint64_t>());
     };
     out.push_back(std::move(t));

@@ -81,7 +81,7 @@ class ConfigStep : public Step {
   ConfigStep(Bdf bdf, uint32_t offset, unsigned size, std::optional<uint32_t> value)
       : bdf_(bdf), offset_(offset), size_(size), value_(value) {}
   void run(StepContext& ctx) override {
-    kernel::PciCore& k = ctx.platform.pci()->kernel();
+    kernel::PciCore& k = ctx.platform.pci()->core();
     if (value_) {
       k.bus_write_config(bdf_.bus, bdf_.devfn(), static_cast<int>(offset_), static_cast<int>(size_), *value_);
       ctx.outputs = {{"ret", size_}};

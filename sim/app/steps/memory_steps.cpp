@@ -74,6 +74,7 @@ std::unique_ptr<Region> prepare_region(const nlohmann::json& s, const std::strin
 StepType memory_fill_step_type() {
   StepType t;
   t.op = "memory_fill";
+  t.needs_kernel = false;
   t.desc = "Testbench: write the data pattern into memory (backdoor, no simulated time)";
   t.fields = region_fields();
   t.outputs = {config::Field::integer("bytes").with_unit("bytes").describe("Bytes written")};
@@ -88,6 +89,7 @@ StepType memory_fill_step_type() {
 StepType memory_check_step_type() {
   StepType t;
   t.op = "memory_check";
+  t.needs_kernel = false;
   t.desc = "Testbench: compare memory with the data pattern (backdoor, no simulated time)";
   t.fields = region_fields();
   t.outputs = {config::Field::integer("bytes").with_unit("bytes").describe("Bytes compared"),

@@ -31,7 +31,7 @@ class SetLimitsStep : public Step {
 class ExecStep : public Step {
  public:
   void run(StepContext& ctx) override {
-    auto& names = ctx.platform.pci()->names(ctx.process);
+    auto& names = names_of(ctx);
     kernel::Task& t = task_of(ctx);
     sys(ctx).execve(t);
     for (auto it = names.begin(); it != names.end();) {  // what no longer names anything
@@ -58,7 +58,6 @@ std::vector<StepType> process_step_types() {
     t.outputs = {Field::integer("ret").describe("0"), Field::integer("locked_vm").describe("mm->locked_vm (pages)")};
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       return std::make_unique<SetLimitsStep>(s);
     };
     out.push_back(std::move(t));
@@ -71,7 +70,6 @@ std::vector<StepType> process_step_types() {
     t.outputs = {Field::integer("ret").describe("0"), Field::integer("locked_vm").describe("the new mm's locked_vm (pages)")};
     t.prepare = [](const json&, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       return std::make_unique<ExecStep>();
     };
     out.push_back(std::move(t));

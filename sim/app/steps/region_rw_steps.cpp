@@ -36,7 +36,7 @@ class RwStep : public Step {
   RwStep(bool write, json fd, json region, uint64_t offset, uint64_t size, std::vector<uint8_t> data)
       : write_(write), fd_(std::move(fd)), region_(std::move(region)), offset_(offset), size_(size), data_(std::move(data)) {}
   void run(StepContext& ctx) override {
-    auto& names = ctx.platform.pci()->names(ctx.process);
+    auto& names = names_of(ctx);
     kernel::Task& t = task_of(ctx);
     const int fd = static_cast<int>(resolve(fd_, names));
     const uint64_t pos = (region_.is_null() ? 0 : static_cast<uint64_t>(resolve(region_, names)) << 40) + offset_;
@@ -95,7 +95,6 @@ std::vector<StepType> region_rw_step_types() {
     }
     t.prepare = [write](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       uint64_t size = s["size"].get<uint64_t>();
       std::vector<uint8_t> data;
       if (write) {

@@ -9,6 +9,7 @@ StepType repeat_step_type() {
   using config::Field;
   StepType t;
   t.op = "repeat";
+  t.needs_kernel = false;
   t.desc = "Runs its steps count times; in them \"${expr}\" is an integer computed from the repeat variables "
            "(+ - * / % << >>, parentheses, 0x literals) and \"..${expr}..\" is interpolated";
   t.fields = {Field::integer("count").require().at_least(0).at_most(1000000).describe("Iterations (or \"${expr}\" of an outer variable)"),

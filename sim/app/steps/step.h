@@ -3,7 +3,9 @@
 // resolved step into an executable Step, checking everything it can before simulation starts.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -29,6 +31,7 @@ struct StepContext {
   nlohmann::json outputs = nlohmann::json::object();  // filled by the step
   std::vector<nlohmann::json>* results;               // workload table rows
   std::string process = "main";                        // the simulated process the step runs in
+  std::map<std::string, int64_t>* names = nullptr;     // what the scenario named in that process
 };
 
 /// A step could not do what it was asked (a device is not bound to the driver it needs, ...):
@@ -50,6 +53,8 @@ struct StepType {
   std::string desc;
   std::vector<config::Field> fields;
   std::vector<config::Field> outputs;
+  /// The op runs in a simulated process (enters the kernel): a platform without PCI boots one.
+  bool needs_kernel = true;
   std::function<std::unique_ptr<Step>(const nlohmann::json& step, const std::string& pointer,
                                       const PlatformConfig& platform, config::Issues& issues)>
       prepare;

@@ -25,11 +25,13 @@ uapi::Resolver resolver_of(const std::map<std::string, int64_t>& names);
 /// {"ret": ret} or {"ret": -1, "errno": "E..."}.
 nlohmann::json errno_outputs(long ret);
 std::vector<config::Field> errno_fields();
-inline kernel::Task& task_of(StepContext& ctx) { return ctx.platform.pci()->task(ctx.process); }
+inline kernel::Task& task_of(StepContext& ctx) { return ctx.platform.kernel()->task(ctx.process); }
+/// The names (descriptors, buffers) the scenario gave in the step's process ("container" -> 3).
+inline std::map<std::string, int64_t>& names_of(StepContext& ctx) { return *ctx.names; }
 /// An issue at `ptr` when the platform has no PCI hierarchy.
 bool needs_pci(const PlatformConfig& p, const std::string& ptr, config::Issues& issues);
 
 /// The system-call layer of the step's platform (every step that enters the kernel goes through it).
-inline kernel::Syscalls& sys(StepContext& ctx) { return ctx.platform.pci()->syscalls(); }
+inline kernel::Syscalls& sys(StepContext& ctx) { return ctx.platform.kernel()->syscalls(); }
 
 }  // namespace vfiosim::userspace

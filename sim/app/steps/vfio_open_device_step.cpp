@@ -34,7 +34,7 @@ class VfioOpenDeviceStep : public Step {
 
   void run(StepContext& ctx) override {
     PciPlatform& pci = *ctx.platform.pci();
-    auto& names = pci.names(ctx.process);
+    auto& names = names_of(ctx);
     kernel::Task& t = task_of(ctx);
     calls_ = json::array();
     ctx.outputs = {{"ret", 0}};

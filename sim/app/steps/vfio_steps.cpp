@@ -24,7 +24,7 @@ class OpenStep : public Step {
   void run(StepContext& ctx) override {
     const long ret = sys(ctx).open(task_of(ctx), path_);
     ctx.outputs = errno_outputs(ret);
-    if (ret >= 0 && !as_.empty()) ctx.platform.pci()->names(ctx.process)[as_] = ret;
+    if (ret >= 0 && !as_.empty()) names_of(ctx)[as_] = ret;
   }
 
  private:
@@ -35,7 +35,7 @@ class CloseStep : public Step {
  public:
   explicit CloseStep(json fd) : fd_(std::move(fd)) {}
   void run(StepContext& ctx) override {
-    auto& names = ctx.platform.pci()->names(ctx.process);
+    auto& names = names_of(ctx);
     const int fd = static_cast<int>(resolve(fd_, names));
     ctx.outputs = errno_outputs(sys(ctx).close(task_of(ctx), fd));
   }
@@ -49,7 +49,7 @@ class MmapStep : public Step {
   MmapStep(uint64_t size, bool huge, std::string as, json fd, uint64_t offset, bool shared)
       : size_(size), huge_(huge), as_(std::move(as)), fd_(std::move(fd)), offset_(offset), shared_(shared) {}
   void run(StepContext& ctx) override {
-    auto& names = ctx.platform.pci()->names(ctx.process);
+    auto& names = names_of(ctx);
     // A file mapping (the driver's mmap decides), or anonymous [hugetlb] memory.
     const int fd = fd_.is_null() ? -1 : static_cast<int>(resolve(fd_, names));
     const int flags = fd_.is_null() ? kernel::SYS_MAP_PRIVATE | kernel::SYS_MAP_ANONYMOUS | (huge_ ? kernel::SYS_MAP_HUGETLB : 0)
@@ -58,7 +58,7 @@ class MmapStep : public Step {
     ctx.outputs = errno_outputs(ret);
     if (ret >= 0) {
       ctx.outputs["vaddr"] = ret;
-      if (!as_.empty()) ctx.platform.pci()->names(ctx.process)[as_] = ret;
+      if (!as_.empty()) names_of(ctx)[as_] = ret;
     }
   }
 
@@ -77,7 +77,7 @@ class UserAccessStep : public Step {
   UserAccessStep(bool write, json address, uint64_t offset, unsigned size, json value)
       : write_(write), address_(std::move(address)), offset_(offset), size_(size), value_(std::move(value)) {}
   void run(StepContext& ctx) override {
-    auto& names = ctx.platform.pci()->names(ctx.process);
+    auto& names = names_of(ctx);
     kernel::Task& t = task_of(ctx);
     const uint64_t uaddr = static_cast<uint64_t>(resolve(address_, names)) + offset_;
     uint64_t v = write_ ? static_cast<uint64_t>(resolve(value_, names)) : 0;
@@ -103,7 +103,7 @@ class IoctlStep : public Step {
   IoctlStep(json fd, const uapi::IoctlInfo* info, json arg, std::string as)
       : fd_(std::move(fd)), info_(info), arg_(std::move(arg)), as_(std::move(as)) {}
   void run(StepContext& ctx) override {
-    auto& names = ctx.platform.pci()->names(ctx.process);
+    auto& names = names_of(ctx);
     kernel::Task& t = task_of(ctx);
     const int fd = static_cast<int>(resolve(fd_, names));
     const auto arg = uapi::encode(*info_, arg_, resolver_of(names));
@@ -144,7 +144,6 @@ std::vector<StepType> vfio_step_types() {
     t.outputs = errno_fields();
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       return std::make_unique<OpenStep>(s["path"].get<std::string>(), s.value("as", ""));
     };
     out.push_back(std::move(t));
@@ -157,7 +156,6 @@ std::vector<StepType> vfio_step_types() {
     t.outputs = errno_fields();
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       return std::make_unique<CloseStep>(s["fd"]);
     };
     out.push_back(std::move(t));
@@ -178,7 +176,6 @@ std::vector<StepType> vfio_step_types() {
     t.outputs.push_back(Field::integer("vaddr").describe("The mapping's address"));
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       return std::make_unique<MmapStep>(s["size"].get<uint64_t>(), s["hugetlb"].get<bool>(), s.value("as", ""),
                                         s.contains("fd") ? s["fd"] : json(), s["offset"].get<uint64_t>(),
                                         s["shared"].get<bool>());
@@ -199,7 +196,6 @@ std::vector<StepType> vfio_step_types() {
     if (!write) t.outputs.push_back(Field::integer("value").describe("The value loaded"));
     t.prepare = [write](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       const unsigned size = s["size"].get<unsigned>();
       if (size != 1 && size != 2 && size != 4 && size != 8)
         issues.add(ptr + "/size", "expected 1, 2, 4 or 8, got " + std::to_string(size));
@@ -225,7 +221,6 @@ std::vector<StepType> vfio_step_types() {
     t.outputs.push_back(Field::any("caps").describe("VFIO_IOMMU_GET_INFO capabilities: iova_ranges, dma_avail, migration"));
     t.prepare = [](const json& s, const std::string& ptr, const PlatformConfig& p, config::Issues& issues)
         -> std::unique_ptr<Step> {
-      if (!needs_pci(p, ptr, issues)) return nullptr;
       const uapi::IoctlInfo* info = nullptr;
       if (s["request"].is_string()) {
         info = uapi::find_ioctl(s["request"].get<std::string>());
