@@ -148,11 +148,11 @@ int suspends = 0, resumes = 0;
 int resume_result = 0;
 Machine* machine = nullptr;
 const dev_pm_ops test_pm = {
-    [](pci_dev&) {
+    [](device*) {
       ++suspends;
       return 0;
     },
-    [](pci_dev&) {
+    [](device*) {
       ++resumes;
       return resume_result;
     },
@@ -180,13 +180,13 @@ TEST(VfioDeviceFeature, C_53_RuntimeResumeFailureMakesDeviceIoctlsEio) {
       int err = 0;
       machine->emul = machine->vfio().vfio_alloc_device<emul_device>(&d.dev, &machine->ops, &err);
       if (int ret = machine->vfio().vfio_register_emulated_iommu_dev(&machine->emul->vdev)) return ret;
-      pm_runtime_allow(d);
-      pm_runtime_put_noidle(d);
+      pm_runtime_allow(&d.dev);
+      pm_runtime_put_noidle(&d.dev);
       return 0;
     };
     drv->remove = [](pci_dev& d) {
-      pm_runtime_get_noresume(d);
-      pm_runtime_forbid(d);
+      pm_runtime_get_noresume(&d.dev);
+      pm_runtime_forbid(&d.dev);
       machine->vfio().vfio_unregister_group_dev(&machine->emul->vdev);
       machine->vfio().vfio_put_device(&machine->emul->vdev);
     };
@@ -195,7 +195,7 @@ TEST(VfioDeviceFeature, C_53_RuntimeResumeFailureMakesDeviceIoctlsEio) {
     Task& t = pci.kernel().task("qemu");
     auto s = m.setup(t, VFIO_TYPE1v2_IOMMU);
     rets.push_back(m.sys().ioctl(t, s.device, VFIO_DEVICE_RESET, 0));  // resumes, runs, suspends again
-    suspended_after_first = pdev.power.suspended;
+    suspended_after_first = pdev.dev.power.suspended;
     resume_result = -EIO;
     rets.push_back(m.sys().ioctl(t, s.device, VFIO_DEVICE_RESET, 0));
     rets.push_back(m.sys().ioctl(t, s.device, VFIO_DEVICE_GET_INFO, 0));  // runtime_error is sticky

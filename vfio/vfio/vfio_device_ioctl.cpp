@@ -20,17 +20,11 @@ constexpr uint32_t kLogMaxRanges = 4096 / sizeof(vfio_device_feature_dma_logging
 
 bool is_aligned(uint64_t x, uint64_t a) { return (x & (a - 1)) == 0; }  // IS_ALIGNED()
 
-// The parent's runtime PM state: dev->power is modelled for PCI devices only (in pci_dev), so a
-// parent on another bus has none.
-pci_dev* runtime_pm_dev(vfio_device* device) {
-  return dev_is_pci(device->dev) ? to_pci_dev(device->dev) : nullptr;
-}
-
-// vfio_device_pm_runtime_get(): only a bound driver with PM ops resumes the device.
+// vfio_device_pm_runtime_get(): only a bound driver with PM ops resumes the device (of any bus).
 int vfio_device_pm_runtime_get(vfio_device* device) {
-  pci_dev* dev = runtime_pm_dev(device);
+  struct device* dev = device->dev;
   if (dev && dev->power.ops) {
-    if (int ret = pm_runtime_resume_and_get(*dev)) {
+    if (int ret = pm_runtime_resume_and_get(dev)) {
       kernel_warn("dev_info", dev_name(device->dev) + ": vfio: runtime resume failed " + std::to_string(ret));
       return -EIO;
     }
@@ -40,8 +34,8 @@ int vfio_device_pm_runtime_get(vfio_device* device) {
 
 // vfio_device_pm_runtime_put()
 void vfio_device_pm_runtime_put(vfio_device* device) {
-  pci_dev* dev = runtime_pm_dev(device);
-  if (dev && dev->power.ops) pm_runtime_put(*dev);
+  struct device* dev = device->dev;
+  if (dev && dev->power.ops) pm_runtime_put(dev);
 }
 
 }  // namespace

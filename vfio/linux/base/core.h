@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "vfio/linux/base/power.h"
 #include "vfio/linux/fs/sysfs/sysfs.h"
 #include "vfio/linux/kernel/sync.h"
 
@@ -35,6 +36,7 @@ struct device {
   void* driver_data = nullptr;         // dev_get_drvdata()
   struct iommu_group* iommu_group = nullptr;
   struct device_class* dev_class = nullptr;  // dev->class: a class device (/sys/class/<class>/<name>)
+  dev_pm_info power;                   // dev->power (runtime PM)
   std::vector<const attribute_group*> groups;  // dev->groups: attributes of this device alone
   /// Frees the embedding object when the last reference goes (the kernel warns without one).
   std::function<void(device*)> release;

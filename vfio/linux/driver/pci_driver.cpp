@@ -29,12 +29,12 @@ PciDriverCore::PciDriverCore(PciCore& pci) : pci_(pci) {
     pci_dev& dev = *to_pci_dev(d);
     pci_driver& drv = *to_pci_driver(d->driver);
     if (!pci_device_can_probe(dev)) return -ENODEV;
-    pm_runtime_get_sync(dev);
-    dev.power.ops = drv.pm;
+    pm_runtime_get_sync(d);
+    d->power.ops = drv.pm;
     const int ret = drv.probe ? drv.probe(dev) : 0;
     if (ret) {
-      dev.power.ops = nullptr;
-      pm_runtime_put(dev);
+      d->power.ops = nullptr;
+      pm_runtime_put(d);
     }
     return ret;
   };
@@ -43,12 +43,12 @@ PciDriverCore::PciDriverCore(PciCore& pci) : pci_(pci) {
     pci_dev& dev = *to_pci_dev(d);
     pci_driver& drv = *to_pci_driver(d->driver);
     if (drv.remove) {
-      pm_runtime_get_sync(dev);
+      pm_runtime_get_sync(d);
       drv.remove(dev);
-      pm_runtime_put_noidle(dev);
+      pm_runtime_put_noidle(d);
     }
-    dev.power.ops = nullptr;
-    pm_runtime_put(dev);
+    d->power.ops = nullptr;
+    pm_runtime_put(d);
   };
   // pci_dma_configure() / pci_dma_cleanup(): a driver that uses the kernel DMA API takes the
   // group's default domain (iommu_device_use_default_domain), which fails with -EBUSY while

@@ -109,7 +109,6 @@ struct pci_dev {
   bool is_busmaster = false;
   bool match_driver = false;  // pci_bus_add_device() done: drivers may match (pci_bus_match)
   std::unique_ptr<std::string> driver_override;  // sysfs driver_override, nullptr when unset
-  dev_pm_info power;        // dev->power (runtime PM)
   std::bitset<256> dma_alias_mask;  // devfns on the same bus this device also DMAs as (quirks)
   // SR-IOV (drivers/pci/iov.c)
   bool is_physfn = false;

@@ -185,7 +185,7 @@ void PciCore::read_bases(pci_dev& dev, int howmany, int rom) {
 
 // pci_setup_device
 void PciCore::setup_device(pci_dev& dev) {
-  pm_runtime_forbid(dev);  // pci_pm_init(): power/control starts "on"
+  pm_runtime_forbid(&dev.dev);  // pci_pm_init(): power/control starts "on"
   dev.pm_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_PM);
   dev.vpd_cap = find_capability(dev.bus->number, dev.devfn, PCI_CAP_ID_VPD);
   if (dev.pm_cap) {
