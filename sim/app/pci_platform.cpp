@@ -47,9 +47,8 @@ PciPlatform::PciPlatform(const PciConfig& config, stats::Group& root, uint64_t s
   irqs_ = std::make_unique<kernel::IrqCore>(*irq_, 4);
   msi_ = std::make_unique<kernel::PciMsi>(*kernel_, *cpu_, *irqs_);
   aer_ = std::make_unique<kernel::AerService>(*kernel_, *drivers_, *irqs_, *msi_);
-  sysfs_ = std::make_unique<kernel::Sysfs>(*kernel_, *drivers_, *groups_);
+  sysfs_ = std::make_unique<kernel::Sysfs>();
   iov_ = std::make_unique<kernel::PciIov>(*kernel_, *drivers_);
-  sysfs_->set_iov(iov_.get());
   auto& k = root.child("kernel");
   costs_ = std::make_unique<kernel::CpuCosts>(kernel_config_.cpu_mhz, kernel_config_.costs, k.child("cpu"));
   syscalls_ = std::make_unique<kernel::Syscalls>(vfs_, *costs_);
