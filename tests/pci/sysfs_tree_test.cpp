@@ -1,6 +1,6 @@
 // PCI and IOMMU groups in the sysfs tree, as v6.1 makes them: PCI devices below their bridges and
 // the host bridge pci0000:00; each IOMMU group a directory /sys/kernel/iommu_groups/<id> with
-// devices/ and type, whose links come and go with its members (iommu_group_add_device /
+// devices/, reserved_regions and type, whose links come and go with its members (iommu_group_add_device /
 // iommu_group_remove_device) and which goes with the group; relative link targets that climb as
 // many levels as the directories are deep; the PF-only sriov_* attribute group and the
 // virtfn<n>/physfn links sriov_numvfs makes and takes away; kernel::Sysfs's errors.
@@ -83,7 +83,9 @@ TEST(SysfsTree, AGroupDirectoryAndItsLinksFollowMembership) {
     const std::string g = m.group_of("0000:03:00.0");
     const std::string dir = "/sys/kernel/iommu_groups/" + g;
     EXPECT_TRUE(has(m.list("/sys/kernel/iommu_groups"), g));
-    EXPECT_EQ(m.list(dir), (std::vector<std::string>{"devices", "type"}));
+    EXPECT_EQ(m.list(dir), (std::vector<std::string>{"devices", "reserved_regions", "type"}));
+    EXPECT_EQ(m.fs().read(dir + "/reserved_regions").err, 0);  // no IOMMU driver: no regions
+    EXPECT_EQ(m.read(dir + "/reserved_regions"), "");
     EXPECT_EQ(m.list(dir + "/devices"), std::vector<std::string>{"0000:03:00.0"});
     EXPECT_EQ(m.read(dir + "/type"), "unknown\n");  // no IOMMU driver: no default domain
     EXPECT_EQ(m.fs().write(kDev + "0000:03:00.0/remove", "1").err, 1);
@@ -146,8 +148,8 @@ TEST(SysfsTree, SysfsKeepsTheSystemCallsErrors) {
   });
 }
 
-// With an IOMMU driver the group joins through the iommu core (iommu_probe_device) and its type
-// is its default domain's.
+// With an IOMMU driver the group joins through the iommu core (iommu_probe_device), its type is
+// its default domain's and its reserved regions the driver's.
 TEST(SysfsTree, AnIommuManagedGroupShowsItsDefaultDomainType) {
   support::Machine m;
   sctest::run_in_thread([&] {
@@ -155,6 +157,9 @@ TEST(SysfsTree, AnIommuManagedGroupShowsItsDefaultDomainType) {
     kernel::Sysfs& fs = m.pci().sysfs();
     const std::string g = std::to_string(m.dev("01:00.0").dev.iommu_group->id);
     EXPECT_EQ(fs.read("/sys/kernel/iommu_groups/" + g + "/type").value, "DMA-FQ\n");
+    // VT-d reserves the interrupt window for every device (intel_iommu_get_resv_regions).
+    EXPECT_EQ(fs.read("/sys/kernel/iommu_groups/" + g + "/reserved_regions").value,
+              "0x00000000fee00000 0x00000000feefffff msi\n");
     EXPECT_EQ(fs.list("/sys/kernel/iommu_groups/" + g + "/devices").entries, std::vector<std::string>{"0000:01:00.0"});
     EXPECT_EQ(fs.readlink(kDev + "0000:01:00.0/iommu_group").value, "../../../../kernel/iommu_groups/" + g);
   });

@@ -36,7 +36,9 @@ size_t iommu_pgsize(uint64_t bitmap, uint64_t iova, uint64_t paddr, size_t size,
 
 // Tear-down after the simulation: the domains' memory goes, no hardware is touched (the driver may
 // be gone already).
-IommuCore::~IommuCore() = default;
+IommuCore::~IommuCore() {
+  if (groups_.core == this) groups_.core = nullptr;
+}
 
 iommu_domain* IommuCore::alloc_domain(unsigned type) {  // __iommu_domain_alloc
   if (!driver_) return nullptr;

@@ -15,6 +15,7 @@ iommu_group* IommuGroups::alloc_group() {  // iommu_group_alloc
     if (!taken) break;
   }
   groups_.back()->id = id;
+  groups_.back()->groups = this;
   iommu_group_sysfs_add(groups_.back().get());  // its directory, devices/ and attributes
   return groups_.back().get();
 }

@@ -2,8 +2,8 @@
 // each other, formed for PCI by pci_device_group() when each device is probed, bridges before the
 // devices below them. This is the classic (v6.1) algorithm, spec pci-ccw.md A3.2. Members are
 // struct devices of any bus (dev->iommu_group); only the PCI grouping looks inside them.
-// In sysfs (iommu_group_sysfs.cpp) each group is /sys/kernel/iommu_groups/<id> with its type
-// attribute and a devices/ directory linking to every member, and each member links back to its
+// In sysfs (iommu_group_sysfs.cpp) each group is /sys/kernel/iommu_groups/<id> with its type and
+// reserved_regions attributes and a devices/ directory linking to every member, and each member links back to its
 // group through its own iommu_group link.
 #pragma once
 
@@ -17,6 +17,8 @@
 namespace vfiosim::kernel {
 
 struct iommu_domain;
+class IommuCore;
+class IommuGroups;
 
 struct iommu_group {
   int id = 0;
@@ -28,6 +30,7 @@ struct iommu_group {
   const void* owner = nullptr;     // DMA ownership (iommu_group_claim_dma_owner)
   unsigned owner_cnt = 0;
   unsigned refcount = 1;           // the kobject reference the group's own existence holds
+  IommuGroups* groups = nullptr;   // the groups it is one of (its reserved_regions ask their core)
   kobject kobj;                    // /sys/kernel/iommu_groups/<id>
   kobject devices_kobj;            // its devices/ directory
 };
@@ -55,6 +58,8 @@ class IommuGroups {
   iommu_group* device_group(device* dev) { return pci_device_group(dev); }
 
   const std::vector<std::unique_ptr<iommu_group>>& groups() const { return groups_; }
+  /// The iommu core while it exists (set and cleared by IommuCore): what reserved_regions asks.
+  IommuCore* core = nullptr;
   /// iommu_group_alloc() for a group no IOMMU backs (VFIO's emulated and no-IOMMU groups): the
   /// next id; not probed by any IOMMU driver. iommu_group_release() when VFIO is done with it.
   iommu_group* iommu_group_alloc() { return alloc_group(); }

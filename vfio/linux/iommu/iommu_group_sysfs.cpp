@@ -1,11 +1,12 @@
 // IOMMU groups in sysfs (drivers/iommu/iommu.c, v6.1): iommu_group_alloc() gives each group a
-// kobject in the iommu_groups kset (/sys/kernel/iommu_groups/<id>) with a devices/ directory and a
-// type attribute; iommu_group_add_device() links the device to its group ("iommu_group") and the
+// kobject in the iommu_groups kset (/sys/kernel/iommu_groups/<id>) with a devices/ directory and
+// the reserved_regions and type attributes; iommu_group_add_device() links the device to its group ("iommu_group") and the
 // group to the device (devices/<name>); iommu_group_remove_device() takes both links away; the
 // group's release takes its directory.
-// Not modelled: reserved_regions (the regions come from the iommu driver, which the group does
-// not know here), the type store (changing the default domain), the name attribute, and the
+// Not modelled: the type store (changing the default domain), the name attribute, and the
 // "<name>.<n>" retry for a device name taken in devices/.
+#include <cstdio>
+
 #include "vfio/linux/base/errno.h"
 #include "vfio/linux/iommu/iommu.h"
 
@@ -34,6 +35,36 @@ const attribute iommu_group_attr_type{"type", S_IRUGO,
                                       },
                                       nullptr};
 
+// iommu_group_resv_type_string[]
+const char* resv_type_string(iommu_resv_type type) {
+  switch (type) {
+    case IOMMU_RESV_DIRECT: return "direct";
+    case IOMMU_RESV_DIRECT_RELAXABLE: return "direct-relaxable";
+    case IOMMU_RESV_RESERVED: return "reserved";
+    case IOMMU_RESV_MSI:
+    case IOMMU_RESV_SW_MSI: return "msi";
+  }
+  return "reserved";
+}
+
+// iommu_group_show_resv_regions(): "start end type" a region (iommu_get_group_resv_regions()),
+// nothing without an IOMMU driver.
+const attribute iommu_group_attr_reserved_regions{
+    "reserved_regions", S_IRUGO,
+    [](kobject* k, std::string& buf) {
+      iommu_group* group = to_iommu_group(k);
+      buf.clear();
+      if (!group->groups || !group->groups->core) return 0L;
+      for (const iommu_resv_region& r : group->groups->core->iommu_get_group_resv_regions(group)) {
+        char line[80];
+        std::snprintf(line, sizeof line, "0x%016llx 0x%016llx %s\n", static_cast<unsigned long long>(r.start),
+                      static_cast<unsigned long long>(r.start + r.length - 1), resv_type_string(r.type));
+        buf += line;
+      }
+      return static_cast<long>(buf.size());
+    },
+    nullptr};
+
 }  // namespace
 
 // iommu_group_alloc()'s sysfs part: kobject_init_and_add() in iommu_group_kset, then
@@ -46,7 +77,9 @@ int IommuGroups::iommu_group_sysfs_add(iommu_group* group) {
   if (int ret = sysfs_create_dir(&group->kobj)) return ret;
   group->devices_kobj = kobject{"devices", &group->kobj, nullptr};
   int ret = sysfs_create_dir(&group->devices_kobj);
-  if (!ret) ret = sysfs_create_file(&group->kobj, &iommu_group_attr_type);  // iommu_group_create_file()
+  // iommu_group_create_file(): reserved_regions, then type.
+  if (!ret) ret = sysfs_create_file(&group->kobj, &iommu_group_attr_reserved_regions);
+  if (!ret) ret = sysfs_create_file(&group->kobj, &iommu_group_attr_type);
   if (ret) iommu_group_sysfs_release(group);
   return ret;
 }
