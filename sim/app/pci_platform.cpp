@@ -42,9 +42,7 @@ PciPlatform::PciPlatform(const PciConfig& config, kernel::Kernel& kernel, System
   drivers_ = std::make_unique<kernel::PciDriverCore>(*core_);
   msi_ = std::make_unique<kernel::PciMsi>(*core_, kernel_.cpu(), kernel_.irqs());
   aer_ = std::make_unique<kernel::AerService>(*core_, *drivers_, kernel_.irqs(), *msi_);
-  sysfs_ = std::make_unique<kernel::Sysfs>(*core_, *drivers_, *groups_);
   iov_ = std::make_unique<kernel::PciIov>(*core_, *drivers_);
-  sysfs_->set_iov(iov_.get());
   auto& k = kernel_.stats();
   boot_config_accesses_ = &k.counter("pci_boot_config_accesses", "accesses", "Config accesses of PCI enumeration");
   boot_time_ = &k.gauge("pci_boot_ns", "ns", "Simulated time PCI enumeration and resource assignment took");

@@ -51,7 +51,7 @@ class PciPlatform {
   kernel::PciCore& core() { return *core_; }
   kernel::IommuGroups& iommu_groups() { return *groups_; }
   kernel::PciDriverCore& drivers() { return *drivers_; }
-  kernel::Sysfs& sysfs() { return *sysfs_; }
+  kernel::Sysfs& sysfs() { return kernel_.sysfs(); }
   kernel::PciIov& iov() { return *iov_; }
   /// The enumerated hierarchy as the kernel sees it (for the report): BDF, IDs, type, resources,
   /// IOMMU group.
@@ -104,7 +104,6 @@ class PciPlatform {
   std::unique_ptr<kernel::PciCore> core_;
   std::unique_ptr<kernel::IommuGroups> groups_;
   std::unique_ptr<kernel::PciDriverCore> drivers_;
-  std::unique_ptr<kernel::Sysfs> sysfs_;
   std::unique_ptr<kernel::PciIov> iov_;
   std::map<std::string, pci::DmaEngine*> engines_;
   stats::Counter* boot_config_accesses_ = nullptr;

@@ -121,10 +121,10 @@ TEST(DeviceLifetime, EveryPciDevIsFreedVfsAndHeldReferencesIncluded) {
     });
   }
   EXPECT_EQ(numvfs, 1);  // bytes written
-  EXPECT_EQ(with_vfs, before + 4);  // root port, PF, two VFs
-  EXPECT_EQ(held_after_remove, before + 3);
+  EXPECT_EQ(with_vfs, before + 5);  // host bridge (pci0000:00), root port, PF, two VFs
+  EXPECT_EQ(held_after_remove, before + 4);
   EXPECT_EQ(name_after_remove, "0000:01:00.2");
-  EXPECT_EQ(after_put, before + 2);
+  EXPECT_EQ(after_put, before + 3);
   EXPECT_EQ(live_struct_devices(), before) << "struct devices left after the platform went";
 }
 
@@ -147,6 +147,6 @@ TEST(DeviceLifetime, AVfRemovedOnItsOwnIsNotRemovedAgainBySriovDisable) {
   }
   EXPECT_EQ(removed, 1);
   EXPECT_EQ(disabled, 1);
-  EXPECT_EQ(after_disable, before + 2);  // the root port and the PF
+  EXPECT_EQ(after_disable, before + 3);  // the host bridge, the root port and the PF
   EXPECT_EQ(live_struct_devices(), before);
 }

@@ -221,7 +221,9 @@ vfio_group* Vfio::vfio_noiommu_group_alloc(struct device* dev, vfio_group_type t
   }
   iommu_group* g = fake_groups_->iommu_group_alloc();
   // iommu_group_add_device() in the kernel, which also points dev->iommu_group at the group; the
-  // port only lists the device, so dev->iommu_group (and sysfs, reports) stay as they were.
+  // port only lists the device (and links it in the group's devices/), so dev->iommu_group (and
+  // the device's own iommu_group link, reports) stay as they were.
+  fake_groups_->iommu_group_sysfs_link_member(g, dev);
   g->devices.push_back(dev);
   vfio_group* group = vfio_create_group(g, type, err);
   if (!group) {
@@ -292,8 +294,10 @@ void Vfio::vfio_group_put_dev(vfio_group* group) {
 void Vfio::vfio_device_remove_group(vfio_device* device) {
   vfio_group* group = device->group;
   iommu_group* g = group->group;
-  if (group->type != VFIO_IOMMU && g)
+  if (group->type != VFIO_IOMMU && g) {
     g->devices.erase(std::remove(g->devices.begin(), g->devices.end(), device->dev), g->devices.end());
+    if (fake_groups_) fake_groups_->iommu_group_sysfs_unlink_member(g, device->dev);
+  }
   group_lock_.lock();
   if (!refcount_dec_and_test(group->drivers)) {
     group_lock_.unlock();

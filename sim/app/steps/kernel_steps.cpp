@@ -34,7 +34,7 @@ class SysfsStep : public Step {
  public:
   SysfsStep(SysfsOp op, std::string path, std::string value) : op_(op), path_(std::move(path)), value_(std::move(value)) {}
   void run(StepContext& ctx) override {
-    kernel::Sysfs& fs = ctx.platform.pci()->sysfs();
+    kernel::Sysfs& fs = ctx.platform.kernel()->sysfs();
     switch (op_) {
       case SysfsOp::Read: ctx.outputs = outcome(fs.read(path_), true, false); break;
       case SysfsOp::Readlink: ctx.outputs = outcome(fs.readlink(path_), true, false); break;

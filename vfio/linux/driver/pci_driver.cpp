@@ -17,6 +17,7 @@ bool pci_device_can_probe(const pci_dev& dev) {
 }  // namespace
 
 PciDriverCore::PciDriverCore(PciCore& pci) : pci_(pci) {
+  pci_.driver_core = this;
   bus_type& bus = pci_.pci_bus_type;
   // pci_bus_match(): only devices pci_bus_add_device() has opened to drivers.
   bus.match = [this](device* d, device_driver* drv) {
@@ -75,6 +76,7 @@ PciDriverCore::~PciDriverCore() {
   bus.dma_configure = nullptr;
   bus.dma_cleanup = nullptr;
   bus.notifiers.clear();
+  pci_.driver_core = nullptr;
 }
 
 pci_driver* PciDriverCore::find_driver(const std::string& name) const {
@@ -86,7 +88,7 @@ pci_driver* PciDriverCore::driver_of(const pci_dev& dev) const {
   return dev.dev.driver ? to_pci_driver(dev.dev.driver) : nullptr;
 }
 
-const std::string* PciDriverCore::driver_override(const pci_dev& dev) const { return dev.driver_override.get(); }
+const std::string* PciDriverCore::driver_override(const pci_dev& dev) { return dev.driver_override.get(); }
 
 // driver_set_override(): a trailing newline is dropped; an empty value clears the override.
 int PciDriverCore::set_driver_override(pci_dev& dev, const std::string& value) {
@@ -137,12 +139,20 @@ void PciDriverCore::bus_unregister_notifier(int id) { kernel::bus_unregister_not
 // pci_device_add(): on the bus with match_driver off (device_add probes nothing), then
 // pci_bus_add_device(): open to drivers and attached.
 void PciDriverCore::device_add(pci_dev& dev) {
+  if (pci_device_add(dev) == 0) pci_bus_add_device(dev);
+}
+
+// pci_device_add(): on the bus with match_driver off.
+int PciDriverCore::pci_device_add(pci_dev& dev) {
   dev.dev.bus = &pci_.pci_bus_type;
   dev.match_driver = false;
-  if (int ret = kernel::device_add(&dev.dev)) {
-    kernel_warn("pci_err", dev.name() + ": device_add failed (" + std::to_string(ret) + ")");
-    return;
-  }
+  const int ret = kernel::device_add(&dev.dev);
+  if (ret) kernel_warn("pci_err", dev.name() + ": device_add failed (" + std::to_string(ret) + ")");
+  return ret;
+}
+
+// pci_bus_add_device(): open to drivers, and attached to the first that binds.
+void PciDriverCore::pci_bus_add_device(pci_dev& dev) {
   dev.match_driver = true;
   const int ret = device_attach(&dev.dev);
   if (ret < 0) kernel_warn("pci_warn", dev.name() + ": device attach failed (" + std::to_string(ret) + ")");

@@ -68,9 +68,9 @@ class PciDriverCore {
   const std::vector<std::unique_ptr<pci_driver>>& drivers() const { return drivers_; }
 
   pci_driver* driver_of(const pci_dev& dev) const;
-  const std::string* driver_override(const pci_dev& dev) const;
+  static const std::string* driver_override(const pci_dev& dev);
   /// driver_override_store(): empty (or "\n") clears it. -EINVAL when too long.
-  int set_driver_override(pci_dev& dev, const std::string& value);
+  static int set_driver_override(pci_dev& dev, const std::string& value);
 
   /// bind_store(): -ENODEV if there is no such device or the driver does not match it, -EBUSY if
   /// it is bound already, else the probe's result.
@@ -92,6 +92,9 @@ class PciDriverCore {
   /// pci_device_add() then pci_bus_add_device(): on the bus (device_add: ADD_DEVICE notifiers),
   /// then open to drivers (match_driver) and attached to the first that binds.
   void device_add(pci_dev& dev);
+  /// The two halves: pci_device_add()'s device_add() (0 or -errno), and pci_bus_add_device().
+  int pci_device_add(pci_dev& dev);
+  void pci_bus_add_device(pci_dev& dev);
   /// pci_stop_dev() + pci_destroy_dev()'s device_del(): the driver is released (its remove
   /// runs), DEL_DEVICE and REMOVED_DEVICE notifiers, off the bus.
   void device_del(pci_dev& dev);

@@ -36,7 +36,9 @@ size_t iommu_pgsize(uint64_t bitmap, uint64_t iova, uint64_t paddr, size_t size,
 
 // Tear-down after the simulation: the domains' memory goes, no hardware is touched (the driver may
 // be gone already).
-IommuCore::~IommuCore() = default;
+IommuCore::~IommuCore() {
+  if (groups_.core == this) groups_.core = nullptr;
+}
 
 iommu_domain* IommuCore::alloc_domain(unsigned type) {  // __iommu_domain_alloc
   if (!driver_) return nullptr;
@@ -324,8 +326,9 @@ void IommuCore::iommu_group_unregister_notifier(iommu_group* group, int id) {
   if (it->second.empty()) notifiers_.erase(it);
 }
 
-// iommu_group_add_device()
+// iommu_group_add_device(): the sysfs links, then on the group's list.
 void IommuCore::iommu_group_add_device(iommu_group* group, device* dev) {
+  groups_.iommu_group_sysfs_add_device(group, dev);
   group->devices.push_back(dev);
   dev->iommu_group = group;
   if (group->domain && driver_) driver_->attach_dev(*group->domain, dev);
@@ -343,6 +346,7 @@ void IommuCore::iommu_group_remove_device(device* dev) {
     for (auto& [id, fn] : std::map<int, Notifier>(it->second)) fn(IOMMU_GROUP_NOTIFY_DEL_DEVICE, dev);
   if (group->domain && driver_) driver_->detach_dev(*group->domain, dev);
   group->devices.erase(std::remove(group->devices.begin(), group->devices.end(), dev), group->devices.end());
+  groups_.iommu_group_sysfs_remove_device(group, dev);
   dev->iommu_group = nullptr;
 }
 

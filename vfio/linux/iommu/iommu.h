@@ -108,7 +108,7 @@ constexpr unsigned long IOMMU_GROUP_NOTIFY_DEL_DEVICE = 2;
 
 class IommuCore {
  public:
-  IommuCore(IommuGroups& groups, CpuCosts& costs) : groups_(groups), costs_(costs) {}
+  IommuCore(IommuGroups& groups, CpuCosts& costs) : groups_(groups), costs_(costs) { groups_.core = this; }
   ~IommuCore();
 
   /// iommu_device_register() + bus_iommu_probe(): the driver takes the PCI bus; every group gets a

@@ -15,18 +15,28 @@ iommu_group* IommuGroups::alloc_group() {  // iommu_group_alloc
     if (!taken) break;
   }
   groups_.back()->id = id;
+  groups_.back()->groups = this;
+  iommu_group_sysfs_add(groups_.back().get());  // its directory, devices/ and attributes
   return groups_.back().get();
 }
 
+IommuGroups::~IommuGroups() {
+  for (const auto& g : groups_) iommu_group_sysfs_release(g.get());
+}
+
+// iommu_group_release(): the kobject's last put; its directory goes with it.
 void IommuGroups::iommu_group_release(iommu_group* g) {
   for (auto it = groups_.begin(); it != groups_.end(); ++it)
     if (it->get() == g) {
+      iommu_group_sysfs_release(g);
       groups_.erase(it);
       return;
     }
 }
 
-void IommuGroups::add_device(iommu_group* group, device* dev) {  // iommu_group_add_device
+// iommu_group_add_device(): the links first, then on the group's list.
+void IommuGroups::add_device(iommu_group* group, device* dev) {
+  iommu_group_sysfs_add_device(group, dev);
   group->devices.push_back(dev);
   dev->iommu_group = group;
 }
@@ -100,6 +110,7 @@ void IommuGroups::remove(device* dev) {
   iommu_group* g = dev->iommu_group;
   if (!g) return;
   g->devices.erase(std::remove(g->devices.begin(), g->devices.end(), dev), g->devices.end());
+  iommu_group_sysfs_remove_device(g, dev);
   dev->iommu_group = nullptr;
   if (g->devices.empty() && g->refcount <= 1) iommu_group_release(g);
 }

@@ -25,6 +25,7 @@
 #include "vfio/linux/kernel/syscalls.h"
 #include "vfio/linux/kernel/task.h"
 #include "vfio/linux/mm/page_alloc.h"
+#include "vfio/linux/sysfs/sysfs.h"
 
 namespace vfiosim::kernel {
 
@@ -57,6 +58,8 @@ class Kernel {
   PageAllocator& pages() { return *pages_; }
   UserPageAllocator& user_pages() { return *user_pages_; }
   Vfs& vfs() { return vfs_; }
+  /// What read/write/readlink/getdents on /sys see (the tree itself is sysfs_root()).
+  Sysfs& sysfs() { return sysfs_; }
   Syscalls& syscalls() { return *syscalls_; }
   IrqCore& irqs() { return *irqs_; }
   /// The "kernel" stats group, for subsystems to hang their own groups and stats on.
@@ -99,6 +102,7 @@ class Kernel {
   std::unique_ptr<PageAllocator> pages_;
   std::unique_ptr<UserPageAllocator> user_pages_;
   Vfs vfs_;
+  Sysfs sysfs_;
   std::unique_ptr<Syscalls> syscalls_;
   std::unique_ptr<IrqCore> irqs_;
   std::map<std::string, std::unique_ptr<Task>> tasks_;

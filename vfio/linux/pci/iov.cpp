@@ -100,8 +100,19 @@ int PciIov::pci_iov_add_virtfn(pci_dev& dev, int id) {
     vf.res[i].end = vf.res[i].start + size - 1;
   }
   iov.vfs.push_back(pci_dev_get(&vf));  // the PF's list holds the VF (pci_get_domain_bus_and_slot)
-  drivers_.device_add(vf);  // pci_device_add() + pci_bus_add_device()
+  if (drivers_.pci_device_add(vf) == 0) {
+    pci_iov_sysfs_link(dev, vf, id);  // before a driver may probe the VF
+    drivers_.pci_bus_add_device(vf);
+  }
   return 0;
+}
+
+// pci_iov_sysfs_link(): the PF's virtfn<id> and the VF's physfn (devices out of sysfs get none).
+void PciIov::pci_iov_sysfs_link(pci_dev& dev, pci_dev& virtfn, int id) {
+  if (!dev.dev.sysfs.sd || !virtfn.dev.sysfs.sd) return;
+  if (sysfs_create_link(&dev.dev.sysfs, &virtfn.dev.sysfs, "virtfn" + std::to_string(id))) return;
+  if (sysfs_create_link(&virtfn.dev.sysfs, &dev.dev.sysfs, "physfn"))
+    sysfs_remove_link(&dev.dev.sysfs, "virtfn" + std::to_string(id));
 }
 
 // pci_iov_remove_virtfn() -> pci_stop_and_remove_bus_device()
@@ -110,6 +121,8 @@ void PciIov::pci_iov_remove_virtfn(pci_dev& dev, int id) {
   if (id < 0 || static_cast<size_t>(id) >= iov.vfs.size()) return;
   pci_dev* vf = iov.vfs[static_cast<size_t>(id)];
   iov.vfs.erase(iov.vfs.begin() + id);
+  sysfs_remove_link(&dev.dev.sysfs, "virtfn" + std::to_string(id));
+  if (vf->dev.sysfs.sd) sysfs_remove_link(&vf->dev.sysfs, "physfn");  // the VF may be gone already
   // A VF already removed on its own (its sysfs remove) is not found again: only the reference goes.
   if (!vf->dev.dead) {
     drivers_.device_del(*vf);
@@ -181,7 +194,8 @@ bool parse_u16(const std::string& buf, uint16_t& out) {
 }
 }  // namespace
 
-int PciIov::sriov_numvfs_store(pci_dev& dev, const std::string& buf) {
+// sriov_numvfs_store()
+int sriov_numvfs_store(pci_dev& dev, const std::string& buf) {
   if (!dev.is_physfn) return -ENOENT;  // the attribute is not visible
   uint16_t num_vfs = 0;
   if (!parse_u16(buf, num_vfs)) return -EINVAL;
@@ -191,7 +205,7 @@ int PciIov::sriov_numvfs_store(pci_dev& dev, const std::string& buf) {
   device_lock_guard lock(&dev.dev);
   int ret = 0;
   if (num_vfs == dev.sriov->num_VFs) return static_cast<int>(buf.size());
-  pci_driver* drv = drivers_.driver_of(dev);
+  pci_driver* drv = dev.dev.driver ? to_pci_driver(dev.dev.driver) : nullptr;
   if (!drv || !drv->sriov_configure) return -ENOENT;  // no PF driver, or one without the callback
   if (num_vfs == 0) {
     ret = drv->sriov_configure(dev, 0);
@@ -203,7 +217,8 @@ int PciIov::sriov_numvfs_store(pci_dev& dev, const std::string& buf) {
   return ret < 0 ? ret : static_cast<int>(buf.size());
 }
 
-int PciIov::sriov_drivers_autoprobe_store(pci_dev& dev, const std::string& buf) {
+// sriov_drivers_autoprobe_store()
+int sriov_drivers_autoprobe_store(pci_dev& dev, const std::string& buf) {
   if (!dev.is_physfn) return -ENOENT;
   std::string s = buf;
   if (!s.empty() && s.back() == '\n') s.pop_back();
@@ -214,19 +229,59 @@ int PciIov::sriov_drivers_autoprobe_store(pci_dev& dev, const std::string& buf) 
   return static_cast<int>(buf.size());
 }
 
-int PciIov::show(const pci_dev& dev, const std::string& name, std::string& out) const {
-  if (!dev.is_physfn) return -ENOENT;
-  const pci_sriov& iov = *dev.sriov;
-  char buf[32];
-  if (name == "sriov_totalvfs") std::snprintf(buf, sizeof buf, "%u\n", iov.driver_max_VFs);
-  else if (name == "sriov_numvfs") std::snprintf(buf, sizeof buf, "%u\n", iov.num_VFs);
-  else if (name == "sriov_offset") std::snprintf(buf, sizeof buf, "%u\n", iov.offset);
-  else if (name == "sriov_stride") std::snprintf(buf, sizeof buf, "%u\n", iov.stride);
-  else if (name == "sriov_vf_device") std::snprintf(buf, sizeof buf, "%x\n", iov.vf_device);
-  else if (name == "sriov_drivers_autoprobe") std::snprintf(buf, sizeof buf, "%u\n", iov.drivers_autoprobe ? 1u : 0u);
-  else return -ENOENT;
-  out = buf;
-  return 0;
+namespace {
+
+pci_dev* kobj_to_pci_dev(kobject* kobj) { return to_pci_dev(kobj_to_dev(kobj)); }
+
+long emit_u(std::string& buf, const char* fmt, unsigned v) {
+  char s[32];
+  std::snprintf(s, sizeof s, fmt, v);
+  buf = s;
+  return static_cast<long>(buf.size());
 }
+
+long count_or(int ret, const std::string& buf) { return ret < 0 ? ret : static_cast<long>(buf.size()); }
+
+// sriov_totalvfs_show(): pci_sriov_get_totalvfs()
+const attribute dev_attr_sriov_totalvfs{"sriov_totalvfs", S_IRUGO, [](kobject* k, std::string& buf) {
+                                          return emit_u(buf, "%u\n", kobj_to_pci_dev(k)->sriov->driver_max_VFs);
+                                        }, nullptr};
+// sriov_numvfs_show() / sriov_numvfs_store()
+const attribute dev_attr_sriov_numvfs{"sriov_numvfs", S_IWUSR | S_IRUGO,
+                                      [](kobject* k, std::string& buf) {
+                                        return emit_u(buf, "%u\n", kobj_to_pci_dev(k)->sriov->num_VFs);
+                                      },
+                                      [](kobject* k, const std::string& buf) {
+                                        device_ref ref(kobj_to_dev(k));  // the store sleeps
+                                        return count_or(sriov_numvfs_store(*kobj_to_pci_dev(k), buf), buf);
+                                      }};
+// sriov_offset_show(), sriov_stride_show(), sriov_vf_device_show()
+const attribute dev_attr_sriov_offset{"sriov_offset", S_IRUGO, [](kobject* k, std::string& buf) {
+                                        return emit_u(buf, "%u\n", kobj_to_pci_dev(k)->sriov->offset);
+                                      }, nullptr};
+const attribute dev_attr_sriov_stride{"sriov_stride", S_IRUGO, [](kobject* k, std::string& buf) {
+                                        return emit_u(buf, "%u\n", kobj_to_pci_dev(k)->sriov->stride);
+                                      }, nullptr};
+const attribute dev_attr_sriov_vf_device{"sriov_vf_device", S_IRUGO, [](kobject* k, std::string& buf) {
+                                           return emit_u(buf, "%x\n", kobj_to_pci_dev(k)->sriov->vf_device);
+                                         }, nullptr};
+// sriov_drivers_autoprobe_show() / sriov_drivers_autoprobe_store()
+const attribute dev_attr_sriov_drivers_autoprobe{
+    "sriov_drivers_autoprobe", S_IWUSR | S_IRUGO,
+    [](kobject* k, std::string& buf) {
+      return emit_u(buf, "%u\n", kobj_to_pci_dev(k)->sriov->drivers_autoprobe ? 1u : 0u);
+    },
+    [](kobject* k, const std::string& buf) {
+      return count_or(sriov_drivers_autoprobe_store(*kobj_to_pci_dev(k), buf), buf);
+    }};
+
+}  // namespace
+
+// sriov_pf_dev_attr_group with sriov_pf_attrs_are_visible(): the files are a PF's only.
+const attribute_group sriov_pf_dev_attr_group{
+    "",
+    [](kobject* k, const attribute* a, int) -> uint16_t { return kobj_to_pci_dev(k)->is_physfn ? a->mode : 0; },
+    {&dev_attr_sriov_totalvfs, &dev_attr_sriov_numvfs, &dev_attr_sriov_offset, &dev_attr_sriov_stride,
+     &dev_attr_sriov_vf_device, &dev_attr_sriov_drivers_autoprobe}};
 
 }  // namespace vfiosim::kernel

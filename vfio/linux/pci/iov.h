@@ -5,7 +5,8 @@
 // slices of the PF's IOV resources), which the bus notifiers (IOMMU groups, vfio-pci) see and a
 // driver may probe; pci_disable_sriov() removes them in reverse and waits 1 s after clearing VF
 // Enable, as the kernel does. The sysfs attributes sriov_totalvfs / sriov_numvfs /
-// sriov_drivers_autoprobe / sriov_offset / sriov_stride / sriov_vf_device are answered here.
+// sriov_drivers_autoprobe / sriov_offset / sriov_stride / sriov_vf_device are declared here as an
+// attribute group, and each VF is linked to its PF (physfn) and the PF to it (virtfn<n>).
 //
 // Not ported: VFs on a bus other than the PF's (virtfn_add_bus), function dependency links,
 // pcibios hooks, VF resizable BARs, device_lock around sriov_numvfs_store.
@@ -28,6 +29,14 @@ void pci_iov_update_resource(PciCore& pci, pci_dev& dev, int resno);
 unsigned pci_iov_virtfn_devfn(const pci_dev& dev, int vf_id);
 /// pci_num_vf()
 int pci_num_vf(const pci_dev& dev);
+/// sriov_numvfs_store(): `count` bytes written, or -errno (EINVAL unparsable, ERANGE above
+/// TotalVFs, ENOENT without a driver or sriov_configure, EBUSY when VFs are enabled already).
+int sriov_numvfs_store(pci_dev& dev, const std::string& buf);
+/// sriov_drivers_autoprobe_store(): `count`, or -EINVAL for what kstrtobool() refuses.
+int sriov_drivers_autoprobe_store(pci_dev& dev, const std::string& buf);
+/// sriov_pf_dev_attr_group: sriov_{totalvfs,numvfs,offset,stride,vf_device,drivers_autoprobe},
+/// visible on a PF only; one of pci_bus_type's dev_groups (pci_sysfs.h).
+extern const attribute_group sriov_pf_dev_attr_group;
 
 class PciIov {
  public:
@@ -39,17 +48,10 @@ class PciIov {
   /// pci_disable_sriov() -> sriov_disable()
   void pci_disable_sriov(pci_dev& dev);
 
-  /// sriov_numvfs_store(): `count` bytes written, or -errno (EINVAL unparsable, ERANGE above
-  /// TotalVFs, ENOENT without a driver or sriov_configure, EBUSY when VFs are enabled already).
-  int sriov_numvfs_store(pci_dev& dev, const std::string& buf);
-  /// sriov_drivers_autoprobe_store()
-  int sriov_drivers_autoprobe_store(pci_dev& dev, const std::string& buf);
-  /// The SR-IOV attribute `name` of a PF, or -ENOENT.
-  int show(const pci_dev& dev, const std::string& name, std::string& out) const;
-
  private:
   int pci_iov_add_virtfn(pci_dev& dev, int id);
   void pci_iov_remove_virtfn(pci_dev& dev, int id);
+  void pci_iov_sysfs_link(pci_dev& dev, pci_dev& virtfn, int id);
 
   PciCore& pci_;
   PciDriverCore& drivers_;

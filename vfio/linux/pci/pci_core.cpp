@@ -6,6 +6,7 @@
 #include "vfio/linux/base/driver.h"
 #include "vfio/linux/pci/acs.h"
 #include "vfio/linux/pci/iov.h"
+#include "vfio/linux/pci/pci_sysfs.h"
 
 #include <linux/pci_regs.h>
 
@@ -25,7 +26,13 @@ std::string pci_dev::name() const { return pci_name(bus ? bus->number : 0, devfn
 
 PciCore::PciCore(HostPort& cpu, const HostBridgeInfo& bridge) : cpu_(cpu), bridge_(bridge) {
   pci_bus_type.name = "pci";
+  pci_bus_type.bus_groups = pci_bus_groups();
+  pci_bus_type.dev_groups = pci_dev_groups();
   bus_register(&pci_bus_type);  // pci_driver_init()
+  // pci_alloc_host_bridge(): the bridge device, freed with the core (pci_release_host_bridge_dev).
+  device_initialize(&host_bridge);
+  host_bridge.init_name = "pci0000:00";
+  host_bridge.release = [](device*) {};
 }
 
 // The list's references go with the core; a device still referenced elsewhere at that point is
@@ -36,17 +43,22 @@ PciCore::~PciCore() {
       for (pci_dev* vf : d->sriov->vfs) pci_dev_put(vf);
       d->sriov->vfs.clear();
     }
+  // A device still added holds its parent (device_add); device_del() would drop that reference.
+  for (pci_dev* d : devs_)
+    if (device_is_registered(&d->dev)) put_device(d->dev.parent);
   for (device* d : std::vector<device*>(pci_bus_type.devices)) put_device(d);  // the bus's list
   pci_bus_type.devices.clear();
   for (pci_dev* d : devs_) pci_dev_put(d);
+  put_device(&host_bridge);  // its directory goes with its release
   sysfs_remove_dir(&pci_bus_type.subsys);  // nothing in sysfs may reach the bus once it is gone
 }
 
 namespace {
 // pci_alloc_dev(): a pci_dev with its struct device initialised; pci_release_dev() frees it.
-pci_dev* new_pci_dev(pci_bus* bus, unsigned devfn) {
+pci_dev* new_pci_dev(pci_bus* bus, unsigned devfn, device* parent) {
   auto* d = new pci_dev();
   device_initialize(&d->dev);
+  d->dev.parent = parent;  // pci_setup_device(): dev->dev.parent = dev->bus->bridge
   d->dev.release = [](device* dev) {  // pci_release_dev()
     pci_dev* p = to_pci_dev(dev);
     pci_dev* pf = p->is_virtfn ? p->physfn : nullptr;
@@ -261,7 +273,7 @@ void PciCore::assign_irq(pci_dev& dev) {
 
 // pci_alloc_dev() + list_add to the bus: the caller sets the IDs and calls pci_setup_device().
 pci_dev& PciCore::pci_alloc_dev(pci_bus* bus, unsigned devfn) {
-  pci_dev* d = new_pci_dev(bus, devfn);
+  pci_dev* d = new_pci_dev(bus, devfn, pci_bus_bridge(bus));
   devs_.push_back(d);
   bus->devices.push_back(d);
   return *d;
@@ -296,7 +308,7 @@ void PciCore::pci_destroy_dev(pci_dev* dev) {
 pci_dev* PciCore::scan_single_device(pci_bus* bus, unsigned devfn) {
   const uint32_t id = bus_read_config(bus->number, devfn, PCI_VENDOR_ID, 4);
   if (id == 0xffffffff || id == 0 || (id & 0xffff) == 0xffff) return nullptr;  // pci_bus_read_dev_vendor_id
-  pci_dev* d = new_pci_dev(bus, devfn);
+  pci_dev* d = new_pci_dev(bus, devfn, pci_bus_bridge(bus));
   d->vendor = static_cast<uint16_t>(id & 0xffff);
   d->device = static_cast<uint16_t>(id >> 16);
   devs_.push_back(d);
@@ -372,6 +384,10 @@ void PciCore::scan(const BusSettings& settings) {
   root_->busn_end = static_cast<uint8_t>(scan_child_bus(root_.get()));
   size_and_assign();
   configure_mps(settings);
+  // pci_register_host_bridge(): the bridge's device first. Deliberate difference: a second
+  // simulated kernel in the same process, whose PCI bus stayed out of sysfs, leaves its bridge
+  // (and so its devices) out too.
+  if (pci_bus_type.subsys.sd && !device_is_registered(&host_bridge)) device_add(&host_bridge);
   // pci_bus_add_devices() of the boot scan: each device on the PCI bus (pci_device_add ->
   // device_add), then open to drivers (pci_bus_add_device).
   for (pci_dev* d : devs_) {

@@ -16,6 +16,8 @@
 
 namespace vfiosim::kernel {
 
+class PciDriverCore;
+
 struct HostBridgeInfo {
   uint64_t ecam_base = 0;
   uint64_t mmio32_base = 0;
@@ -42,8 +44,16 @@ class PciCore {
   PciCore(const PciCore&) = delete;
   PciCore& operator=(const PciCore&) = delete;
 
-  /// pci_bus_type: registered here, its callbacks filled in by the driver side (PciDriverCore).
+  /// pci_bus_type: registered here with its attribute groups (pci_sysfs.h), its callbacks filled
+  /// in by the driver side (PciDriverCore).
   bus_type pci_bus_type;
+  /// The driver side while it exists (the sysfs stores that add, remove and probe devices use it).
+  PciDriverCore* driver_core = nullptr;
+  /// The host bridge's struct device (pci_host_bridge.dev, "pci0000:00"): the parent of the root
+  /// bus's devices, so /sys/devices has the PCI hierarchy (pci0000:00/0000:00:01.0/0000:01:00.0).
+  device host_bridge;
+  /// pci_dev->dev.parent as pci_setup_device() sets it: the bridge above the bus (bus->bridge).
+  device* pci_bus_bridge(pci_bus* bus) { return bus->self ? &bus->self->dev : &host_bridge; }
 
   /// pci_lock_rescan_remove(): serialises rescans and removals (pci_rescan_remove_lock).
   mutex& rescan_remove_lock() { return rescan_remove_lock_; }

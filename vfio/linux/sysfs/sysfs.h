@@ -1,34 +1,26 @@
-// The part of sysfs VFIO userspace reads and writes, computed from kernel state on each access:
-//   /sys/bus/pci/devices/<BDF>/{vendor,device,class,subsystem_vendor,subsystem_device,
-//                               driver_override,driver (link),iommu_group (link),
-//                               sriov_{totalvfs,numvfs,offset,stride,vf_device,drivers_autoprobe},
-//                               virtfnN (links, PF), physfn (link, VF)}
-//   /sys/bus/pci/drivers/<driver>/{bind,unbind}   /sys/bus/pci/drivers_probe
-//   /sys/kernel/iommu_groups/<N>/devices/<BDF> (links)
-// Errors are the kernel's: a missing path -ENOENT, reading a write-only attribute -EACCES,
-// bind/unbind/driver_override as their store functions return.
+// What userspace's system calls on /sys see: a path walk over the sysfs tree (sysfs_root(), made
+// by the driver core, the PCI code and the iommu core as the kernel makes it) with the errors of
+// read(2), readlink(2), write(2) and getdents(2). Nothing here knows a path: a file's contents and
+// a store's result are its attribute's, a link's target is where it points, relative as sysfs
+// makes it. Errors: a missing path -ENOENT, reading a write-only attribute or writing a read-only
+// one -EACCES, readlink of anything but a link -EINVAL, listing a file -ENOTDIR, reading or
+// writing a directory (or a link to one) -EISDIR.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "vfio/linux/driver/pci_driver.h"
-#include "vfio/linux/iommu/iommu_group.h"
-#include "vfio/linux/pci/iov.h"
-
 namespace vfiosim::kernel {
 
 struct SysfsResult {
-  int err = 0;                       // 0 or -errno
+  int err = 0;                       // 0 or -errno (a write: the bytes written)
   std::string value;                 // file contents (read) or link target (readlink)
   std::vector<std::string> entries;  // directory listing
 };
 
 class Sysfs {
  public:
-  Sysfs(PciCore& pci, PciDriverCore& drivers, IommuGroups& groups) : pci_(pci), drivers_(drivers), groups_(groups) {}
-
-  /// read(2) of a file; a symlink reads as -EISDIR like the directory it points to.
+  /// read(2) of a file; a symlink reads as what it points to (-EISDIR for a directory).
   SysfsResult read(const std::string& path) const;
   /// readlink(2) of a link; -EINVAL on a file or directory.
   SysfsResult readlink(const std::string& path) const;
@@ -36,17 +28,6 @@ class Sysfs {
   SysfsResult write(const std::string& path, const std::string& value);
   /// The entries of a directory (sorted), -ENOTDIR on a file.
   SysfsResult list(const std::string& path) const;
-  /// SR-IOV attributes and links (sriov_*, virtfnN, physfn) come from here when set.
-  void set_iov(PciIov* iov) { iov_ = iov; }
-
- private:
-  pci_dev* device(const std::string& bdf) const;
-  void rescan(pci_bus* bus);
-  SysfsResult read_file(const std::string& path) const;  // a file's contents; -ENOENT for anything else
-  PciCore& pci_;
-  PciDriverCore& drivers_;
-  IommuGroups& groups_;
-  PciIov* iov_ = nullptr;
 };
 
 }  // namespace vfiosim::kernel

@@ -192,7 +192,8 @@ long kernfs_vfs_read(const kernfs_node_ptr& root, const std::string& path, std::
   if (kn->type == KERNFS_DIR) return -EISDIR;
   if (!(kn->mode & S_IRUGO) || !kn->ops.show) return -EACCES;
   out.clear();
-  return kn->ops.show(out);
+  const auto show = kn->ops.show;  // held for the call: a show may see its file removed meanwhile
+  return show(out);
 }
 
 // vfs_write(): kernfs_fop_open() refuses write access without write permission or a store.
@@ -203,7 +204,8 @@ long kernfs_vfs_write(const kernfs_node_ptr& root, const std::string& path, cons
   if (kn->type == KERNFS_DIR) return -EISDIR;
   if (!(kn->mode & 0222) || !kn->ops.store) return -EACCES;
   if (buf.empty()) return 0;  // sysfs_kf_write(): nothing to store
-  return kn->ops.store(buf);
+  const auto store = kn->ops.store;  // held for the call: a store may remove its own file (remove)
+  return store(buf);
 }
 
 // vfs_readlink() -> kernfs_iop_get_link(): -EINVAL for anything but a link.
