@@ -9,8 +9,8 @@
 #include <string>
 
 #include "sim/config/spec.h"
-#include "vfio/linux/iommu/intel/intel_iommu.h"
-#include "vfio/vfio/vfio_iommu_type1.h"
+#include "vfio/linux/drivers/iommu/intel/iommu.h"
+#include "vfio/linux/drivers/vfio/vfio_iommu_type1.h"
 
 namespace vfiosim {
 

@@ -1,7 +1,7 @@
 #include "sim/app/pci_platform.h"
 
 #include "sim/app/steps/dma_engine_driver.h"
-#include "vfio/linux/driver/pci_stub.h"
+#include "vfio/linux/drivers/pci/pci-stub.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,6 +1,6 @@
 #include "sim/app/runner.h"
 
-#include "vfio/linux/kernel/fault_inject.h"
+#include "vfio/linux/lib/fault-inject.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -6,8 +6,8 @@
 
 #include <linux/vfio.h>
 
-#include "vfio/linux/base/power.h"
-#include "vfio/vfio/iova_bitmap.h"
+#include "vfio/linux/drivers/base/power/runtime.h"
+#include "vfio/linux/drivers/vfio/iova_bitmap.h"
 
 using namespace vfiosim;
 using namespace vfiosim::kernel;

@@ -4,7 +4,7 @@
 // vfio_remove_dma() unmaps the runs it did map; the port once returned early and left them.
 #include "tests/conformance/emulated_machine.h"
 
-#include "vfio/linux/kernel/fault_inject.h"
+#include "vfio/linux/lib/fault-inject.h"
 
 using namespace vfiosim;
 using namespace vfiosim::kernel;

@@ -6,7 +6,7 @@
 // device_list_lock: reported, and the UNMAP completes).
 #include "tests/conformance/emulated_machine.h"
 
-#include "vfio/linux/kvm/kvm.h"
+#include "vfio/linux/virt/kvm/kvm_host.h"
 
 using namespace vfiosim;
 using namespace vfiosim::kernel;

@@ -5,8 +5,8 @@
 // mainline).
 #include "tests/conformance/emulated_machine.h"
 
-#include "vfio/linux/kernel/fault_inject.h"
-#include "vfio/vfio/vfio_iommu_type1.h"
+#include "vfio/linux/lib/fault-inject.h"
+#include "vfio/linux/drivers/vfio/vfio_iommu_type1.h"
 
 using namespace vfiosim;
 using namespace vfiosim::kernel;

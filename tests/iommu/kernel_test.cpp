@@ -9,7 +9,7 @@
 #include "tests/support/machine.h"
 #include "tests/support/sc_test.h"
 #include "tests/support/test_bus.h"
-#include "vfio/linux/iommu/dma_iommu.h"
+#include "vfio/linux/drivers/iommu/dma-iommu.h"
 
 using namespace vfiosim;
 using nlohmann::json;

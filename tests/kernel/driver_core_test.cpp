@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "tests/support/sc_test.h"
-#include "vfio/linux/base/bus.h"
-#include "vfio/linux/base/driver.h"
+#include "vfio/linux/drivers/base/bus.h"
+#include "vfio/linux/drivers/base/driver.h"
 #include "vfio/linux/kernel/sync.h"
 
 namespace vfiosim::kernel {

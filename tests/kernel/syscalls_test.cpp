@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "tests/kernel/task_machine.h"
-#include "vfio/linux/base/cpu_cost.h"
-#include "vfio/linux/kernel/eventfd.h"
+#include "vfio/linux/kernel/cpu_cost.h"
+#include "vfio/linux/fs/eventfd.h"
 #include "vfio/linux/kernel/syscalls.h"
 
 using namespace vfiosim;

@@ -12,8 +12,8 @@
 
 #include "tests/support/sc_test.h"
 #include "tests/support/test_bus.h"
-#include "vfio/linux/base/class.h"
-#include "vfio/linux/base/driver.h"
+#include "vfio/linux/drivers/base/class.h"
+#include "vfio/linux/drivers/base/driver.h"
 #include "vfio/linux/fs/sysfs/sysfs.h"
 
 namespace vfiosim::kernel {

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/pci/platform_machine.h"
-#include "vfio/linux/pci/acs.h"
+#include "vfio/linux/drivers/pci/pci_acs.h"
 #include "tests/support/sc_test.h"
 
 using namespace vfiosim;

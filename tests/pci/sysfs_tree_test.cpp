@@ -13,7 +13,7 @@
 #include "tests/pci/platform_machine.h"
 #include "tests/support/machine.h"
 #include "tests/support/sc_test.h"
-#include "vfio/linux/base/errno.h"
+#include "vfio/linux/lib/errname.h"
 
 using namespace vfiosim;
 using nlohmann::json;

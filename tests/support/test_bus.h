@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "vfio/linux/base/bus.h"
+#include "vfio/linux/drivers/base/bus.h"
 
 namespace vfiosim::testbus {
 

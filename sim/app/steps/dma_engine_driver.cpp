@@ -8,8 +8,8 @@
 #include <stdexcept>
 
 #include "models/pci/dma_engine_regs.h"
-#include "vfio/linux/iommu/dma_iommu.h"
-#include "vfio/linux/pci/aer.h"
+#include "vfio/linux/drivers/iommu/dma-iommu.h"
+#include "vfio/linux/drivers/pci/pcie/aer.h"
 #include "sim/app/steps/step.h"
 
 namespace vfiosim {

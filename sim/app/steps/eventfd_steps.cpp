@@ -4,7 +4,7 @@
 #include <cerrno>
 
 #include "sim/app/steps/syscall.h"
-#include "vfio/linux/kernel/eventfd.h"
+#include "vfio/linux/fs/eventfd.h"
 
 namespace vfiosim {
 

@@ -4,7 +4,7 @@
 // vfio_dma_alloc, vfio_dma_bitmap_alloc) and a driver's open_device (vfio_open_device); each fails
 // with the kernel's error there (-ENOMEM). The table is reset at the start of every run.
 #include "sim/app/steps/syscall.h"
-#include "vfio/linux/kernel/fault_inject.h"
+#include "vfio/linux/lib/fault-inject.h"
 
 namespace vfiosim {
 

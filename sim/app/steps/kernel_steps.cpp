@@ -6,7 +6,7 @@
 #include "sim/app/platform.h"
 #include "sim/app/steps/step.h"
 #include "sim/app/steps/syscall.h"
-#include "vfio/linux/base/errno.h"
+#include "vfio/linux/lib/errname.h"
 
 namespace vfiosim {
 

@@ -1,7 +1,7 @@
 #include "sim/app/steps/syscall.h"
 
 #include "sim/base/units.h"
-#include "vfio/linux/base/errno.h"
+#include "vfio/linux/lib/errname.h"
 
 namespace vfiosim::userspace {
 

@@ -11,7 +11,7 @@
 #include "sim/app/steps/step.h"
 #include "sim/app/steps/syscall.h"
 #include "vfio/uapi/ioctls.h"
-#include "vfio/linux/base/errno.h"
+#include "vfio/linux/lib/errname.h"
 
 namespace vfiosim {
 

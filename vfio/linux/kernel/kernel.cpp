@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "vfio/linux/base/errno.h"
+#include "vfio/linux/lib/errname.h"
 #include "vfio/linux/kernel/sync.h"
 
 namespace vfiosim::kernel {

@@ -20,12 +20,12 @@
 #include "models/cpu/host_port.h"
 #include "models/cpu/interrupt_controller.h"
 #include "sim/stats/group.h"
-#include "vfio/linux/base/cpu_cost.h"
+#include "vfio/linux/kernel/cpu_cost.h"
 #include "vfio/linux/kernel/irq/irqdesc.h"
 #include "vfio/linux/kernel/syscalls.h"
 #include "vfio/linux/kernel/task.h"
 #include "vfio/linux/mm/page_alloc.h"
-#include "vfio/linux/sysfs/sysfs.h"
+#include "vfio/linux/fs/sysfs/file.h"
 
 namespace vfiosim::kernel {
 

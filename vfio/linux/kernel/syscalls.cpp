@@ -2,7 +2,7 @@
 
 #include <cerrno>
 
-#include "vfio/linux/kernel/eventfd.h"
+#include "vfio/linux/fs/eventfd.h"
 
 namespace vfiosim::kernel {
 

@@ -13,7 +13,7 @@
 
 #include <systemc>
 
-#include "vfio/linux/base/cpu_cost.h"
+#include "vfio/linux/kernel/cpu_cost.h"
 #include "vfio/linux/kernel/task.h"
 
 namespace vfiosim::kernel {

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "models/cpu/host_port.h"
-#include "vfio/linux/base/cpu_cost.h"
+#include "vfio/linux/kernel/cpu_cost.h"
 
 namespace vfiosim::kernel {
 

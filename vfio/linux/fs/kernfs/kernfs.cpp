@@ -1,6 +1,6 @@
 #include "vfio/linux/fs/kernfs/kernfs.h"
 
-#include "vfio/linux/base/errno.h"
+#include "vfio/linux/lib/errname.h"
 
 namespace vfiosim::kernel {
 

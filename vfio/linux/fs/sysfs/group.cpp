@@ -1,5 +1,5 @@
 // fs/sysfs/group.c (v6.1): attribute groups, with is_visible deciding each attribute's mode.
-#include "vfio/linux/base/errno.h"
+#include "vfio/linux/lib/errname.h"
 #include "vfio/linux/fs/sysfs/sysfs.h"
 #include "vfio/linux/kernel/sync.h"
 

@@ -4,7 +4,7 @@
 #include <map>
 #include <memory>
 
-#include "vfio/linux/base/errno.h"
+#include "vfio/linux/lib/errname.h"
 #include "vfio/linux/kernel/sync.h"
 
 namespace vfiosim::kernel {

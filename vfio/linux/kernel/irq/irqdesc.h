@@ -26,7 +26,7 @@
 
 #include <systemc>
 
-#include "vfio/linux/arch/x86/vector.h"
+#include "vfio/linux/arch/x86/kernel/apic/vector.h"
 
 namespace vfiosim {
 class InterruptController;
