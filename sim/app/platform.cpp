@@ -21,7 +21,7 @@ Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& co
     host_bus_ = std::make_unique<SystemBus>("host_bus");
     cpu_->socket.bind(host_bus_->in);
     apic_ = std::make_unique<InterruptController>(stats_root);
-    kernel_ = std::make_unique<kernel::Kernel>(*cpu_, *apic_, kernel_params(), stats_root);
+    kernel_ = std::make_unique<kernel::Kernel>(*cpu_, *apic_, kernel_params(config_.kernel, config_.memory.size, config_.pci ? &*config_.pci : nullptr), stats_root);
     // What the kernel prints (WARN, pr_warn, dev_warn, lockdep) goes to the report's events.
     kernel::set_kernel_report([this](const std::string& kind, const std::string& message) {
       events_.add(ClockDomain::to_ps(sc_core::sc_time_stamp()), "kernel", "dmesg", {{"level", kind}, {"message", message}});
@@ -79,10 +79,9 @@ Platform::Platform(const sc_core::sc_module_name& name, const PlatformConfig& co
 
 // The kernel's pages sit at the top of the memory below the PCI hole (ECAM and the 32-bit MMIO
 // window), where the CPU reaches memory rather than the root complex; userspace's pages below them.
-kernel::KernelParams Platform::kernel_params() const {
-  const KernelConfig& kc = config_.kernel;
-  uint64_t top = config_.memory.size;
-  if (config_.pci) top = std::min({top, config_.pci->root_complex.ecam_base, config_.pci->root_complex.mmio32_base});
+kernel::KernelParams Platform::kernel_params(const KernelConfig& kc, uint64_t memory_size, const PciConfig* pci) {
+  uint64_t top = memory_size;
+  if (pci) top = std::min({top, pci->root_complex.ecam_base, pci->root_complex.mmio32_base});
   if (kc.memory > top) throw std::runtime_error("kernel memory does not fit below the PCI hole");
   kernel::KernelParams p;
   p.cpu_mhz = kc.cpu_mhz;

@@ -65,9 +65,12 @@ class Platform : public sc_core::sc_module {
   void finalize(const sc_core::sc_time& end);
   ~Platform() override;
 
+  /// The kernel's memory layout: its pages at the top of host memory below the PCI hole (ECAM and
+  /// the 32-bit window), userspace's pages below them. Throws when the kernel does not fit.
+  static kernel::KernelParams kernel_params(const KernelConfig& kc, uint64_t memory_size, const PciConfig* pci);
+
  private:
   void boot();
-  kernel::KernelParams kernel_params() const;
 
   PlatformConfig config_;
   EventLog events_;

@@ -16,6 +16,7 @@
 #include "models/cpu/system_bus.h"
 #include "models/memory/memory.h"
 #include "sim/app/pci_platform.h"
+#include "sim/app/platform.h"
 #include "sim/config/spec.h"
 #include "vfio/linux/kernel/kernel.h"
 
@@ -40,11 +41,7 @@ struct PlatformMachine {
     host_bus = std::make_unique<SystemBus>("host_bus");
     cpu->socket.bind(host_bus->in);
     apic = std::make_unique<InterruptController>(root);
-    kernel::KernelParams kp;  // 64 MiB of kernel pages below the PCI hole
-    kp.memory_size = 64ULL << 20;
-    kp.memory_base = std::min({memory_size, config.root_complex.ecam_base, config.root_complex.mmio32_base}) -
-                     kp.memory_size;
-    kernel = std::make_unique<kernel::Kernel>(*cpu, *apic, kp, root);
+    kernel = std::make_unique<kernel::Kernel>(*cpu, *apic, Platform::kernel_params(KernelConfig{}, memory_size, &config), root);
     pci = std::make_unique<PciPlatform>(config, *kernel, *host_bus, *apic, root, 1, nullptr);
     host_bus->out.bind(memory->port);
     host_bus->set_default(1);
